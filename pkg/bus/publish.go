@@ -1,0 +1,171 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+const instrumentation = "rollcall.dev/pkg/bus"
+
+var tracer = otel.Tracer(instrumentation)
+
+// Publisher publishes events to JetStream and waits for the stream's ack.
+type Publisher struct {
+	js jetstream.JetStream
+}
+
+// NewPublisher returns a Publisher on js.
+func NewPublisher(js jetstream.JetStream) *Publisher { return &Publisher{js: js} }
+
+// Publish sends e inside a producer span and returns the stream's ack. A
+// duplicate (same event id within the stream's duplicate window) is not an
+// error: the ack says Duplicate.
+func (p *Publisher) Publish(ctx context.Context, e Event) (*jetstream.PubAck, error) {
+	ctx, span := StartPublishSpan(ctx, e)
+	defer span.End()
+	msg, err := e.Msg(ctx)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return nil, err
+	}
+	ack, err := p.js.PublishMsg(ctx, msg)
+	if err != nil {
+		metricPublished.WithLabelValues(streamOfSubject(e.Subject), "error").Inc()
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		return nil, fmt.Errorf("bus: publish %s: %w", e.Subject, err)
+	}
+	outcome := "ok"
+	if ack.Duplicate {
+		outcome = "duplicate"
+	}
+	metricPublished.WithLabelValues(ack.Stream, outcome).Inc()
+	span.SetAttributes(attribute.Int64("messaging.nats.stream_sequence", int64(ack.Sequence)), attribute.Bool("messaging.nats.duplicate", ack.Duplicate))
+	return ack, nil
+}
+
+// PublishBatch publishes events asynchronously, in order, and waits for every
+// ack. It returns how many leading events were acknowledged; when that is less
+// than len(events), err says why. Events after the first failure may still
+// have been stored; their ids make a later retry a duplicate.
+func (p *Publisher) PublishBatch(ctx context.Context, events []Event, spanCtx func(i int) context.Context) (int, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(events))
+	spans := make([]trace.Span, 0, len(events))
+	defer func() {
+		for _, s := range spans {
+			s.End()
+		}
+	}()
+	for i, e := range events {
+		base := ctx
+		if spanCtx != nil {
+			base = spanCtx(i)
+		}
+		sctx, span := StartPublishSpan(base, e)
+		spans = append(spans, span)
+		msg, err := e.Msg(sctx)
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			return p.await(ctx, events, futures, spans, err)
+		}
+		f, err := p.js.PublishMsgAsync(msg)
+		if err != nil {
+			return p.await(ctx, events, futures, spans, fmt.Errorf("bus: publish %s: %w", e.Subject, err))
+		}
+		futures = append(futures, f)
+	}
+	return p.await(ctx, events, futures, spans, nil)
+}
+
+func (p *Publisher) await(ctx context.Context, events []Event, futures []jetstream.PubAckFuture, spans []trace.Span, sendErr error) (int, error) {
+	acked := 0
+	var firstErr error
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			outcome := "ok"
+			if ack.Duplicate {
+				outcome = "duplicate"
+			}
+			metricPublished.WithLabelValues(ack.Stream, outcome).Inc()
+			spans[i].SetAttributes(attribute.Int64("messaging.nats.stream_sequence", int64(ack.Sequence)), attribute.Bool("messaging.nats.duplicate", ack.Duplicate))
+			if firstErr == nil {
+				acked++
+			}
+		case err := <-f.Err():
+			metricPublished.WithLabelValues(streamOfSubject(events[i].Subject), "error").Inc()
+			spans[i].RecordError(err)
+			spans[i].SetStatus(codes.Error, err.Error())
+			if firstErr == nil {
+				firstErr = fmt.Errorf("bus: publish %s: %w", events[i].Subject, err)
+			}
+		case <-ctx.Done():
+			if firstErr == nil {
+				firstErr = ctx.Err()
+			}
+			return acked, errors.Join(firstErr, sendErr)
+		}
+	}
+	if firstErr == nil {
+		firstErr = sendErr
+	}
+	return acked, firstErr
+}
+
+// StartPublishSpan starts the producer span for publishing e.
+func StartPublishSpan(ctx context.Context, e Event) (context.Context, trace.Span) {
+	return tracer.Start(ctx, "publish "+e.Type,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "publish"),
+			attribute.String("messaging.destination.name", e.Subject),
+			attribute.String("messaging.message.id", e.ID),
+			attribute.String("cloudevents.event_type", e.Type),
+		))
+}
+
+// streamOfSubject maps a subject to its stream name for metric labels.
+func streamOfSubject(subject string) string {
+	for _, s := range Streams {
+		for _, pat := range s.Subjects {
+			if subjectMatches(pat, subject) {
+				return s.Name
+			}
+		}
+	}
+	return "unknown"
+}
+
+func subjectMatches(pattern, subject string) bool {
+	pt := splitTokens(pattern)
+	st := splitTokens(subject)
+	for i, p := range pt {
+		if p == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (p != "*" && p != st[i]) {
+			return false
+		}
+	}
+	return len(pt) == len(st)
+}
+
+func splitTokens(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}

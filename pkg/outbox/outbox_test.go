@@ -1,0 +1,306 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/outbox"
+	"rollcall.dev/pkg/pgdb"
+	"rollcall.dev/pkg/testkit"
+)
+
+type bundle struct {
+	pool *pgxpool.Pool
+	nats *testkit.NATS
+	pub  *bus.Publisher
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	n := testkit.NewNATS(t)
+	return bundle{pool: testkit.NewDB(t, nil), nats: n, pub: bus.NewPublisher(n.JS)}
+}
+
+func appendEvent(ctx context.Context, t *testing.T, tx pgx.Tx, agg string, body string) outbox.Appended {
+	t.Helper()
+	a, err := outbox.Append(ctx, tx, "/rollcall/test", outbox.Record{
+		Subject:   "sync.v1.t1." + agg + ".changed",
+		Aggregate: agg,
+		Event:     wrapperspb.String(body),
+	})
+	require.NoError(t, err)
+	return a
+}
+
+// streamed reads every message of the SYNC stream in stream order.
+func streamed(t *testing.T, js jetstream.JetStream) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, bus.StreamSync)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		require.NoError(t, err)
+		out = append(out, m)
+	}
+	return out
+}
+
+func body(t *testing.T, m *jetstream.RawStreamMsg) string {
+	t.Helper()
+	var v wrapperspb.StringValue
+	require.NoError(t, proto.Unmarshal(m.Data, &v))
+	return v.Value
+}
+
+func relayAll(t *testing.T, r *outbox.Relay) {
+	t.Helper()
+	for {
+		n, err := r.RelayOnce(context.Background())
+		require.NoError(t, err)
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func TestOutbox(t *testing.T) {
+	t.Parallel()
+
+	t.Run("RowCommittedOutOfIDOrderIsNotSkipped", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		relay := outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test"})
+
+		// tx1 takes the smaller id but commits last.
+		tx1, err := b.pool.Begin(ctx)
+		require.NoError(t, err)
+		first := appendEvent(ctx, t, tx1, "agg-a", "a1")
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			second := appendEvent(ctx, t, tx, "agg-b", "b1")
+			require.Greater(t, second.OutboxID, first.OutboxID)
+			return nil
+		}))
+		relayAll(t, relay) // publishes b1; a1 is invisible still
+		require.NoError(t, tx1.Commit(ctx))
+		relayAll(t, relay)
+
+		msgs := streamed(t, b.nats.JS)
+		require.Len(t, msgs, 2)
+		require.Equal(t, "b1", body(t, msgs[0]))
+		require.Equal(t, "a1", body(t, msgs[1]), "the late committer is published, not skipped")
+		pending, err := outbox.Pending(ctx, b.pool)
+		require.NoError(t, err)
+		require.Zero(t, pending)
+	})
+
+	t.Run("ConcurrentWritersPublishEveryEventOnceInCommitOrderPerAggregate", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		relay := outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test", BatchSize: 7, PollInterval: 5 * time.Millisecond})
+		require.NoError(t, relay.Start(ctx))
+		defer relay.Stop()
+
+		const writers, perWriter, aggregates = 8, 25, 4
+		var commitMu sync.Mutex
+		committed := map[string][]string{} // aggregate -> bodies in commit order
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range perWriter {
+					agg := fmt.Sprintf("agg-%d", (w+i)%aggregates)
+					text := fmt.Sprintf("w%d-%d", w, i)
+					err := pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+						_, err := outbox.Append(ctx, tx, "/rollcall/test", outbox.Record{
+							Subject: "sync.v1.t1." + agg + ".changed", Aggregate: agg, Event: wrapperspb.String(text),
+						})
+						if err != nil {
+							return err
+						}
+						// Hold the transaction a little, at random-ish lengths, so
+						// commits interleave and land out of id order.
+						time.Sleep(time.Duration((w*7+i*3)%5) * time.Millisecond)
+						// Record commit order while still holding the aggregate lock.
+						commitMu.Lock()
+						defer commitMu.Unlock()
+						if err := tx.Commit(ctx); err != nil {
+							return err
+						}
+						committed[agg] = append(committed[agg], text)
+						return nil
+					})
+					if err != nil && !errors.Is(err, pgx.ErrTxClosed) {
+						t.Errorf("writer %d: %v", w, err)
+					}
+					relay.Kick()
+				}
+			}()
+		}
+		wg.Wait()
+
+		require.Eventually(t, func() bool {
+			n, err := outbox.Pending(ctx, b.pool)
+			return err == nil && n == 0
+		}, 20*time.Second, 10*time.Millisecond)
+
+		msgs := streamed(t, b.nats.JS)
+		require.Len(t, msgs, writers*perWriter, "every event exactly once")
+		seen := map[string]bool{}
+		got := map[string][]string{}
+		for _, m := range msgs {
+			id := m.Header.Get(bus.HeaderMsgID)
+			require.False(t, seen[id], "duplicate %s", id)
+			seen[id] = true
+			agg := bus.HeaderCarrier(m.Header).Get(bus.HeaderSubject)
+			got[agg] = append(got[agg], body(t, m))
+		}
+		require.Equal(t, committed, got, "per aggregate, stream order is commit order")
+	})
+
+	t.Run("RelayKilledMidBatchLosesNothingAndDuplicatesAreSuppressed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		const total = 40
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			for i := range total {
+				appendEvent(ctx, t, tx, fmt.Sprintf("agg-%d", i%3), fmt.Sprintf("e%d", i))
+			}
+			return nil
+		}))
+
+		// The first relay publishes a batch and "dies" before it marks
+		// anything: the broker has the messages, the table says unsent.
+		crashing := outbox.NewRelay(b.pool, crashAfterPublish{b.pub}, nil, outbox.RelayConfig{Service: "test", BatchSize: 15})
+		_, err := crashing.RelayOnce(ctx)
+		require.ErrorIs(t, err, errCrash)
+		pending, err := outbox.Pending(ctx, b.pool)
+		require.NoError(t, err)
+		require.EqualValues(t, total, pending, "nothing marked by the dead relay")
+		require.Len(t, streamed(t, b.nats.JS), 15)
+
+		// A new relay starts: republishes the 15 (broker drops them as
+		// duplicates) and the other 25.
+		relayAll(t, outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test", BatchSize: 15}))
+		msgs := streamed(t, b.nats.JS)
+		require.Len(t, msgs, total, "every event once in the stream")
+		for i, m := range msgs {
+			require.Equal(t, fmt.Sprintf("e%d", i), body(t, m))
+		}
+		pending, err = outbox.Pending(ctx, b.pool)
+		require.NoError(t, err)
+		require.Zero(t, pending)
+	})
+
+	t.Run("RelayStoppedMidFlightThenRestarted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		slow := &slowPublisher{inner: b.pub, delay: 30 * time.Millisecond}
+		relay := outbox.NewRelay(b.pool, slow, nil, outbox.RelayConfig{Service: "test", BatchSize: 5, PollInterval: time.Millisecond})
+		require.NoError(t, relay.Start(ctx))
+		for i := range 50 {
+			require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+				appendEvent(ctx, t, tx, "agg", fmt.Sprintf("e%d", i))
+				return nil
+			}))
+		}
+		time.Sleep(60 * time.Millisecond)
+		relay.Stop() // cancels whatever batch is in flight
+		relay.Stop() // double stop is harmless
+
+		restarted := outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test", BatchSize: 5})
+		relayAll(t, restarted)
+		msgs := streamed(t, b.nats.JS)
+		require.Len(t, msgs, 50)
+		for i, m := range msgs {
+			require.Equal(t, fmt.Sprintf("e%d", i), body(t, m), "one aggregate stays in order across the restart")
+		}
+	})
+
+	t.Run("RolledBackEventsAreNeverPublished", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		err := pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			appendEvent(ctx, t, tx, "agg", "ghost")
+			return errors.New("use case failed")
+		})
+		require.Error(t, err)
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			a := appendEvent(ctx, t, tx, "agg", "real")
+			require.EqualValues(t, 1, a.AggregateSeq, "a rolled-back event leaves no gap")
+			return nil
+		}))
+		relayAll(t, outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test"}))
+		msgs := streamed(t, b.nats.JS)
+		require.Len(t, msgs, 1)
+		require.Equal(t, "real", body(t, msgs[0]))
+	})
+
+	t.Run("RejectsIncompleteRecords", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			for _, rec := range []outbox.Record{
+				{Aggregate: "a", Event: wrapperspb.String("x")},
+				{Subject: "s.x", Event: wrapperspb.String("x")},
+				{Subject: "s.x", Aggregate: "a"},
+				{Subject: "s.*", Aggregate: "a", Event: wrapperspb.String("x")},
+			} {
+				_, err := outbox.Append(ctx, tx, "/t", rec)
+				require.ErrorIs(t, err, outbox.ErrInvalid)
+			}
+			return nil
+		}))
+	})
+}
+
+var errCrash = errors.New("relay process died")
+
+// crashAfterPublish publishes the whole batch, then reports nothing acked, as
+// if the relay died between the broker's acks and the UPDATE.
+type crashAfterPublish struct{ inner outbox.BatchPublisher }
+
+func (c crashAfterPublish) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) (int, error) {
+	if _, err := c.inner.PublishBatch(ctx, events, spanCtx); err != nil {
+		return 0, err
+	}
+	return 0, errCrash
+}
+
+type slowPublisher struct {
+	inner outbox.BatchPublisher
+	delay time.Duration
+}
+
+func (s *slowPublisher) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) (int, error) {
+	n, err := s.inner.PublishBatch(ctx, events, spanCtx)
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return n, err
+}

@@ -1,0 +1,261 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+
+	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/pgdb"
+)
+
+var (
+	metricRelayed = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "rollcall_outbox_relayed_total",
+		Help: "Outbox rows published and marked, by service.",
+	}, []string{"service"})
+	metricRelayErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "rollcall_outbox_relay_errors_total",
+		Help: "Relay batches that failed, by service.",
+	}, []string{"service"})
+	metricLag = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "rollcall_outbox_lag_seconds",
+		Help: "Age of the oldest unpublished outbox row (0 when empty), by service.",
+	}, []string{"service"})
+)
+
+// BatchPublisher is what the relay needs from the bus (bus.Publisher is one).
+type BatchPublisher interface {
+	PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(i int) context.Context) (int, error)
+}
+
+// RelayConfig tunes a Relay.
+type RelayConfig struct {
+	Service      string        // label for metrics and logs; also the lock key
+	BatchSize    int           // rows per batch (default 256)
+	PollInterval time.Duration // idle poll (default 200ms); Kick wakes it early
+	Retention    time.Duration // published rows are deleted after this (default 24h)
+}
+
+// Relay publishes committed outbox rows. Only one relay per database works at
+// a time (a transaction-scoped advisory lock per batch), so replicas can all
+// run one safely; the others wait for their turn.
+type Relay struct {
+	pool *pgxpool.Pool
+	pub  BatchPublisher
+	log  *slog.Logger
+	cfg  RelayConfig
+	lock int64
+
+	kick chan struct{}
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stopped bool
+}
+
+// NewRelay returns a Relay; call Start to run it.
+func NewRelay(pool *pgxpool.Pool, pub BatchPublisher, log *slog.Logger, cfg RelayConfig) *Relay {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 256
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 24 * time.Hour
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	h := fnv.New64a()
+	h.Write([]byte("rollcall-outbox-relay:" + cfg.Service))
+	return &Relay{pool: pool, pub: pub, log: log, cfg: cfg, lock: int64(h.Sum64()), kick: make(chan struct{}, 1)}
+}
+
+// Kick wakes the relay now (call it after committing a transaction that
+// appended events, to cut latency below the poll interval). It never blocks.
+func (r *Relay) Kick() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the relay loop in the background until Stop or ctx ends.
+func (r *Relay) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done != nil {
+		return errors.New("outbox: relay already started")
+	}
+	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.done = make(chan struct{})
+	go r.loop(ctx)
+	return nil
+}
+
+// Stop ends the loop and waits for the batch in flight (its rows are either
+// marked or will be republished next time). Safe to call twice.
+func (r *Relay) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped || r.done == nil {
+		r.stopped = true
+		return
+	}
+	r.stopped = true
+	r.cancel()
+	<-r.done
+}
+
+func (r *Relay) loop(ctx context.Context) {
+	defer close(r.done)
+	cleanup := time.NewTicker(time.Minute)
+	defer cleanup.Stop()
+	failures := 0
+	for {
+		n, err := r.RelayOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			metricRelayErrors.WithLabelValues(r.cfg.Service).Inc()
+			r.log.WarnContext(ctx, "outbox relay batch failed", "service", r.cfg.Service, "error", err, "failures", failures)
+		default:
+			failures = 0
+		}
+		if n == r.cfg.BatchSize && err == nil {
+			continue // more waiting
+		}
+		wait := r.cfg.PollInterval
+		if failures > 0 {
+			wait = min(r.cfg.PollInterval<<min(failures, 6), 10*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.kick:
+		case <-cleanup.C:
+			if err := r.deletePublished(ctx); err != nil && ctx.Err() == nil {
+				r.log.WarnContext(ctx, "outbox cleanup failed", "service", r.cfg.Service, "error", err)
+			}
+		case <-time.After(wait):
+		}
+	}
+}
+
+type outboxRow struct {
+	id                                       int64
+	eventID, subject, typ, source, ceSubject string
+	occurredAt                               time.Time
+	headers                                  []byte
+	payload                                  []byte
+}
+
+// RelayOnce publishes one batch of unpublished rows, in id order, and marks
+// those the broker acknowledged. It returns how many it marked. When another
+// relay holds the lock it returns 0, nil.
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	marked := 0
+	var pubErr error
+	err := pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
+		var got bool
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, r.lock).Scan(&got); err != nil {
+			return fmt.Errorf("outbox: relay lock: %w", err)
+		}
+		if !got {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `
+SELECT id, event_id, subject, event_type, source, ce_subject, occurred_at, headers, payload
+FROM rollcall_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
+		if err != nil {
+			return fmt.Errorf("outbox: read batch: %w", err)
+		}
+		batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (outboxRow, error) {
+			var x outboxRow
+			err := cr.Scan(&x.id, &x.eventID, &x.subject, &x.typ, &x.source, &x.ceSubject, &x.occurredAt, &x.headers, &x.payload)
+			return x, err
+		})
+		if err != nil {
+			return fmt.Errorf("outbox: read batch: %w", err)
+		}
+		if len(batch) == 0 {
+			metricLag.WithLabelValues(r.cfg.Service).Set(0)
+			return nil
+		}
+		metricLag.WithLabelValues(r.cfg.Service).Set(time.Since(batch[0].occurredAt).Seconds())
+
+		events := make([]bus.Event, len(batch))
+		parents := make([]context.Context, len(batch))
+		for i, x := range batch {
+			events[i] = bus.Event{ID: x.eventID, Type: x.typ, Source: x.source, Subject: x.subject, Topic: x.ceSubject, Time: x.occurredAt, Data: x.payload}
+			carrier := propagation.MapCarrier{}
+			_ = json.Unmarshal(x.headers, &carrier)
+			parents[i] = otel.GetTextMapPropagator().Extract(ctx, carrier)
+			if len(carrier) > 0 {
+				h := nats.Header{}
+				for k, v := range carrier {
+					bus.HeaderCarrier(h).Set(k, v)
+				}
+				events[i].Header = h
+			}
+		}
+		var acked int
+		acked, pubErr = r.pub.PublishBatch(ctx, events, func(i int) context.Context { return parents[i] })
+		if acked > 0 {
+			ids := make([]int64, acked)
+			for i := range acked {
+				ids[i] = batch[i].id
+			}
+			if _, err := tx.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1)`, ids); err != nil {
+				return fmt.Errorf("outbox: mark published: %w", err)
+			}
+			marked = acked
+		}
+		if pubErr != nil && acked < len(batch) {
+			// Commit the marks of what was acknowledged and note why the
+			// next row failed; it and the rest are retried next batch.
+			if _, err := tx.Exec(ctx, `UPDATE rollcall_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, batch[acked].id, pubErr.Error()); err != nil {
+				return fmt.Errorf("outbox: record publish error: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	metricRelayed.WithLabelValues(r.cfg.Service).Add(float64(marked))
+	return marked, pubErr
+}
+
+func (r *Relay) deletePublished(ctx context.Context) error {
+	_, err := r.pool.Exec(ctx, `
+DELETE FROM rollcall_outbox WHERE id IN (
+    SELECT id FROM rollcall_outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)`,
+		r.cfg.Retention.Seconds())
+	return err
+}
+
+// Pending counts unpublished rows (for readiness and tests).
+func Pending(ctx context.Context, q pgdb.Querier) (int64, error) {
+	var n int64
+	err := q.QueryRow(ctx, `SELECT count(*) FROM rollcall_outbox WHERE published_at IS NULL`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,12 @@
+module rollcall.dev/services/invitation
+
+go 1.26
+
+require (
+	rollcall.dev/pkg v0.0.0
+	rollcall.dev/proto v0.0.0
+)
+
+replace rollcall.dev/proto => ../../proto
+
+replace rollcall.dev/pkg => ../../pkg
