@@ -1,0 +1,45 @@
+// Command rollcall is the operator CLI of Rollcall and its all-in-one
+// development stack (`rollcall dev`).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// cli is the command tree; commands grow with the service issues.
+type cli struct {
+	Dev devCmd `cmd:"" help:"Run the whole stack in one process: embedded NATS JetStream and all four services on one HTTP port."`
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "rollcall: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context, args []string) error {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("rollcall"),
+		kong.Description("Rollcall: the user-lifecycle backbone for business SaaS."),
+		kong.UsageOnError(),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+	)
+	if err != nil {
+		return err
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		return err
+	}
+	return kctx.Run()
+}

@@ -1,0 +1,63 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/nats-io/nats.go"
+	"github.com/sethvargo/go-envconfig"
+
+	"rollcall.dev/pkg/telemetry"
+)
+
+// Version is stamped at build time with -ldflags "-X rollcall.dev/pkg/platform.Version=...".
+var Version = "dev"
+
+// LoadConfig reads Config from the environment and validates it.
+func LoadConfig(ctx context.Context) (Config, error) {
+	var cfg Config
+	if err := envconfig.Process(ctx, &cfg); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return cfg, nil
+}
+
+// ServeOne is the body of a service binary's realMain: it reads Config,
+// sets up telemetry, and runs the one module until ctx ends.
+func ServeOne(ctx context.Context, m Module) error {
+	cfg, err := LoadConfig(ctx)
+	if err != nil {
+		return err
+	}
+	level, _ := ParseLevel(cfg.LogLevel) // validated above
+	tel, err := telemetry.Setup(ctx, telemetry.Config{
+		ServiceName:    "rollcall-" + m.Name(),
+		ServiceVersion: Version,
+		OTLPEndpoint:   cfg.OTLPEndpoint,
+		OTLPInsecure:   true,
+		LogLevel:       level,
+		LogWriter:      os.Stderr,
+	})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
+
+	var natsOpts []nats.Option
+	if cfg.NATSCredentials != "" {
+		natsOpts = append(natsOpts, nats.UserCredentials(cfg.NATSCredentials))
+	}
+	return Run(ctx, Options{
+		Addr:            cfg.HTTPAddr,
+		NATSURL:         cfg.NATSURL,
+		NATSOptions:     natsOpts,
+		StreamReplicas:  cfg.StreamReplicas,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		RelayInterval:   cfg.RelayInterval,
+		Log:             tel.Logger(),
+	}, Unit{Module: m, DatabaseURL: cfg.DatabaseURL})
+}

@@ -1,0 +1,195 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/outbox"
+	"rollcall.dev/pkg/pgdb"
+	"rollcall.dev/pkg/server"
+)
+
+// Unit is a module and the database it owns.
+type Unit struct {
+	Module      Module
+	DatabaseURL string
+}
+
+// Options configure Run.
+type Options struct {
+	Addr            string
+	NATSURL         string
+	NATSOptions     []nats.Option // e.g. nats.UserCredentials
+	StreamReplicas  int
+	ShutdownTimeout time.Duration
+	RelayInterval   time.Duration
+	Log             *slog.Logger
+	// OnReady is called once the server listens, with its address.
+	OnReady func(addr string)
+}
+
+type unitState struct {
+	name   string
+	pool   *pgxpool.Pool
+	relay  *outbox.Relay
+	runner *bus.Runner
+	comp   *Component
+}
+
+// Run starts the units and serves until ctx is done, then shuts everything
+// down in reverse order: the server (letting in-flight requests finish), the
+// consumers (draining), background work, the relays, the pools and NATS.
+func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
+	if len(units) == 0 {
+		return errors.New("platform: no units to run")
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 15 * time.Second
+	}
+
+	nc, err := nats.Connect(opts.NATSURL, append([]nats.Option{
+		nats.Name("rollcall-" + units[0].Module.Name()),
+		nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(false),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+	}, opts.NATSOptions...)...)
+	if err != nil {
+		return fmt.Errorf("platform: connect to NATS at %s: %w", opts.NATSURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("platform: jetstream: %w", err)
+	}
+	if err := bus.EnsureStreams(ctx, js, bus.StreamOptions{Replicas: opts.StreamReplicas}); err != nil {
+		return fmt.Errorf("platform: %w", err)
+	}
+	handlerOpts, err := server.HandlerOptions()
+	if err != nil {
+		return fmt.Errorf("platform: handler options: %w", err)
+	}
+	publisher := bus.NewPublisher(js)
+
+	var states []*unitState
+	shutdownCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownTimeout)
+	}
+	defer func() {
+		sctx, cancel := shutdownCtx()
+		defer cancel()
+		for i := len(states) - 1; i >= 0; i-- {
+			s := states[i]
+			if s.runner != nil {
+				if serr := s.runner.Stop(sctx); serr != nil {
+					log.Warn("consumers did not drain", "service", s.name, "error", serr)
+				}
+			}
+			if s.comp != nil && s.comp.Stop != nil {
+				if serr := s.comp.Stop(sctx); serr != nil {
+					log.Warn("background work did not stop cleanly", "service", s.name, "error", serr)
+				}
+			}
+			if s.relay != nil {
+				s.relay.Stop()
+			}
+			s.pool.Close()
+		}
+		if derr := nc.Drain(); derr != nil && !errors.Is(derr, nats.ErrConnectionClosed) {
+			log.Warn("nats drain", "error", derr)
+		}
+	}()
+
+	var (
+		handlers     []server.Handler
+		serviceNames []string
+		checks       = []server.Check{{Name: "nats", Fn: func(context.Context) error {
+			if !nc.IsConnected() {
+				return fmt.Errorf("not connected (%s)", nc.Status())
+			}
+			return nil
+		}}}
+	)
+	for _, u := range units {
+		name := u.Module.Name()
+		ulog := log.With("service", name)
+		pool, err := pgdb.NewPool(ctx, pgdb.PoolConfig{URL: u.DatabaseURL, Name: name})
+		if err != nil {
+			return fmt.Errorf("platform: %s: %w", name, err)
+		}
+		s := &unitState{name: name, pool: pool}
+		states = append(states, s)
+		migrations, err := pgdb.Migrations(u.Module.Migrations())
+		if err != nil {
+			return fmt.Errorf("platform: %s: %w", name, err)
+		}
+		if err := pgdb.Migrate(ctx, pool, migrations, ulog); err != nil {
+			return fmt.Errorf("platform: %s: %w", name, err)
+		}
+		s.relay = outbox.NewRelay(pool, publisher, ulog, outbox.RelayConfig{Service: name, PollInterval: opts.RelayInterval})
+		comp, err := u.Module.Build(ctx, Deps{
+			Name: name, Source: "/rollcall/" + name, Pool: pool, NC: nc, JS: js, Log: ulog,
+			Relay: s.relay, HandlerOptions: handlerOpts,
+		})
+		if err != nil {
+			return fmt.Errorf("platform: build %s: %w", name, err)
+		}
+		s.comp = comp
+		handlers = append(handlers, comp.Handlers...)
+		serviceNames = append(serviceNames, comp.ServiceNames...)
+		checks = append(checks, server.Check{Name: "postgres:" + name, Fn: pool.Ping})
+		if len(comp.Consumers) > 0 {
+			if s.runner, err = bus.NewRunner(nc, js, ulog, comp.Consumers...); err != nil {
+				return fmt.Errorf("platform: %s consumers: %w", name, err)
+			}
+		}
+	}
+
+	srv, err := server.New(server.Config{Addr: opts.Addr, ShutdownTimeout: opts.ShutdownTimeout}, log, handlers, serviceNames, checks)
+	if err != nil {
+		return fmt.Errorf("platform: server: %w", err)
+	}
+	for _, s := range states {
+		if err := s.relay.Start(ctx); err != nil {
+			return fmt.Errorf("platform: %s relay: %w", s.name, err)
+		}
+		if s.comp.Start != nil {
+			if err := s.comp.Start(ctx); err != nil {
+				return fmt.Errorf("platform: start %s: %w", s.name, err)
+			}
+		}
+		if s.runner != nil {
+			if err := s.runner.Start(ctx); err != nil {
+				return fmt.Errorf("platform: %s: %w", s.name, err)
+			}
+		}
+	}
+	if err := srv.Listen(); err != nil {
+		return fmt.Errorf("platform: listen on %s: %w", opts.Addr, err)
+	}
+	log.Info("serving", "addr", srv.Addr(), "services", serviceNames)
+	if opts.OnReady != nil {
+		opts.OnReady(srv.Addr())
+	}
+	if err := srv.Serve(ctx); err != nil {
+		return fmt.Errorf("platform: serve: %w", err)
+	}
+	log.Info("shutting down")
+	return nil
+}

@@ -1,0 +1,27 @@
+// Command identity runs the Rollcall identity service. Configuration comes from the
+// environment (see the README's configuration table).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"rollcall.dev/pkg/platform"
+	identity "rollcall.dev/services/identity"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "identity: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context) error {
+	return platform.ServeOne(ctx, identity.Module())
+}

@@ -1,0 +1,48 @@
+// Package identity is the identity service: it owns tenants and their structure, users of every kind, grants, credentials and the seat count.
+//
+// The module wires the service's layers for the platform runtime (pkg/platform):
+// ports (Connect handlers and event consumers, which only translate), app (one
+// handler per use case), domain (rules, no I/O) and adapters (Postgres, NATS,
+// HTTP clients). The use cases arrive with the service's own issue; this
+// module already runs its migrations, outbox relay and API surface.
+package identity
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+
+	"rollcall.dev/pkg/platform"
+	"rollcall.dev/pkg/server"
+	"rollcall.dev/proto/gen/rollcall/identity/v1/identityv1connect"
+	"rollcall.dev/services/identity/ports"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Name is the service's short name: its database, relay and consumer prefix.
+const Name = "identity"
+
+// Module returns the identity service for the platform runtime.
+func Module() platform.Module { return module{} }
+
+type module struct{}
+
+func (module) Name() string { return Name }
+
+func (module) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	return sub
+}
+
+func (module) Build(_ context.Context, d platform.Deps) (*platform.Component, error) {
+	path, handler := identityv1connect.NewIdentityServiceHandler(ports.NewConnect(), d.HandlerOptions...)
+	return &platform.Component{
+		Handlers:     []server.Handler{{Path: path, Handler: handler}},
+		ServiceNames: []string{identityv1connect.IdentityServiceName},
+	}, nil
+}

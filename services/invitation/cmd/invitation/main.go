@@ -1,0 +1,27 @@
+// Command invitation runs the Rollcall invitation service. Configuration comes from the
+// environment (see the README's configuration table).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"rollcall.dev/pkg/platform"
+	invitation "rollcall.dev/services/invitation"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := realMain(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "invitation: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context) error {
+	return platform.ServeOne(ctx, invitation.Module())
+}
