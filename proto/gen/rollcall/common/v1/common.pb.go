@@ -76,16 +76,79 @@ func (PermissionLevel) EnumDescriptor() ([]byte, []int) {
 	return file_rollcall_common_v1_common_proto_rawDescGZIP(), []int{0}
 }
 
+// CreationOrigin says where in the product a user (or the invitation that
+// creates one) was made. A 24SevenOffice "client" chosen in client
+// administration is itself the tenant the user is created in (seed 000), so
+// the origin is all that differs: no separate client id exists.
+type CreationOrigin int32
+
+const (
+	// Not set; always rejected.
+	CreationOrigin_CREATION_ORIGIN_UNSPECIFIED CreationOrigin = 0
+	// Made in the tenant's own user administration.
+	CreationOrigin_CREATION_ORIGIN_USER_ADMINISTRATION CreationOrigin = 1
+	// Made in client administration, for the client (tenant) chosen there.
+	CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION CreationOrigin = 2
+	// The tenant's first main administrator, created together with the tenant
+	// by an operator (IdentityService.CreateTenant), with no invitation.
+	CreationOrigin_CREATION_ORIGIN_TENANT_CREATION CreationOrigin = 3
+)
+
+// Enum value maps for CreationOrigin.
+var (
+	CreationOrigin_name = map[int32]string{
+		0: "CREATION_ORIGIN_UNSPECIFIED",
+		1: "CREATION_ORIGIN_USER_ADMINISTRATION",
+		2: "CREATION_ORIGIN_CLIENT_ADMINISTRATION",
+		3: "CREATION_ORIGIN_TENANT_CREATION",
+	}
+	CreationOrigin_value = map[string]int32{
+		"CREATION_ORIGIN_UNSPECIFIED":           0,
+		"CREATION_ORIGIN_USER_ADMINISTRATION":   1,
+		"CREATION_ORIGIN_CLIENT_ADMINISTRATION": 2,
+		"CREATION_ORIGIN_TENANT_CREATION":       3,
+	}
+)
+
+func (x CreationOrigin) Enum() *CreationOrigin {
+	p := new(CreationOrigin)
+	*p = x
+	return p
+}
+
+func (x CreationOrigin) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CreationOrigin) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_common_v1_common_proto_enumTypes[1].Descriptor()
+}
+
+func (CreationOrigin) Type() protoreflect.EnumType {
+	return &file_rollcall_common_v1_common_proto_enumTypes[1]
+}
+
+func (x CreationOrigin) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CreationOrigin.Descriptor instead.
+func (CreationOrigin) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_common_v1_common_proto_rawDescGZIP(), []int{1}
+}
+
 // Actor identifies the person (or user) who did something, as shown to
 // administrators. It is a snapshot taken when the event happened: names and
-// emails may change later.
+// emails may change later. Its email is also where a one-time code goes when
+// the inviter asked for it ("send the one-time code to me").
 type Actor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The acting user's id (UUID, identity service).
+	// The acting user's id (lowercase UUID, identity service).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// Display name at the time, e.g. "Kari Nordmann".
+	// Display name at the time, e.g. "Kari Nordmann"; not only whitespace.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// Email address at the time.
+	// Email address at the time (ASCII; an internationalised domain in
+	// punycode).
 	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -149,7 +212,7 @@ type Selection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True grants every item, including items created later.
 	All bool `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
-	// The selected items (UUIDs) when all is false. Empty with all false means
+	// The selected items (lowercase UUIDs) when all is false. Empty with all false means
 	// none.
 	Ids           []string `protobuf:"bytes,2,rep,name=ids,proto3" json:"ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -200,20 +263,22 @@ func (x *Selection) GetIds() []string {
 	return nil
 }
 
-// AccessScope limits what a user can see (seed 001, "Välj åtkomst",
-// "Produktkategorier", "Åtkomst till applikationer"). An empty list grants
-// nothing at that level: access is never widened by leaving a list out.
+// AccessScope limits what a user with a custom permission level can see
+// (seed 001, "Välj åtkomst", "Produktkategorier", "Åtkomst till
+// applikationer"). An empty list grants nothing at that level: access is
+// never widened by leaving a list out. A main administrator sees everything
+// and may only carry application links here (see Grants).
 type AccessScope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organisations the user may act on (UUIDs, identity service).
+	// Organisations the user may act on (lowercase UUIDs, identity service).
 	OrganisationIds []string `protobuf:"bytes,1,rep,name=organisation_ids,json=organisationIds,proto3" json:"organisation_ids,omitempty"`
-	// Customers the user may act on (UUIDs).
+	// Customers the user may act on (lowercase UUIDs).
 	CustomerIds []string `protobuf:"bytes,2,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
-	// Cost centres the user may act on (UUIDs).
+	// Cost centres the user may act on (lowercase UUIDs).
 	CostCentreIds []string `protobuf:"bytes,3,rep,name=cost_centre_ids,json=costCentreIds,proto3" json:"cost_centre_ids,omitempty"`
 	// Product categories: all, or the selected ones. Absent means none.
 	ProductCategories *Selection `protobuf:"bytes,4,opt,name=product_categories,json=productCategories,proto3" json:"product_categories,omitempty"`
-	// Application links shown to the user (UUIDs). A link only shows the
+	// Application links shown to the user (lowercase UUIDs). A link only shows the
 	// application; access to it still follows that application's own process.
 	ApplicationLinkIds []string `protobuf:"bytes,5,rep,name=application_link_ids,json=applicationLinkIds,proto3" json:"application_link_ids,omitempty"`
 	unknownFields      protoimpl.UnknownFields
@@ -353,6 +418,17 @@ func (x *AccessPackages) GetAdditionalPackages() []string {
 
 // Grants is everything a user is allowed: role, areas, scope and packages.
 // The invitation carries it, the identity service stores it.
+//
+// A main administrator has everything, so nothing that narrows or adds to it
+// may be sent (it is refused, never silently ignored): no permission areas,
+// no scope restriction (organisations, customers, cost centres, product
+// categories) and no access packages. Application links are not a
+// restriction, so a main administrator may have them (seed 001 offers them
+// whatever the level). A custom level must grant something: at least one
+// permission area or an access package.
+// Integrators are main administrators (their carve-outs are enforced by the
+// integrator-policy service); integration users are custom with access
+// packages.
 type Grants struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Main administrator or custom.
@@ -360,10 +436,12 @@ type Grants struct {
 	// Permission areas by key for a custom level, e.g. "support", "invoices".
 	PermissionAreas []string `protobuf:"bytes,2,rep,name=permission_areas,json=permissionAreas,proto3" json:"permission_areas,omitempty"`
 	// Which organisations, customers, cost centres, product categories and
-	// application links the user may use. Ignored for a main administrator,
-	// whose scope is the whole tenant; absent is the same as an empty scope.
+	// application links the user may use, for a custom level; absent is the
+	// same as an empty scope. A main administrator's scope is the whole tenant:
+	// for him only application_link_ids may be set.
 	Scope *AccessScope `protobuf:"bytes,3,opt,name=scope,proto3" json:"scope,omitempty"`
-	// Access packages; set for integration users and other external users.
+	// Access packages, for a custom level; set for integration users and other
+	// external users. Must be absent for a main administrator.
 	AccessPackages *AccessPackages `protobuf:"bytes,4,opt,name=access_packages,json=accessPackages,proto3" json:"access_packages,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -495,35 +573,39 @@ var File_rollcall_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_rollcall_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1frollcall/common/v1/common.proto\x12\x12rollcall.common.v1\x1a\x1bbuf/validate/validate.proto\"l\n" +
-	"\x05Actor\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12\x1e\n" +
-	"\x04name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12 \n" +
+	"\x1frollcall/common/v1/common.proto\x12\x12rollcall.common.v1\x1a\x1bbuf/validate/validate.proto\"\xf9\x01\n" +
+	"\x05Actor\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12n\n" +
+	"\x04name\x18\x02 \x01(\tBZ\xbaHW\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\x01\x18\xc8\x01R\x04name\x12 \n" +
 	"\x05email\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\"\xac\x01\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\"\xe9\x01\n" +
 	"\tSelection\x12\x10\n" +
-	"\x03all\x18\x01 \x01(\bR\x03all\x12$\n" +
-	"\x03ids\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\x03ids:g\xbaHd\x1ab\n" +
-	"\x1aselection.all_excludes_ids\x12\"ids must be empty when all is true\x1a !this.all || size(this.ids) == 0\"\xd2\x02\n" +
-	"\vAccessScope\x12=\n" +
-	"\x10organisation_ids\x18\x01 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\x0forganisationIds\x125\n" +
-	"\fcustomer_ids\x18\x02 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\vcustomerIds\x12:\n" +
-	"\x0fcost_centre_ids\x18\x03 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\rcostCentreIds\x12L\n" +
-	"\x12product_categories\x18\x04 \x01(\v2\x1d.rollcall.common.v1.SelectionR\x11productCategories\x12C\n" +
-	"\x14application_link_ids\x18\x05 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10d\x18\x01\"\x05r\x03\xb0\x01\x01R\x12applicationLinkIds\"\x87\x03\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\x12a\n" +
+	"\x03ids\x18\x02 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x03ids:g\xbaHd\x1ab\n" +
+	"\x1aselection.all_excludes_ids\x12\"ids must be empty when all is true\x1a !this.all || size(this.ids) == 0\"\xc7\x04\n" +
+	"\vAccessScope\x12z\n" +
+	"\x10organisation_ids\x18\x01 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x0forganisationIds\x12r\n" +
+	"\fcustomer_ids\x18\x02 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\vcustomerIds\x12w\n" +
+	"\x0fcost_centre_ids\x18\x03 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rcostCentreIds\x12L\n" +
+	"\x12product_categories\x18\x04 \x01(\v2\x1d.rollcall.common.v1.SelectionR\x11productCategories\x12\x80\x01\n" +
+	"\x14application_link_ids\x18\x05 \x03(\tBN\xbaHK\x92\x01H\x10d\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x12applicationLinkIds\"\x87\x03\n" +
 	"\x0eAccessPackages\x12)\n" +
 	"\x10integration_user\x18\x01 \x01(\bR\x0fintegrationUser\x126\n" +
 	"\x17all_additional_packages\x18\x02 \x01(\bR\x15allAdditionalPackages\x12W\n" +
 	"\x13additional_packages\x18\x03 \x03(\tB&\xbaH#\x92\x01 \x10d\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,62}$R\x12additionalPackages:\xb8\x01\xbaH\xb4\x01\x1a\xb1\x01\n" +
-	"!access_packages.all_excludes_list\x12Fadditional_packages must be empty when all_additional_packages is true\x1aD!this.all_additional_packages || size(this.additional_packages) == 0\"\xf8\x03\n" +
+	"!access_packages.all_excludes_list\x12Fadditional_packages must be empty when all_additional_packages is true\x1aD!this.all_additional_packages || size(this.additional_packages) == 0\"\xce\n" +
+	"\n" +
 	"\x06Grants\x12Z\n" +
 	"\x10permission_level\x18\x01 \x01(\x0e2#.rollcall.common.v1.PermissionLevelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x0fpermissionLevel\x12Q\n" +
 	"\x10permission_areas\x18\x02 \x03(\tB&\xbaH#\x92\x01 \x10d\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,62}$R\x0fpermissionAreas\x125\n" +
 	"\x05scope\x18\x03 \x01(\v2\x1f.rollcall.common.v1.AccessScopeR\x05scope\x12K\n" +
-	"\x0faccess_packages\x18\x04 \x01(\v2\".rollcall.common.v1.AccessPackagesR\x0eaccessPackages:\xba\x01\xbaH\xb6\x01\x1a\xb3\x01\n" +
-	"&grants.main_administrator_has_no_areas\x12Ipermission_areas must be empty for a main administrator, who has them all\x1a>this.permission_level != 1 || size(this.permission_areas) == 0\"\xbf\x02\n" +
+	"\x0faccess_packages\x18\x04 \x01(\v2\".rollcall.common.v1.AccessPackagesR\x0eaccessPackages:\x90\b\xbaH\x8c\b\x1a\xb3\x01\n" +
+	"&grants.main_administrator_has_no_areas\x12Ipermission_areas must be empty for a main administrator, who has them all\x1a>this.permission_level != 1 || size(this.permission_areas) == 0\x1a\xf0\x02\n" +
+	"&grants.main_administrator_has_no_scope\x12\x86\x01a main administrator's scope is the whole tenant: organisation_ids, customer_ids, cost_centre_ids and product_categories must be empty\x1a\xbc\x01this.permission_level != 1 || (size(this.scope.organisation_ids) == 0 && size(this.scope.customer_ids) == 0 && size(this.scope.cost_centre_ids) == 0 && !has(this.scope.product_categories))\x1a\x9e\x01\n" +
+	")grants.main_administrator_has_no_packages\x127access_packages must be absent for a main administrator\x1a8this.permission_level != 1 || !has(this.access_packages)\x1a\xbf\x02\n" +
+	"\x1egrants.custom_grants_something\x12Na custom permission level needs at least one permission area or access package\x1a\xcc\x01this.permission_level != 2 || size(this.permission_areas) > 0 || this.access_packages.integration_user || this.access_packages.all_additional_packages || size(this.access_packages.additional_packages) > 0\"\xbf\x02\n" +
 	"\x04Date\x12\x1e\n" +
 	"\x04year\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x8fN(\x01R\x04year\x12\x1f\n" +
@@ -533,7 +615,12 @@ const file_rollcall_common_v1_common_proto_rawDesc = "" +
 	"\x0fPermissionLevel\x12 \n" +
 	"\x1cPERMISSION_LEVEL_UNSPECIFIED\x10\x00\x12'\n" +
 	"#PERMISSION_LEVEL_MAIN_ADMINISTRATOR\x10\x01\x12\x1b\n" +
-	"\x17PERMISSION_LEVEL_CUSTOM\x10\x02B\xc3\x01\n" +
+	"\x17PERMISSION_LEVEL_CUSTOM\x10\x02*\xaa\x01\n" +
+	"\x0eCreationOrigin\x12\x1f\n" +
+	"\x1bCREATION_ORIGIN_UNSPECIFIED\x10\x00\x12'\n" +
+	"#CREATION_ORIGIN_USER_ADMINISTRATION\x10\x01\x12)\n" +
+	"%CREATION_ORIGIN_CLIENT_ADMINISTRATION\x10\x02\x12#\n" +
+	"\x1fCREATION_ORIGIN_TENANT_CREATION\x10\x03B\xc3\x01\n" +
 	"\x16com.rollcall.common.v1B\vCommonProtoP\x01Z2rollcall.dev/proto/gen/rollcall/common/v1;commonv1\xa2\x02\x03RCX\xaa\x02\x12Rollcall.Common.V1\xca\x02\x12Rollcall\\Common\\V1\xe2\x02\x1eRollcall\\Common\\V1\\GPBMetadata\xea\x02\x14Rollcall::Common::V1b\x06proto3"
 
 var (
@@ -548,22 +635,23 @@ func file_rollcall_common_v1_common_proto_rawDescGZIP() []byte {
 	return file_rollcall_common_v1_common_proto_rawDescData
 }
 
-var file_rollcall_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_rollcall_common_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_rollcall_common_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_rollcall_common_v1_common_proto_goTypes = []any{
 	(PermissionLevel)(0),   // 0: rollcall.common.v1.PermissionLevel
-	(*Actor)(nil),          // 1: rollcall.common.v1.Actor
-	(*Selection)(nil),      // 2: rollcall.common.v1.Selection
-	(*AccessScope)(nil),    // 3: rollcall.common.v1.AccessScope
-	(*AccessPackages)(nil), // 4: rollcall.common.v1.AccessPackages
-	(*Grants)(nil),         // 5: rollcall.common.v1.Grants
-	(*Date)(nil),           // 6: rollcall.common.v1.Date
+	(CreationOrigin)(0),    // 1: rollcall.common.v1.CreationOrigin
+	(*Actor)(nil),          // 2: rollcall.common.v1.Actor
+	(*Selection)(nil),      // 3: rollcall.common.v1.Selection
+	(*AccessScope)(nil),    // 4: rollcall.common.v1.AccessScope
+	(*AccessPackages)(nil), // 5: rollcall.common.v1.AccessPackages
+	(*Grants)(nil),         // 6: rollcall.common.v1.Grants
+	(*Date)(nil),           // 7: rollcall.common.v1.Date
 }
 var file_rollcall_common_v1_common_proto_depIdxs = []int32{
-	2, // 0: rollcall.common.v1.AccessScope.product_categories:type_name -> rollcall.common.v1.Selection
+	3, // 0: rollcall.common.v1.AccessScope.product_categories:type_name -> rollcall.common.v1.Selection
 	0, // 1: rollcall.common.v1.Grants.permission_level:type_name -> rollcall.common.v1.PermissionLevel
-	3, // 2: rollcall.common.v1.Grants.scope:type_name -> rollcall.common.v1.AccessScope
-	4, // 3: rollcall.common.v1.Grants.access_packages:type_name -> rollcall.common.v1.AccessPackages
+	4, // 2: rollcall.common.v1.Grants.scope:type_name -> rollcall.common.v1.AccessScope
+	5, // 3: rollcall.common.v1.Grants.access_packages:type_name -> rollcall.common.v1.AccessPackages
 	4, // [4:4] is the sub-list for method output_type
 	4, // [4:4] is the sub-list for method input_type
 	4, // [4:4] is the sub-list for extension type_name
@@ -581,7 +669,7 @@ func file_rollcall_common_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_common_v1_common_proto_rawDesc), len(file_rollcall_common_v1_common_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,

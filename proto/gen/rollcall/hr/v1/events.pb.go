@@ -103,20 +103,26 @@ func (EmployeeField) EnumDescriptor() ([]byte, []int) {
 }
 
 // EmployeeOperation is what happened to the employee in HR; it mirrors the
-// HR webhook topics users-create, users-update and users-delete (users-export
-// sends each employee as EMPLOYEE_OPERATION_UPDATED with every field).
+// HR webhook topics users-create, users-update, users-delete and
+// users-export.
 type EmployeeOperation int32
 
 const (
 	// Not set; always rejected.
 	EmployeeOperation_EMPLOYEE_OPERATION_UNSPECIFIED EmployeeOperation = 0
 	// The employee was created in HR; email, given_name and family_name are
-	// present.
+	// present, and no change has an old_value.
 	EmployeeOperation_EMPLOYEE_OPERATION_CREATED EmployeeOperation = 1
 	// Some supported fields changed; at least one field change is present.
 	EmployeeOperation_EMPLOYEE_OPERATION_UPDATED EmployeeOperation = 2
 	// The employee was removed from HR; no field change is present.
 	EmployeeOperation_EMPLOYEE_OPERATION_DELETED EmployeeOperation = 3
+	// The employee's full current state, from users-export or a manual sync:
+	// every supported field HR has a value for is present with its new_value,
+	// and a field absent here has no value in HR. email, given_name and
+	// family_name are present. old_value is not meaningful (usually absent;
+	// consumers ignore it).
+	EmployeeOperation_EMPLOYEE_OPERATION_SNAPSHOT EmployeeOperation = 4
 )
 
 // Enum value maps for EmployeeOperation.
@@ -126,12 +132,14 @@ var (
 		1: "EMPLOYEE_OPERATION_CREATED",
 		2: "EMPLOYEE_OPERATION_UPDATED",
 		3: "EMPLOYEE_OPERATION_DELETED",
+		4: "EMPLOYEE_OPERATION_SNAPSHOT",
 	}
 	EmployeeOperation_value = map[string]int32{
 		"EMPLOYEE_OPERATION_UNSPECIFIED": 0,
 		"EMPLOYEE_OPERATION_CREATED":     1,
 		"EMPLOYEE_OPERATION_UPDATED":     2,
 		"EMPLOYEE_OPERATION_DELETED":     3,
+		"EMPLOYEE_OPERATION_SNAPSHOT":    4,
 	}
 )
 
@@ -168,7 +176,7 @@ type EmailChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The value before; absent when there was none (e.g. on creation).
 	OldValue *string `protobuf:"bytes,1,opt,name=old_value,json=oldValue,proto3,oneof" json:"old_value,omitempty"`
-	// The value after.
+	// The value after (ASCII; an internationalised domain in punycode).
 	NewValue      *string `protobuf:"bytes,2,opt,name=new_value,json=newValue,proto3,oneof" json:"new_value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -224,7 +232,7 @@ type NameChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The value before; absent when there was none.
 	OldValue *string `protobuf:"bytes,1,opt,name=old_value,json=oldValue,proto3,oneof" json:"old_value,omitempty"`
-	// The value after; never empty.
+	// The value after; never empty, never only whitespace.
 	NewValue      *string `protobuf:"bytes,2,opt,name=new_value,json=newValue,proto3,oneof" json:"new_value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -385,7 +393,8 @@ func (x *DateChange) GetNewValue() *v1.Date {
 }
 
 // Address is an employee's postal address. Each part may be missing on its
-// own; an empty string is a value that was set to empty.
+// own. For postaddress, zipcode and city an empty string is a value that was
+// set to empty; country_code is either absent or a valid code, never empty.
 type Address struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Street address -> ERP postaddress.
@@ -683,12 +692,15 @@ func (x *IdentificationsChange) GetNewValue() *Identifications {
 }
 
 // FieldChanged: an employee's supported fields changed in HR (or the employee
-// was created or removed). Published by the HR system, or by the sync
-// service's webhook on its behalf.
+// was created or removed, or HR sent a snapshot of the employee). Published
+// by the HR system, or by the sync service's webhook on its behalf.
 //
 // Each field below is present only when that field changed, so a consumer
 // can tell "not changed" (field absent) from "cleared" (new_value absent)
-// from "set to empty" (new_value present and empty, where allowed).
+// from "set to empty" (new_value present and empty, where allowed). A
+// present change has an old_value, a new_value or both. In a snapshot
+// (operation SNAPSHOT) the fields are the full state instead: absent means
+// HR has no value.
 //
 // Order: hr_version increases with every change of one employee; a consumer
 // must never let a lower version overwrite a higher one.
@@ -696,38 +708,39 @@ func (x *IdentificationsChange) GetNewValue() *Identifications {
 // Subject: hr.v1.<tenant_id>.employee.<employee_id>.changed
 type FieldChanged struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When this event was produced.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// The HR-to-ERP connection it arrived through (UUID); absent when the HR
+	// The HR-to-ERP connection it arrived through (lowercase UUID); absent when the HR
 	// system published it directly and the tenant's connection applies.
 	ConnectionId *string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3,oneof" json:"connection_id,omitempty"`
 	// The employee's id in the HR system. Limited to characters that are safe in
 	// a NATS subject token.
 	EmployeeId string `protobuf:"bytes,4,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
 	// Per-employee version, increasing with every change in HR; starts at 1.
+	// A snapshot carries the version of the state it shows.
 	HrVersion uint64 `protobuf:"varint,5,opt,name=hr_version,json=hrVersion,proto3" json:"hr_version,omitempty"`
 	// When the change was made in HR.
 	ChangedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=changed_at,json=changedAt,proto3" json:"changed_at,omitempty"`
-	// Created, updated or deleted.
+	// Created, updated, deleted or a snapshot.
 	Operation EmployeeOperation `protobuf:"varint,7,opt,name=operation,proto3,enum=rollcall.hr.v1.EmployeeOperation" json:"operation,omitempty"`
 	// Email address change.
-	Email *EmailChange `protobuf:"bytes,10,opt,name=email,proto3" json:"email,omitempty"`
+	Email *EmailChange `protobuf:"bytes,8,opt,name=email,proto3" json:"email,omitempty"`
 	// Given name change.
-	GivenName *NameChange `protobuf:"bytes,11,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	GivenName *NameChange `protobuf:"bytes,9,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
 	// Family name change.
-	FamilyName *NameChange `protobuf:"bytes,12,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	FamilyName *NameChange `protobuf:"bytes,10,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
 	// Phone number change.
-	Phone *PhoneChange `protobuf:"bytes,13,opt,name=phone,proto3" json:"phone,omitempty"`
+	Phone *PhoneChange `protobuf:"bytes,11,opt,name=phone,proto3" json:"phone,omitempty"`
 	// Employment start date change.
-	EmploymentStartDate *DateChange `protobuf:"bytes,14,opt,name=employment_start_date,json=employmentStartDate,proto3" json:"employment_start_date,omitempty"`
+	EmploymentStartDate *DateChange `protobuf:"bytes,12,opt,name=employment_start_date,json=employmentStartDate,proto3" json:"employment_start_date,omitempty"`
 	// Employment end date change.
-	EmploymentEndDate *DateChange `protobuf:"bytes,15,opt,name=employment_end_date,json=employmentEndDate,proto3" json:"employment_end_date,omitempty"`
+	EmploymentEndDate *DateChange `protobuf:"bytes,13,opt,name=employment_end_date,json=employmentEndDate,proto3" json:"employment_end_date,omitempty"`
 	// Address change.
-	Address *AddressChange `protobuf:"bytes,16,opt,name=address,proto3" json:"address,omitempty"`
+	Address *AddressChange `protobuf:"bytes,14,opt,name=address,proto3" json:"address,omitempty"`
 	// Identifications change.
-	Identifications *IdentificationsChange `protobuf:"bytes,17,opt,name=identifications,proto3" json:"identifications,omitempty"`
+	Identifications *IdentificationsChange `protobuf:"bytes,15,opt,name=identifications,proto3" json:"identifications,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -871,35 +884,39 @@ var File_rollcall_hr_v1_events_proto protoreflect.FileDescriptor
 
 const file_rollcall_hr_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1brollcall/hr/v1/events.proto\x12\x0erollcall.hr.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\x86\x01\n" +
+	"\x1brollcall/hr/v1/events.proto\x12\x0erollcall.hr.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xf7\x01\n" +
 	"\vEmailChange\x12*\n" +
 	"\told_value\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xfe\x01H\x00R\boldValue\x88\x01\x01\x12/\n" +
 	"\tnew_value\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xc8\x01\x01r\x05\x18\xfe\x01`\x01H\x01R\bnewValue\x88\x01\x01B\f\n" +
+	"\xc8\x01\x01r\x05\x18\xfe\x01`\x01H\x01R\bnewValue\x88\x01\x01:o\xbaHl\x1aj\n" +
+	"\x18email_change.has_a_value\x12\"old_value or new_value is required\x1a*has(this.old_value) || has(this.new_value)B\f\n" +
 	"\n" +
 	"_old_valueB\f\n" +
 	"\n" +
-	"_new_value\"\x85\x01\n" +
+	"_new_value\"\xc5\x02\n" +
 	"\n" +
 	"NameChange\x12*\n" +
-	"\told_value\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01H\x00R\boldValue\x88\x01\x01\x12/\n" +
-	"\tnew_value\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xc8\x01\x01r\x05\x10\x01\x18\xc8\x01H\x01R\bnewValue\x88\x01\x01B\f\n" +
+	"\told_value\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01H\x00R\boldValue\x88\x01\x01\x12\x7f\n" +
+	"\tnew_value\x18\x02 \x01(\tB]\xbaHZ\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')\xc8\x01\x01r\x05\x10\x01\x18\xc8\x01H\x01R\bnewValue\x88\x01\x01:n\xbaHk\x1ai\n" +
+	"\x17name_change.has_a_value\x12\"old_value or new_value is required\x1a*has(this.old_value) || has(this.new_value)B\f\n" +
 	"\n" +
 	"_old_valueB\f\n" +
 	"\n" +
-	"_new_value\"\x93\x01\n" +
+	"_new_value\"\x84\x02\n" +
 	"\vPhoneChange\x12)\n" +
 	"\told_value\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 H\x00R\boldValue\x88\x01\x01\x12=\n" +
-	"\tnew_value\x18\x02 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x01R\bnewValue\x88\x01\x01B\f\n" +
+	"\tnew_value\x18\x02 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x01R\bnewValue\x88\x01\x01:o\xbaHl\x1aj\n" +
+	"\x18phone_change.has_a_value\x12\"old_value or new_value is required\x1a*has(this.old_value) || has(this.new_value)B\f\n" +
 	"\n" +
 	"_old_valueB\f\n" +
 	"\n" +
-	"_new_value\"z\n" +
+	"_new_value\"\xea\x01\n" +
 	"\n" +
 	"DateChange\x125\n" +
 	"\told_value\x18\x01 \x01(\v2\x18.rollcall.common.v1.DateR\boldValue\x125\n" +
-	"\tnew_value\x18\x02 \x01(\v2\x18.rollcall.common.v1.DateR\bnewValue\"\xf5\x01\n" +
+	"\tnew_value\x18\x02 \x01(\v2\x18.rollcall.common.v1.DateR\bnewValue:n\xbaHk\x1ai\n" +
+	"\x17date_change.has_a_value\x12\"old_value or new_value is required\x1a*has(this.old_value) || has(this.new_value)\"\xf5\x01\n" +
 	"\aAddress\x12/\n" +
 	"\vpostaddress\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01H\x00R\vpostaddress\x88\x01\x01\x12&\n" +
 	"\azipcode\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18\x14H\x01R\azipcode\x88\x01\x01\x12 \n" +
@@ -910,25 +927,27 @@ const file_rollcall_hr_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\b_zipcodeB\a\n" +
 	"\x05_cityB\x0f\n" +
-	"\r_country_code\"{\n" +
+	"\r_country_code\"\xee\x01\n" +
 	"\rAddressChange\x124\n" +
 	"\told_value\x18\x01 \x01(\v2\x17.rollcall.hr.v1.AddressR\boldValue\x124\n" +
-	"\tnew_value\x18\x02 \x01(\v2\x17.rollcall.hr.v1.AddressR\bnewValue\"\x80\x01\n" +
+	"\tnew_value\x18\x02 \x01(\v2\x17.rollcall.hr.v1.AddressR\bnewValue:q\xbaHn\x1al\n" +
+	"\x1aaddress_change.has_a_value\x12\"old_value or new_value is required\x1a*has(this.old_value) || has(this.new_value)\"\x80\x01\n" +
 	"\x0eIdentification\x12\x19\n" +
 	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x124\n" +
 	"\fcountry_code\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
 	"^[A-Z]{2}$R\vcountryCode\x12\x1d\n" +
 	"\x04type\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04type\"Q\n" +
 	"\x0fIdentifications\x12>\n" +
-	"\x05items\x18\x01 \x03(\v2\x1e.rollcall.hr.v1.IdentificationB\b\xbaH\x05\x92\x01\x02\x10\x14R\x05items\"\x93\x01\n" +
+	"\x05items\x18\x01 \x03(\v2\x1e.rollcall.hr.v1.IdentificationB\b\xbaH\x05\x92\x01\x02\x10\x14R\x05items\"\x8e\x02\n" +
 	"\x15IdentificationsChange\x12<\n" +
 	"\told_value\x18\x01 \x01(\v2\x1f.rollcall.hr.v1.IdentificationsR\boldValue\x12<\n" +
-	"\tnew_value\x18\x02 \x01(\v2\x1f.rollcall.hr.v1.IdentificationsR\bnewValue\"\xef\r\n" +
-	"\fFieldChanged\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\tnew_value\x18\x02 \x01(\v2\x1f.rollcall.hr.v1.IdentificationsR\bnewValue:y\xbaHv\x1at\n" +
+	"\"identifications_change.has_a_value\x12\"old_value or new_value is required\x1a*has(this.old_value) || has(this.new_value)\"\xff\x11\n" +
+	"\fFieldChanged\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAt\x122\n" +
-	"\rconnection_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\fconnectionId\x88\x01\x01\x12>\n" +
+	"occurredAt\x12o\n" +
+	"\rconnection_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\fconnectionId\x88\x01\x01\x12>\n" +
 	"\vemployee_id\x18\x04 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9_:-]+$R\n" +
 	"employeeId\x12&\n" +
 	"\n" +
@@ -937,18 +956,19 @@ const file_rollcall_hr_v1_events_proto_rawDesc = "" +
 	"changed_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tchangedAt\x12K\n" +
 	"\toperation\x18\a \x01(\x0e2!.rollcall.hr.v1.EmployeeOperationB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\toperation\x121\n" +
-	"\x05email\x18\n" +
-	" \x01(\v2\x1b.rollcall.hr.v1.EmailChangeR\x05email\x129\n" +
+	"\x05email\x18\b \x01(\v2\x1b.rollcall.hr.v1.EmailChangeR\x05email\x129\n" +
 	"\n" +
-	"given_name\x18\v \x01(\v2\x1a.rollcall.hr.v1.NameChangeR\tgivenName\x12;\n" +
-	"\vfamily_name\x18\f \x01(\v2\x1a.rollcall.hr.v1.NameChangeR\n" +
+	"given_name\x18\t \x01(\v2\x1a.rollcall.hr.v1.NameChangeR\tgivenName\x12;\n" +
+	"\vfamily_name\x18\n" +
+	" \x01(\v2\x1a.rollcall.hr.v1.NameChangeR\n" +
 	"familyName\x121\n" +
-	"\x05phone\x18\r \x01(\v2\x1b.rollcall.hr.v1.PhoneChangeR\x05phone\x12N\n" +
-	"\x15employment_start_date\x18\x0e \x01(\v2\x1a.rollcall.hr.v1.DateChangeR\x13employmentStartDate\x12J\n" +
-	"\x13employment_end_date\x18\x0f \x01(\v2\x1a.rollcall.hr.v1.DateChangeR\x11employmentEndDate\x127\n" +
-	"\aaddress\x18\x10 \x01(\v2\x1d.rollcall.hr.v1.AddressChangeR\aaddress\x12O\n" +
-	"\x0fidentifications\x18\x11 \x01(\v2%.rollcall.hr.v1.IdentificationsChangeR\x0fidentifications:\xb0\x06\xbaH\xac\x06\x1a\xc2\x01\n" +
-	")field_changed.created_has_required_fields\x12:a created employee needs email, given_name and family_name\x1aYthis.operation != 1 || (has(this.email) && has(this.given_name) && has(this.family_name))\x1a\xb2\x02\n" +
+	"\x05phone\x18\v \x01(\v2\x1b.rollcall.hr.v1.PhoneChangeR\x05phone\x12N\n" +
+	"\x15employment_start_date\x18\f \x01(\v2\x1a.rollcall.hr.v1.DateChangeR\x13employmentStartDate\x12J\n" +
+	"\x13employment_end_date\x18\r \x01(\v2\x1a.rollcall.hr.v1.DateChangeR\x11employmentEndDate\x127\n" +
+	"\aaddress\x18\x0e \x01(\v2\x1d.rollcall.hr.v1.AddressChangeR\aaddress\x12O\n" +
+	"\x0fidentifications\x18\x0f \x01(\v2%.rollcall.hr.v1.IdentificationsChangeR\x0fidentifications:\xc6\t\xbaH\xc2\t\x1a\xd0\x01\n" +
+	"!field_changed.has_required_fields\x12Ha created employee or a snapshot needs email, given_name and family_name\x1aa!(this.operation in [1, 4]) || (has(this.email) && has(this.given_name) && has(this.family_name))\x1a\x85\x03\n" +
+	"'field_changed.created_has_no_old_values\x12$a created employee has no old values\x1a\xb3\x02this.operation != 1 || !(has(this.email.old_value) || has(this.given_name.old_value) || has(this.family_name.old_value) || has(this.phone.old_value) || has(this.employment_start_date.old_value) || has(this.employment_end_date.old_value) || has(this.address.old_value) || has(this.identifications.old_value))\x1a\xb2\x02\n" +
 	"\"field_changed.updated_has_a_change\x12)an update needs at least one field change\x1a\xe0\x01this.operation != 2 || has(this.email) || has(this.given_name) || has(this.family_name) || has(this.phone) || has(this.employment_start_date) || has(this.employment_end_date) || has(this.address) || has(this.identifications)\x1a\xaf\x02\n" +
 	"#field_changed.deleted_has_no_change\x12\"a deletion carries no field change\x1a\xe3\x01this.operation != 3 || !(has(this.email) || has(this.given_name) || has(this.family_name) || has(this.phone) || has(this.employment_start_date) || has(this.employment_end_date) || has(this.address) || has(this.identifications))B\x10\n" +
 	"\x0e_connection_id*\xb4\x02\n" +
@@ -961,12 +981,13 @@ const file_rollcall_hr_v1_events_proto_rawDesc = "" +
 	"$EMPLOYEE_FIELD_EMPLOYMENT_START_DATE\x10\x05\x12&\n" +
 	"\"EMPLOYEE_FIELD_EMPLOYMENT_END_DATE\x10\x06\x12\x1a\n" +
 	"\x16EMPLOYEE_FIELD_ADDRESS\x10\a\x12\"\n" +
-	"\x1eEMPLOYEE_FIELD_IDENTIFICATIONS\x10\b*\x97\x01\n" +
+	"\x1eEMPLOYEE_FIELD_IDENTIFICATIONS\x10\b*\xb8\x01\n" +
 	"\x11EmployeeOperation\x12\"\n" +
 	"\x1eEMPLOYEE_OPERATION_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEMPLOYEE_OPERATION_CREATED\x10\x01\x12\x1e\n" +
 	"\x1aEMPLOYEE_OPERATION_UPDATED\x10\x02\x12\x1e\n" +
-	"\x1aEMPLOYEE_OPERATION_DELETED\x10\x03B\xa7\x01\n" +
+	"\x1aEMPLOYEE_OPERATION_DELETED\x10\x03\x12\x1f\n" +
+	"\x1bEMPLOYEE_OPERATION_SNAPSHOT\x10\x04B\xa7\x01\n" +
 	"\x12com.rollcall.hr.v1B\vEventsProtoP\x01Z*rollcall.dev/proto/gen/rollcall/hr/v1;hrv1\xa2\x02\x03RHX\xaa\x02\x0eRollcall.Hr.V1\xca\x02\x0eRollcall\\Hr\\V1\xe2\x02\x1aRollcall\\Hr\\V1\\GPBMetadata\xea\x02\x10Rollcall::Hr::V1b\x06proto3"
 
 var (

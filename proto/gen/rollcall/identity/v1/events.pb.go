@@ -107,6 +107,8 @@ const (
 	UserField_USER_FIELD_GRANTS UserField = 5
 	// UserProfile.counts_toward_seat_limit.
 	UserField_USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT UserField = 6
+	// UserProfile.integrator_marker.
+	UserField_USER_FIELD_INTEGRATOR_MARKER UserField = 7
 )
 
 // Enum value maps for UserField.
@@ -119,6 +121,7 @@ var (
 		4: "USER_FIELD_MOBILE",
 		5: "USER_FIELD_GRANTS",
 		6: "USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT",
+		7: "USER_FIELD_INTEGRATOR_MARKER",
 	}
 	UserField_value = map[string]int32{
 		"USER_FIELD_UNSPECIFIED":              0,
@@ -128,6 +131,7 @@ var (
 		"USER_FIELD_MOBILE":                   4,
 		"USER_FIELD_GRANTS":                   5,
 		"USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT": 6,
+		"USER_FIELD_INTEGRATOR_MARKER":        7,
 	}
 )
 
@@ -168,10 +172,12 @@ const (
 	DeactivationReason_DEACTIVATION_REASON_DISMISSED DeactivationReason = 1
 	// The person left (e.g. employment ended in HR).
 	DeactivationReason_DEACTIVATION_REASON_LEFT DeactivationReason = 2
-	// The integrator was automatically dismissed because another integrator
-	// was assigned (seed 003: only one active integrator).
+	// The integrator was automatically dismissed because the tenant invited
+	// another integrator (integrator.v1.IntegratorReplaced; seed 003: only one
+	// active integrator). Only for kind INTEGRATOR.
 	DeactivationReason_DEACTIVATION_REASON_INTEGRATOR_REPLACED DeactivationReason = 3
-	// An administrator dismissed the integrator, closing his access.
+	// The integrator was dismissed (integrator.v1.IntegratorDismissed), e.g.
+	// by an administrator, closing his access. Only for kind INTEGRATOR.
 	DeactivationReason_DEACTIVATION_REASON_INTEGRATOR_DISMISSED DeactivationReason = 4
 	// An administrator deactivated the user for any other reason.
 	DeactivationReason_DEACTIVATION_REASON_ADMIN DeactivationReason = 5
@@ -281,11 +287,12 @@ func (ServiceUserStatus) EnumDescriptor() ([]byte, []int) {
 // attributes.
 type UserProfile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// First name.
+	// First name; never only whitespace.
 	FirstName string `protobuf:"bytes,1,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
-	// Last name.
+	// Last name; never only whitespace.
 	LastName string `protobuf:"bytes,2,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
 	// Email address; for integration users a dedicated, neutral address.
+	// ASCII: an internationalised domain is in punycode (xn--...).
 	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	// Mobile number in E.164 form; absent when the user has none.
 	Mobile *string `protobuf:"bytes,4,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
@@ -379,27 +386,32 @@ func (x *UserProfile) GetIntegratorMarker() bool {
 }
 
 // UserCreated: a person, integration or integrator user now exists in the
-// tenant (usually because an invitation was accepted).
+// tenant: an invitation was accepted (invitation.v1.InviteAccepted), or the
+// tenant was created with its first main administrator.
 //
 // Subject: identity.v1.<tenant_id>.user.<user_id>.created
 type UserCreated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The new user (UUID); for invited users the id InviteAccepted carried.
+	// The new user (lowercase UUID); for invited users the id InviteAccepted carried.
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the user was created.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// Person, integration user or integrator (service users have
 	// ServiceUserCreated).
 	Kind UserKind `protobuf:"varint,4,opt,name=kind,proto3,enum=rollcall.identity.v1.UserKind" json:"kind,omitempty"`
+	// Where the user was made: user administration or client administration
+	// (from the invitation), or tenant creation for a tenant's first main
+	// administrator.
+	Origin v1.CreationOrigin `protobuf:"varint,5,opt,name=origin,proto3,enum=rollcall.common.v1.CreationOrigin" json:"origin,omitempty"`
 	// Names, email, mobile, grants, seat and marker.
-	Profile *UserProfile `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
-	// The invitation this user came from (UUID); absent for users created
-	// otherwise (e.g. a tenant's first administrator).
-	SourceInvitationId *string `protobuf:"bytes,6,opt,name=source_invitation_id,json=sourceInvitationId,proto3,oneof" json:"source_invitation_id,omitempty"`
-	// For integrators: the registered partner they belong to (UUID).
-	PartnerId     *string `protobuf:"bytes,7,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
+	Profile *UserProfile `protobuf:"bytes,6,opt,name=profile,proto3" json:"profile,omitempty"`
+	// The invitation this user came from (lowercase UUID); absent exactly when
+	// origin is TENANT_CREATION.
+	SourceInvitationId *string `protobuf:"bytes,7,opt,name=source_invitation_id,json=sourceInvitationId,proto3,oneof" json:"source_invitation_id,omitempty"`
+	// For integrators: the registered partner they belong to (lowercase UUID).
+	PartnerId     *string `protobuf:"bytes,8,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -462,6 +474,13 @@ func (x *UserCreated) GetKind() UserKind {
 	return UserKind_USER_KIND_UNSPECIFIED
 }
 
+func (x *UserCreated) GetOrigin() v1.CreationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return v1.CreationOrigin(0)
+}
+
 func (x *UserCreated) GetProfile() *UserProfile {
 	if x != nil {
 		return x.Profile
@@ -490,9 +509,9 @@ func (x *UserCreated) GetPartnerId() string {
 // Subject: identity.v1.<tenant_id>.user.<user_id>.updated
 type UserUpdated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The user (UUID).
+	// The user (lowercase UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the change was made.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -500,7 +519,7 @@ type UserUpdated struct {
 	ChangedFields []UserField `protobuf:"varint,4,rep,packed,name=changed_fields,json=changedFields,proto3,enum=rollcall.identity.v1.UserField" json:"changed_fields,omitempty"`
 	// The profile after the change.
 	Profile *UserProfile `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
-	// Who changed it (UUID); absent when the system did (e.g. an event).
+	// Who changed it (lowercase UUID); absent when the system did (e.g. an event).
 	UpdatedByUserId *string `protobuf:"bytes,6,opt,name=updated_by_user_id,json=updatedByUserId,proto3,oneof" json:"updated_by_user_id,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -584,9 +603,9 @@ func (x *UserUpdated) GetUpdatedByUserId() string {
 // Subject: identity.v1.<tenant_id>.user.<user_id>.deactivated
 type UserDeactivated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The user (UUID).
+	// The user (lowercase UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the user was deactivated.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -594,8 +613,10 @@ type UserDeactivated struct {
 	Kind UserKind `protobuf:"varint,4,opt,name=kind,proto3,enum=rollcall.identity.v1.UserKind" json:"kind,omitempty"`
 	// Why.
 	Reason DeactivationReason `protobuf:"varint,5,opt,name=reason,proto3,enum=rollcall.identity.v1.DeactivationReason" json:"reason,omitempty"`
-	// The administrator who did it (UUID); absent when it followed from an
-	// event (e.g. an integrator replaced automatically).
+	// The administrator who did it (lowercase UUID); required for reason ADMIN.
+	// Absent when no person did it (an integrator replaced automatically, or
+	// dismissed because his partner was unregistered); for a dismissed
+	// integrator it is IntegratorDismissed.dismissed_by_user_id.
 	DeactivatedByUserId *string `protobuf:"bytes,6,opt,name=deactivated_by_user_id,json=deactivatedByUserId,proto3,oneof" json:"deactivated_by_user_id,omitempty"`
 	// Whether the user held a seat that is now free.
 	FreedSeat     bool `protobuf:"varint,7,opt,name=freed_seat,json=freedSeat,proto3" json:"freed_seat,omitempty"`
@@ -690,15 +711,15 @@ func (x *UserDeactivated) GetFreedSeat() bool {
 // Subject: identity.v1.<tenant_id>.service-user.<user_id>.created
 type ServiceUserCreated struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The service user (UUID).
+	// The service user (lowercase UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When it was created.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// User code: 6 to 10 alphanumeric characters, unique in the tenant.
 	UserCode string `protobuf:"bytes,4,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
-	// The external application that uses this user to reach the API (UUID).
+	// The external application that uses this user to reach the API (lowercase UUID).
 	ApplicationId string `protobuf:"bytes,5,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
 	// Active or inactive.
 	Status ServiceUserStatus `protobuf:"varint,6,opt,name=status,proto3,enum=rollcall.identity.v1.ServiceUserStatus" json:"status,omitempty"`
@@ -706,14 +727,14 @@ type ServiceUserCreated struct {
 	Language string `protobuf:"bytes,7,opt,name=language,proto3" json:"language,omitempty"`
 	// Access to every company, including ones added later.
 	AllCompanies bool `protobuf:"varint,8,opt,name=all_companies,json=allCompanies,proto3" json:"all_companies,omitempty"`
-	// The companies it may access when all_companies is false (UUIDs).
+	// The companies it may access when all_companies is false (lowercase UUIDs).
 	CompanyIds []string `protobuf:"bytes,9,rep,name=company_ids,json=companyIds,proto3" json:"company_ids,omitempty"`
 	// Access to the whole administrative structure.
 	AllStructure bool `protobuf:"varint,10,opt,name=all_structure,json=allStructure,proto3" json:"all_structure,omitempty"`
 	// The levels of the administrative structure it may access when
-	// all_structure is false (UUIDs).
+	// all_structure is false (lowercase UUIDs).
 	StructureLevelIds []string `protobuf:"bytes,11,rep,name=structure_level_ids,json=structureLevelIds,proto3" json:"structure_level_ids,omitempty"`
-	// The administrator who created it (UUID).
+	// The administrator who created it (lowercase UUID).
 	CreatedByUserId string `protobuf:"bytes,12,opt,name=created_by_user_id,json=createdByUserId,proto3" json:"created_by_user_id,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -841,9 +862,9 @@ func (x *ServiceUserCreated) GetCreatedByUserId() string {
 // Subject: identity.v1.<tenant_id>.service-user.<user_id>.password-reset
 type ServiceUserPasswordReset struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The service user (UUID).
+	// The service user (lowercase UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the event was recorded.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -854,7 +875,7 @@ type ServiceUserPasswordReset struct {
 	// Always true: a reset password is permanent (no forced change later).
 	// Kept explicit so a consumer never has to assume it.
 	Permanent bool `protobuf:"varint,6,opt,name=permanent,proto3" json:"permanent,omitempty"`
-	// The administrator who reset it (UUID).
+	// The administrator who reset it (lowercase UUID).
 	ResetByUserId string `protobuf:"bytes,7,opt,name=reset_by_user_id,json=resetByUserId,proto3" json:"reset_by_user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -943,88 +964,97 @@ var File_rollcall_identity_v1_events_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"!rollcall/identity/v1/events.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xe8\x02\n" +
-	"\vUserProfile\x12(\n" +
+	"!rollcall/identity/v1/events.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\x88\x04\n" +
+	"\vUserProfile\x12x\n" +
 	"\n" +
-	"first_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\tfirstName\x12&\n" +
-	"\tlast_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\blastName\x12 \n" +
+	"first_name\x18\x01 \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dR\tfirstName\x12v\n" +
+	"\tlast_name\x18\x02 \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dR\blastName\x12 \n" +
 	"\x05email\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x128\n" +
 	"\x06mobile\x18\x04 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12:\n" +
 	"\x06grants\x18\x05 \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x127\n" +
 	"\x18counts_toward_seat_limit\x18\x06 \x01(\bR\x15countsTowardSeatLimit\x12+\n" +
 	"\x11integrator_marker\x18\a \x01(\bR\x10integratorMarkerB\t\n" +
-	"\a_mobile\"\x85\x06\n" +
-	"\vUserCreated\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\a_mobile\"\xd5\r\n" +
+	"\vUserCreated\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12B\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x1e.rollcall.identity.v1.UserKindB\x0e\xbaH\v\x82\x01\b\x10\x01\x18\x01\x18\x02\x18\x04R\x04kind\x12C\n" +
-	"\aprofile\x18\x05 \x01(\v2!.rollcall.identity.v1.UserProfileB\x06\xbaH\x03\xc8\x01\x01R\aprofile\x12?\n" +
-	"\x14source_invitation_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\x12sourceInvitationId\x88\x01\x01\x12,\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1e.rollcall.identity.v1.UserKindB\x0e\xbaH\v\x82\x01\b\x10\x01\x18\x01\x18\x02\x18\x04R\x04kind\x12F\n" +
+	"\x06origin\x18\x05 \x01(\x0e2\".rollcall.common.v1.CreationOriginB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06origin\x12C\n" +
+	"\aprofile\x18\x06 \x01(\v2!.rollcall.identity.v1.UserProfileB\x06\xbaH\x03\xc8\x01\x01R\aprofile\x12|\n" +
+	"\x14source_invitation_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x12sourceInvitationId\x88\x01\x01\x12i\n" +
 	"\n" +
-	"partner_id\x18\a \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x01R\tpartnerId\x88\x01\x01:\xc6\x02\xbaH\xc2\x02\x1a\xbf\x02\n" +
-	"\x1duser_created.integrator_rules\x12kan integrator carries the marker, a partner_id and no seat; other kinds carry neither marker nor partner_id\x1a\xb0\x01this.kind == 4 ? (this.profile.integrator_marker && has(this.partner_id) && !this.profile.counts_toward_seat_limit) : (!this.profile.integrator_marker && !has(this.partner_id))B\x17\n" +
+	"partner_id\x18\b \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x01R\tpartnerId\x88\x01\x01:\xda\a\xbaH\xd6\a\x1a\xbf\x02\n" +
+	"\x1duser_created.integrator_rules\x12kan integrator carries the marker, a partner_id and no seat; other kinds carry neither marker nor partner_id\x1a\xb0\x01this.kind == 4 ? (this.profile.integrator_marker && has(this.partner_id) && !this.profile.counts_toward_seat_limit) : (!this.profile.integrator_marker && !has(this.partner_id))\x1a\xd6\x01\n" +
+	"-user_created.integrator_is_main_administrator\x12han integrator has permission level MAIN_ADMINISTRATOR (his carve-outs are enforced by integrator-policy)\x1a;this.kind != 4 || this.profile.grants.permission_level == 1\x1a\xff\x01\n" +
+	"!user_created.integration_packages\x12Pan integration user has the integration-user package and all additional packages\x1a\x87\x01this.kind != 2 || (this.profile.grants.access_packages.integration_user && this.profile.grants.access_packages.all_additional_packages)\x1a\xb6\x01\n" +
+	"\"user_created.origin_matches_source\x12Yorigin TENANT_CREATION goes with no source_invitation_id, and every other origin with one\x1a5(this.origin == 3) == !has(this.source_invitation_id)B\x17\n" +
 	"\x15_source_invitation_idB\r\n" +
-	"\v_partner_id\"\x91\x03\n" +
-	"\vUserUpdated\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\v_partner_id\"\xc8\x04\n" +
+	"\vUserUpdated\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12[\n" +
 	"\x0echanged_fields\x18\x04 \x03(\x0e2\x1f.rollcall.identity.v1.UserFieldB\x13\xbaH\x10\x92\x01\r\b\x01\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\rchangedFields\x12C\n" +
-	"\aprofile\x18\x05 \x01(\v2!.rollcall.identity.v1.UserProfileB\x06\xbaH\x03\xc8\x01\x01R\aprofile\x12:\n" +
-	"\x12updated_by_user_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\x0fupdatedByUserId\x88\x01\x01B\x15\n" +
-	"\x13_updated_by_user_id\"\xf7\x04\n" +
-	"\x0fUserDeactivated\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\aprofile\x18\x05 \x01(\v2!.rollcall.identity.v1.UserProfileB\x06\xbaH\x03\xc8\x01\x01R\aprofile\x12w\n" +
+	"\x12updated_by_user_id\x18\x06 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x0fupdatedByUserId\x88\x01\x01B\x15\n" +
+	"\x13_updated_by_user_id\"\xbd\a\n" +
+	"\x0fUserDeactivated\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12>\n" +
 	"\x04kind\x18\x04 \x01(\x0e2\x1e.rollcall.identity.v1.UserKindB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12L\n" +
 	"\x06reason\x18\x05 \x01(\x0e2(.rollcall.identity.v1.DeactivationReasonB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12B\n" +
-	"\x16deactivated_by_user_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\x13deactivatedByUserId\x88\x01\x01\x12\x1d\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12\x7f\n" +
+	"\x16deactivated_by_user_id\x18\x06 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x13deactivatedByUserId\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"freed_seat\x18\a \x01(\bR\tfreedSeat:\xc8\x01\xbaH\xc4\x01\x1a\xc1\x01\n" +
-	"%user_deactivated.by_for_admin_actions\x12Zdeactivated_by_user_id is required when an administrator deactivated or dismissed the user\x1a<!(this.reason in [4, 5]) || has(this.deactivated_by_user_id)B\x19\n" +
-	"\x17_deactivated_by_user_id\"\xe0\a\n" +
-	"\x12ServiceUserCreated\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"freed_seat\x18\a \x01(\bR\tfreedSeat:\xd7\x02\xbaH\xd3\x02\x1a\xac\x01\n" +
+	"%user_deactivated.by_for_admin_actions\x12Mdeactivated_by_user_id is required when an administrator deactivated the user\x1a4this.reason != 5 || has(this.deactivated_by_user_id)\x1a\xa1\x01\n" +
+	"#user_deactivated.integrator_reasons\x12Nreasons INTEGRATOR_REPLACED and INTEGRATOR_DISMISSED apply only to integrators\x1a*!(this.reason in [3, 4]) || this.kind == 4B\x19\n" +
+	"\x17_deactivated_by_user_id\"\xce\n" +
+	"\n" +
+	"\x12ServiceUserCreated\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x127\n" +
-	"\tuser_code\x18\x04 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12/\n" +
-	"\x0eapplication_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rapplicationId\x12K\n" +
+	"\tuser_code\x18\x04 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12l\n" +
+	"\x0eapplication_id\x18\x05 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rapplicationId\x12K\n" +
 	"\x06status\x18\x06 \x01(\x0e2'.rollcall.identity.v1.ServiceUserStatusB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12W\n" +
 	"\blanguage\x18\a \x01(\tB;\xbaH8r624^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$R\blanguage\x12#\n" +
-	"\rall_companies\x18\b \x01(\bR\fallCompanies\x123\n" +
-	"\vcompany_ids\x18\t \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\n" +
+	"\rall_companies\x18\b \x01(\bR\fallCompanies\x12p\n" +
+	"\vcompany_ids\x18\t \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\n" +
 	"companyIds\x12#\n" +
 	"\rall_structure\x18\n" +
-	" \x01(\bR\fallStructure\x12B\n" +
-	"\x13structure_level_ids\x18\v \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\x11structureLevelIds\x125\n" +
-	"\x12created_by_user_id\x18\f \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x0fcreatedByUserId:\xb0\x02\xbaH\xac\x02\x1a\x8c\x01\n" +
+	" \x01(\bR\fallStructure\x12\x7f\n" +
+	"\x13structure_level_ids\x18\v \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x11structureLevelIds\x12r\n" +
+	"\x12created_by_user_id\x18\f \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x0fcreatedByUserId:\xb0\x02\xbaH\xac\x02\x1a\x8c\x01\n" +
 	"\x1eservice_user_created.companies\x126choose all_companies or at least one company, not both\x1a2this.all_companies != (size(this.company_ids) > 0)\x1a\x9a\x01\n" +
-	"\x1eservice_user_created.structure\x12<structure_level_ids must be empty when all_structure is true\x1a:!this.all_structure || size(this.structure_level_ids) == 0\"\xfb\x02\n" +
-	"\x18ServiceUserPasswordReset\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\x1eservice_user_created.structure\x12<structure_level_ids must be empty when all_structure is true\x1a:!this.all_structure || size(this.structure_level_ids) == 0\"\xb2\x04\n" +
+	"\x18ServiceUserPasswordReset\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x127\n" +
 	"\tuser_code\x18\x04 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12=\n" +
 	"\breset_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aresetAt\x12%\n" +
-	"\tpermanent\x18\x06 \x01(\bB\a\xbaH\x04j\x02\b\x01R\tpermanent\x121\n" +
-	"\x10reset_by_user_id\x18\a \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rresetByUserId*\x87\x01\n" +
+	"\tpermanent\x18\x06 \x01(\bB\a\xbaH\x04j\x02\b\x01R\tpermanent\x12n\n" +
+	"\x10reset_by_user_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rresetByUserId*\x87\x01\n" +
 	"\bUserKind\x12\x19\n" +
 	"\x15USER_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10USER_KIND_PERSON\x10\x01\x12\x19\n" +
 	"\x15USER_KIND_INTEGRATION\x10\x02\x12\x15\n" +
 	"\x11USER_KIND_SERVICE\x10\x03\x12\x18\n" +
-	"\x14USER_KIND_INTEGRATOR\x10\x04*\xc9\x01\n" +
+	"\x14USER_KIND_INTEGRATOR\x10\x04*\xeb\x01\n" +
 	"\tUserField\x12\x1a\n" +
 	"\x16USER_FIELD_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15USER_FIELD_FIRST_NAME\x10\x01\x12\x18\n" +
@@ -1032,7 +1062,8 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x10USER_FIELD_EMAIL\x10\x03\x12\x15\n" +
 	"\x11USER_FIELD_MOBILE\x10\x04\x12\x15\n" +
 	"\x11USER_FIELD_GRANTS\x10\x05\x12'\n" +
-	"#USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT\x10\x06*\xf4\x01\n" +
+	"#USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT\x10\x06\x12 \n" +
+	"\x1cUSER_FIELD_INTEGRATOR_MARKER\x10\a*\xf4\x01\n" +
 	"\x12DeactivationReason\x12#\n" +
 	"\x1fDEACTIVATION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDEACTIVATION_REASON_DISMISSED\x10\x01\x12\x1c\n" +
@@ -1073,27 +1104,29 @@ var file_rollcall_identity_v1_events_proto_goTypes = []any{
 	(*ServiceUserPasswordReset)(nil), // 9: rollcall.identity.v1.ServiceUserPasswordReset
 	(*v1.Grants)(nil),                // 10: rollcall.common.v1.Grants
 	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(v1.CreationOrigin)(0),           // 12: rollcall.common.v1.CreationOrigin
 }
 var file_rollcall_identity_v1_events_proto_depIdxs = []int32{
 	10, // 0: rollcall.identity.v1.UserProfile.grants:type_name -> rollcall.common.v1.Grants
 	11, // 1: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: rollcall.identity.v1.UserCreated.kind:type_name -> rollcall.identity.v1.UserKind
-	4,  // 3: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
-	11, // 4: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: rollcall.identity.v1.UserUpdated.changed_fields:type_name -> rollcall.identity.v1.UserField
-	4,  // 6: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
-	11, // 7: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: rollcall.identity.v1.UserDeactivated.kind:type_name -> rollcall.identity.v1.UserKind
-	2,  // 9: rollcall.identity.v1.UserDeactivated.reason:type_name -> rollcall.identity.v1.DeactivationReason
-	11, // 10: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	3,  // 11: rollcall.identity.v1.ServiceUserCreated.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	11, // 12: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
-	11, // 13: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	12, // 3: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
+	4,  // 4: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
+	11, // 5: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
+	1,  // 6: rollcall.identity.v1.UserUpdated.changed_fields:type_name -> rollcall.identity.v1.UserField
+	4,  // 7: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
+	11, // 8: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: rollcall.identity.v1.UserDeactivated.kind:type_name -> rollcall.identity.v1.UserKind
+	2,  // 10: rollcall.identity.v1.UserDeactivated.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	11, // 11: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	3,  // 12: rollcall.identity.v1.ServiceUserCreated.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	11, // 13: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 14: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_events_proto_init() }

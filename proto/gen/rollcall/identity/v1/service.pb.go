@@ -12,6 +12,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
+	v1 "rollcall.dev/proto/gen/rollcall/common/v1"
 	sync "sync"
 	unsafe "unsafe"
 )
@@ -79,7 +80,7 @@ func (UserStatus) EnumDescriptor() ([]byte, []int) {
 // Tenant is a client or portal: the unit of isolation.
 type Tenant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Display name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
@@ -162,23 +163,27 @@ func (x *Tenant) GetCreatedAt() *timestamppb.Timestamp {
 // User is a person, integration, integrator or service user.
 type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The user (UUID).
+	// The user (lowercase UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// What the user is for.
 	Kind UserKind `protobuf:"varint,3,opt,name=kind,proto3,enum=rollcall.identity.v1.UserKind" json:"kind,omitempty"`
+	// Where the user was made: user administration, client administration
+	// (the client being this tenant) or tenant creation; service users are
+	// made in user administration.
+	Origin v1.CreationOrigin `protobuf:"varint,4,opt,name=origin,proto3,enum=rollcall.common.v1.CreationOrigin" json:"origin,omitempty"`
 	// Active or deactivated.
-	Status UserStatus `protobuf:"varint,4,opt,name=status,proto3,enum=rollcall.identity.v1.UserStatus" json:"status,omitempty"`
+	Status UserStatus `protobuf:"varint,5,opt,name=status,proto3,enum=rollcall.identity.v1.UserStatus" json:"status,omitempty"`
 	// Names, email, mobile, grants, seat and integrator marker; absent for
 	// service users.
-	Profile *UserProfile `protobuf:"bytes,5,opt,name=profile,proto3" json:"profile,omitempty"`
+	Profile *UserProfile `protobuf:"bytes,6,opt,name=profile,proto3" json:"profile,omitempty"`
 	// Service-user details; present only for service users.
-	ServiceUser *ServiceUser `protobuf:"bytes,6,opt,name=service_user,json=serviceUser,proto3" json:"service_user,omitempty"`
+	ServiceUser *ServiceUser `protobuf:"bytes,7,opt,name=service_user,json=serviceUser,proto3" json:"service_user,omitempty"`
 	// When the user was created.
-	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the user was deactivated, if so.
-	DeactivatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=deactivated_at,json=deactivatedAt,proto3" json:"deactivated_at,omitempty"`
+	DeactivatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deactivated_at,json=deactivatedAt,proto3" json:"deactivated_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +239,13 @@ func (x *User) GetKind() UserKind {
 	return UserKind_USER_KIND_UNSPECIFIED
 }
 
+func (x *User) GetOrigin() v1.CreationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return v1.CreationOrigin(0)
+}
+
 func (x *User) GetStatus() UserStatus {
 	if x != nil {
 		return x.Status
@@ -274,7 +286,7 @@ type ServiceUser struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// User code, 6 to 10 alphanumeric characters.
 	UserCode string `protobuf:"bytes,1,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
-	// The associated external application (UUID).
+	// The associated external application (lowercase UUID).
 	ApplicationId string `protobuf:"bytes,2,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
 	// Active or inactive.
 	Status ServiceUserStatus `protobuf:"varint,3,opt,name=status,proto3,enum=rollcall.identity.v1.ServiceUserStatus" json:"status,omitempty"`
@@ -282,11 +294,11 @@ type ServiceUser struct {
 	Language string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
 	// Access to every company.
 	AllCompanies bool `protobuf:"varint,5,opt,name=all_companies,json=allCompanies,proto3" json:"all_companies,omitempty"`
-	// Accessible companies when all_companies is false (UUIDs).
+	// Accessible companies when all_companies is false (lowercase UUIDs).
 	CompanyIds []string `protobuf:"bytes,6,rep,name=company_ids,json=companyIds,proto3" json:"company_ids,omitempty"`
 	// Access to the whole administrative structure.
 	AllStructure bool `protobuf:"varint,7,opt,name=all_structure,json=allStructure,proto3" json:"all_structure,omitempty"`
-	// Accessible structure levels when all_structure is false (UUIDs).
+	// Accessible structure levels when all_structure is false (lowercase UUIDs).
 	StructureLevelIds []string `protobuf:"bytes,8,rep,name=structure_level_ids,json=structureLevelIds,proto3" json:"structure_level_ids,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -447,11 +459,11 @@ func (x *ServiceUserLetter) GetPassword() string {
 // NewAdministrator is the first main administrator of a new tenant.
 type NewAdministrator struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// First name.
+	// First name; never only whitespace.
 	FirstName string `protobuf:"bytes,1,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
-	// Last name.
+	// Last name; never only whitespace.
 	LastName string `protobuf:"bytes,2,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
-	// Email address, where the sign-in invitation goes.
+	// Email address, where the sign-in link goes (ASCII; punycode domain).
 	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	// Mobile number in E.164 form, optional.
 	Mobile        *string `protobuf:"bytes,4,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
@@ -520,7 +532,7 @@ func (x *NewAdministrator) GetMobile() string {
 // CreateTenantRequest describes a new tenant.
 type CreateTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Display name.
+	// Display name; never only whitespace.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Company code, 2 to 20 letters or digits, unique across tenants.
 	CompanyCode string `protobuf:"bytes,2,opt,name=company_code,json=companyCode,proto3" json:"company_code,omitempty"`
@@ -648,9 +660,9 @@ func (x *CreateTenantResponse) GetAdministrator() *User {
 // GetUserRequest names one user.
 type GetUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The user (UUID).
+	// The user (lowercase UUID).
 	UserId        string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -749,7 +761,7 @@ func (x *GetUserResponse) GetUser() *User {
 // ListUsersRequest pages through a tenant's users.
 type ListUsersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Maximum users to return, 1 to 500; 0 means the server default (50).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -887,11 +899,11 @@ func (x *ListUsersResponse) GetNextPageToken() string {
 // password in it: the server generates one.
 type CreateServiceUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// User code: 6 to 10 alphanumeric characters, unique in the tenant.
 	UserCode string `protobuf:"bytes,2,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
-	// The external application that will use it (UUID).
+	// The external application that will use it (lowercase UUID).
 	ApplicationId string `protobuf:"bytes,3,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
 	// Usually ACTIVE.
 	Status ServiceUserStatus `protobuf:"varint,4,opt,name=status,proto3,enum=rollcall.identity.v1.ServiceUserStatus" json:"status,omitempty"`
@@ -899,11 +911,11 @@ type CreateServiceUserRequest struct {
 	Language string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	// Access to every company.
 	AllCompanies bool `protobuf:"varint,6,opt,name=all_companies,json=allCompanies,proto3" json:"all_companies,omitempty"`
-	// Accessible companies when all_companies is false (UUIDs).
+	// Accessible companies when all_companies is false (lowercase UUIDs).
 	CompanyIds []string `protobuf:"bytes,7,rep,name=company_ids,json=companyIds,proto3" json:"company_ids,omitempty"`
 	// Access to the whole administrative structure.
 	AllStructure bool `protobuf:"varint,8,opt,name=all_structure,json=allStructure,proto3" json:"all_structure,omitempty"`
-	// Accessible structure levels when all_structure is false (UUIDs).
+	// Accessible structure levels when all_structure is false (lowercase UUIDs).
 	StructureLevelIds []string `protobuf:"bytes,9,rep,name=structure_level_ids,json=structureLevelIds,proto3" json:"structure_level_ids,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -1060,9 +1072,9 @@ func (x *CreateServiceUserResponse) GetLetter() *ServiceUserLetter {
 // ResetServiceUserPasswordRequest names the service user.
 type ResetServiceUserPasswordRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The service user (UUID).
+	// The service user (lowercase UUID).
 	UserId        string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1158,12 +1170,126 @@ func (x *ResetServiceUserPasswordResponse) GetLetter() *ServiceUserLetter {
 	return nil
 }
 
+// SetInitialPasswordRequest is an integration user's first password, chosen
+// by the invitee through the invitation link.
+type SetInitialPasswordRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The user (lowercase UUID): the id the invitation service allocated, which
+	// InviteAccepted.user_id will carry.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The integration invitation being accepted (lowercase UUID); identity keeps
+	// it with the hash so a retry is recognised.
+	InvitationId string `protobuf:"bytes,3,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// The password: 12 to 128 characters, not only whitespace. Stored only as
+	// an argon2id hash; never logged, never in an event.
+	Password      string `protobuf:"bytes,4,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetInitialPasswordRequest) Reset() {
+	*x = SetInitialPasswordRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInitialPasswordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInitialPasswordRequest) ProtoMessage() {}
+
+func (x *SetInitialPasswordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInitialPasswordRequest.ProtoReflect.Descriptor instead.
+func (*SetInitialPasswordRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SetInitialPasswordRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetInitialPasswordRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetInitialPasswordRequest) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *SetInitialPasswordRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// SetInitialPasswordResponse is empty: success means the hash is stored.
+type SetInitialPasswordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetInitialPasswordResponse) Reset() {
+	*x = SetInitialPasswordResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInitialPasswordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInitialPasswordResponse) ProtoMessage() {}
+
+func (x *SetInitialPasswordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInitialPasswordResponse.ProtoReflect.Descriptor instead.
+func (*SetInitialPasswordResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{16}
+}
+
 // DeactivateUserRequest names the user and why.
 type DeactivateUserRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The user (UUID).
+	// The user (lowercase UUID).
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// Dismissed, left or other administrative reason; the integrator reasons
 	// belong to the integrator-policy service.
@@ -1176,7 +1302,7 @@ type DeactivateUserRequest struct {
 
 func (x *DeactivateUserRequest) Reset() {
 	*x = DeactivateUserRequest{}
-	mi := &file_rollcall_identity_v1_service_proto_msgTypes[15]
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1314,7 @@ func (x *DeactivateUserRequest) String() string {
 func (*DeactivateUserRequest) ProtoMessage() {}
 
 func (x *DeactivateUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_service_proto_msgTypes[15]
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1327,7 @@ func (x *DeactivateUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateUserRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateUserRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{15}
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeactivateUserRequest) GetTenantId() string {
@@ -1243,7 +1369,7 @@ type DeactivateUserResponse struct {
 
 func (x *DeactivateUserResponse) Reset() {
 	*x = DeactivateUserResponse{}
-	mi := &file_rollcall_identity_v1_service_proto_msgTypes[16]
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1381,7 @@ func (x *DeactivateUserResponse) String() string {
 func (*DeactivateUserResponse) ProtoMessage() {}
 
 func (x *DeactivateUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_service_proto_msgTypes[16]
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1394,7 @@ func (x *DeactivateUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateUserResponse.ProtoReflect.Descriptor instead.
 func (*DeactivateUserResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{16}
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeactivateUserResponse) GetUser() *User {
@@ -1282,7 +1408,7 @@ var File_rollcall_identity_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\"rollcall/identity/v1/service.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!rollcall/identity/v1/events.proto\"\xb6\x01\n" +
+	"\"rollcall/identity/v1/service.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\x1a!rollcall/identity/v1/events.proto\"\xb6\x01\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -1290,17 +1416,18 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"seat_limit\x18\x04 \x01(\rR\tseatLimit\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xab\x03\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe7\x03\n" +
 	"\x04User\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x122\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1e.rollcall.identity.v1.UserKindR\x04kind\x128\n" +
-	"\x06status\x18\x04 \x01(\x0e2 .rollcall.identity.v1.UserStatusR\x06status\x12;\n" +
-	"\aprofile\x18\x05 \x01(\v2!.rollcall.identity.v1.UserProfileR\aprofile\x12D\n" +
-	"\fservice_user\x18\x06 \x01(\v2!.rollcall.identity.v1.ServiceUserR\vserviceUser\x129\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1e.rollcall.identity.v1.UserKindR\x04kind\x12:\n" +
+	"\x06origin\x18\x04 \x01(\x0e2\".rollcall.common.v1.CreationOriginR\x06origin\x128\n" +
+	"\x06status\x18\x05 \x01(\x0e2 .rollcall.identity.v1.UserStatusR\x06status\x12;\n" +
+	"\aprofile\x18\x06 \x01(\v2!.rollcall.identity.v1.UserProfileR\aprofile\x12D\n" +
+	"\fservice_user\x18\a \x01(\v2!.rollcall.identity.v1.ServiceUserR\vserviceUser\x129\n" +
 	"\n" +
-	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12A\n" +
-	"\x0edeactivated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\rdeactivatedAt\"\xc9\x02\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12A\n" +
+	"\x0edeactivated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rdeactivatedAt\"\xc9\x02\n" +
 	"\vServiceUser\x12\x1b\n" +
 	"\tuser_code\x18\x01 \x01(\tR\buserCode\x12%\n" +
 	"\x0eapplication_id\x18\x02 \x01(\tR\rapplicationId\x12?\n" +
@@ -1314,32 +1441,34 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x11ServiceUserLetter\x12!\n" +
 	"\fcompany_code\x18\x01 \x01(\tR\vcompanyCode\x12\x1b\n" +
 	"\tuser_code\x18\x02 \x01(\tR\buserCode\x12\x1f\n" +
-	"\bpassword\x18\x03 \x01(\tB\x03\x80\x01\x01R\bpassword\"\xcb\x01\n" +
-	"\x10NewAdministrator\x12(\n" +
+	"\bpassword\x18\x03 \x01(\tB\x03\x80\x01\x01R\bpassword\"\xeb\x02\n" +
+	"\x10NewAdministrator\x12x\n" +
 	"\n" +
-	"first_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\tfirstName\x12&\n" +
-	"\tlast_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\blastName\x12 \n" +
+	"first_name\x18\x01 \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dR\tfirstName\x12v\n" +
+	"\tlast_name\x18\x02 \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dR\blastName\x12 \n" +
 	"\x05email\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x128\n" +
 	"\x06mobile\x18\x04 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01B\t\n" +
-	"\a_mobile\"\xf4\x01\n" +
-	"\x13CreateTenantRequest\x12\x1e\n" +
-	"\x04name\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12=\n" +
+	"\a_mobile\"\xc4\x02\n" +
+	"\x13CreateTenantRequest\x12n\n" +
+	"\x04name\x18\x01 \x01(\tBZ\xbaHW\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\x01\x18\xc8\x01R\x04name\x12=\n" +
 	"\fcompany_code\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{2,20}$R\vcompanyCode\x12(\n" +
 	"\n" +
 	"seat_limit\x18\x03 \x01(\rB\t\xbaH\x06*\x04\x18\xc0\x84=R\tseatLimit\x12T\n" +
 	"\radministrator\x18\x04 \x01(\v2&.rollcall.identity.v1.NewAdministratorB\x06\xbaH\x03\xc8\x01\x01R\radministrator\"\x8e\x01\n" +
 	"\x14CreateTenantResponse\x124\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x1c.rollcall.identity.v1.TenantR\x06tenant\x12@\n" +
-	"\radministrator\x18\x02 \x01(\v2\x1a.rollcall.identity.v1.UserR\radministrator\"Z\n" +
-	"\x0eGetUserRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12!\n" +
-	"\auser_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\"A\n" +
+	"\radministrator\x18\x02 \x01(\v2\x1a.rollcall.identity.v1.UserR\radministrator\"\xd4\x01\n" +
+	"\x0eGetUserRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\"A\n" +
 	"\x0fGetUserResponse\x12.\n" +
-	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\x88\x02\n" +
-	"\x10ListUsersRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12*\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\xc5\x02\n" +
+	"\x10ListUsersRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xbaH\n" +
 	"\xd8\x01\x01\x1a\x05\x18\xf4\x03(\x01R\bpageSize\x12'\n" +
 	"\n" +
@@ -1348,32 +1477,39 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x13include_deactivated\x18\x05 \x01(\bR\x12includeDeactivated\"m\n" +
 	"\x11ListUsersResponse\x120\n" +
 	"\x05users\x18\x01 \x03(\v2\x1a.rollcall.identity.v1.UserR\x05users\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc5\x06\n" +
-	"\x18CreateServiceUserRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x127\n" +
-	"\tuser_code\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12/\n" +
-	"\x0eapplication_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\rapplicationId\x12K\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb9\b\n" +
+	"\x18CreateServiceUserRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x127\n" +
+	"\tuser_code\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12l\n" +
+	"\x0eapplication_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rapplicationId\x12K\n" +
 	"\x06status\x18\x04 \x01(\x0e2'.rollcall.identity.v1.ServiceUserStatusB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12W\n" +
 	"\blanguage\x18\x05 \x01(\tB;\xbaH8r624^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$R\blanguage\x12#\n" +
-	"\rall_companies\x18\x06 \x01(\bR\fallCompanies\x123\n" +
-	"\vcompany_ids\x18\a \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\n" +
+	"\rall_companies\x18\x06 \x01(\bR\fallCompanies\x12p\n" +
+	"\vcompany_ids\x18\a \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\n" +
 	"companyIds\x12#\n" +
-	"\rall_structure\x18\b \x01(\bR\fallStructure\x12B\n" +
-	"\x13structure_level_ids\x18\t \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\xe8\a\x18\x01\"\x05r\x03\xb0\x01\x01R\x11structureLevelIds:\xae\x02\xbaH\xaa\x02\x1a\x8b\x01\n" +
+	"\rall_structure\x18\b \x01(\bR\fallStructure\x12\x7f\n" +
+	"\x13structure_level_ids\x18\t \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x11structureLevelIds:\xae\x02\xbaH\xaa\x02\x1a\x8b\x01\n" +
 	"\x1dcreate_service_user.companies\x126choose all_companies or at least one company, not both\x1a2this.all_companies != (size(this.company_ids) > 0)\x1a\x99\x01\n" +
 	"\x1dcreate_service_user.structure\x12<structure_level_ids must be empty when all_structure is true\x1a:!this.all_structure || size(this.structure_level_ids) == 0\"\x8c\x01\n" +
 	"\x19CreateServiceUserResponse\x12.\n" +
 	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\x12?\n" +
-	"\x06letter\x18\x02 \x01(\v2'.rollcall.identity.v1.ServiceUserLetterR\x06letter\"k\n" +
-	"\x1fResetServiceUserPasswordRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12!\n" +
-	"\auser_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\"c\n" +
+	"\x06letter\x18\x02 \x01(\v2'.rollcall.identity.v1.ServiceUserLetterR\x06letter\"\xe5\x01\n" +
+	"\x1fResetServiceUserPasswordRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\"c\n" +
 	" ResetServiceUserPasswordResponse\x12?\n" +
-	"\x06letter\x18\x01 \x01(\v2'.rollcall.identity.v1.ServiceUserLetterR\x06letter\"\xd1\x01\n" +
-	"\x15DeactivateUserRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12!\n" +
-	"\auser_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12P\n" +
+	"\x06letter\x18\x01 \x01(\v2'.rollcall.identity.v1.ServiceUserLetterR\x06letter\"\xca\x03\n" +
+	"\x19SetInitialPasswordRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12j\n" +
+	"\rinvitation_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12}\n" +
+	"\bpassword\x18\x04 \x01(\tBa\xbaH[\xba\x01Q\n" +
+	"\x12password.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\f\x18\x80\x01\x80\x01\x01R\bpassword\"\x1c\n" +
+	"\x1aSetInitialPasswordResponse\"\xcb\x02\n" +
+	"\x15DeactivateUserRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12P\n" +
 	"\x06reason\x18\x03 \x01(\x0e2(.rollcall.identity.v1.DeactivationReasonB\x0e\xbaH\v\x82\x01\b\x10\x01\x18\x01\x18\x02\x18\x05R\x06reason\x12\x1c\n" +
 	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"H\n" +
 	"\x16DeactivateUserResponse\x12.\n" +
@@ -1382,13 +1518,14 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"UserStatus\x12\x1b\n" +
 	"\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12USER_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17USER_STATUS_DEACTIVATED\x10\x022\xa7\x05\n" +
+	"\x17USER_STATUS_DEACTIVATED\x10\x022\xa5\x06\n" +
 	"\x0fIdentityService\x12e\n" +
 	"\fCreateTenant\x12).rollcall.identity.v1.CreateTenantRequest\x1a*.rollcall.identity.v1.CreateTenantResponse\x12[\n" +
 	"\aGetUser\x12$.rollcall.identity.v1.GetUserRequest\x1a%.rollcall.identity.v1.GetUserResponse\"\x03\x90\x02\x01\x12a\n" +
 	"\tListUsers\x12&.rollcall.identity.v1.ListUsersRequest\x1a'.rollcall.identity.v1.ListUsersResponse\"\x03\x90\x02\x01\x12t\n" +
 	"\x11CreateServiceUser\x12..rollcall.identity.v1.CreateServiceUserRequest\x1a/.rollcall.identity.v1.CreateServiceUserResponse\x12\x89\x01\n" +
-	"\x18ResetServiceUserPassword\x125.rollcall.identity.v1.ResetServiceUserPasswordRequest\x1a6.rollcall.identity.v1.ResetServiceUserPasswordResponse\x12k\n" +
+	"\x18ResetServiceUserPassword\x125.rollcall.identity.v1.ResetServiceUserPasswordRequest\x1a6.rollcall.identity.v1.ResetServiceUserPasswordResponse\x12|\n" +
+	"\x12SetInitialPassword\x12/.rollcall.identity.v1.SetInitialPasswordRequest\x1a0.rollcall.identity.v1.SetInitialPasswordResponse\"\x03\x90\x02\x02\x12k\n" +
 	"\x0eDeactivateUser\x12+.rollcall.identity.v1.DeactivateUserRequest\x1a,.rollcall.identity.v1.DeactivateUserResponseB\xd2\x01\n" +
 	"\x18com.rollcall.identity.v1B\fServiceProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
@@ -1405,7 +1542,7 @@ func file_rollcall_identity_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_identity_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(UserStatus)(0),                          // 0: rollcall.identity.v1.UserStatus
 	(*Tenant)(nil),                           // 1: rollcall.identity.v1.Tenant
@@ -1423,52 +1560,58 @@ var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(*CreateServiceUserResponse)(nil),        // 13: rollcall.identity.v1.CreateServiceUserResponse
 	(*ResetServiceUserPasswordRequest)(nil),  // 14: rollcall.identity.v1.ResetServiceUserPasswordRequest
 	(*ResetServiceUserPasswordResponse)(nil), // 15: rollcall.identity.v1.ResetServiceUserPasswordResponse
-	(*DeactivateUserRequest)(nil),            // 16: rollcall.identity.v1.DeactivateUserRequest
-	(*DeactivateUserResponse)(nil),           // 17: rollcall.identity.v1.DeactivateUserResponse
-	(*timestamppb.Timestamp)(nil),            // 18: google.protobuf.Timestamp
-	(UserKind)(0),                            // 19: rollcall.identity.v1.UserKind
-	(*UserProfile)(nil),                      // 20: rollcall.identity.v1.UserProfile
-	(ServiceUserStatus)(0),                   // 21: rollcall.identity.v1.ServiceUserStatus
-	(DeactivationReason)(0),                  // 22: rollcall.identity.v1.DeactivationReason
+	(*SetInitialPasswordRequest)(nil),        // 16: rollcall.identity.v1.SetInitialPasswordRequest
+	(*SetInitialPasswordResponse)(nil),       // 17: rollcall.identity.v1.SetInitialPasswordResponse
+	(*DeactivateUserRequest)(nil),            // 18: rollcall.identity.v1.DeactivateUserRequest
+	(*DeactivateUserResponse)(nil),           // 19: rollcall.identity.v1.DeactivateUserResponse
+	(*timestamppb.Timestamp)(nil),            // 20: google.protobuf.Timestamp
+	(UserKind)(0),                            // 21: rollcall.identity.v1.UserKind
+	(v1.CreationOrigin)(0),                   // 22: rollcall.common.v1.CreationOrigin
+	(*UserProfile)(nil),                      // 23: rollcall.identity.v1.UserProfile
+	(ServiceUserStatus)(0),                   // 24: rollcall.identity.v1.ServiceUserStatus
+	(DeactivationReason)(0),                  // 25: rollcall.identity.v1.DeactivationReason
 }
 var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
-	18, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	19, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
-	0,  // 2: rollcall.identity.v1.User.status:type_name -> rollcall.identity.v1.UserStatus
-	20, // 3: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
-	3,  // 4: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
-	18, // 5: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	18, // 6: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
-	21, // 7: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	5,  // 8: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
-	1,  // 9: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
-	2,  // 10: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
-	2,  // 11: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
-	19, // 12: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
-	2,  // 13: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
-	21, // 14: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	2,  // 15: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
-	4,  // 16: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	4,  // 17: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	22, // 18: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
-	2,  // 19: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
-	6,  // 20: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
-	8,  // 21: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
-	10, // 22: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
-	12, // 23: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
-	14, // 24: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
-	16, // 25: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
-	7,  // 26: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
-	9,  // 27: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
-	11, // 28: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
-	13, // 29: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
-	15, // 30: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
-	17, // 31: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
-	26, // [26:32] is the sub-list for method output_type
-	20, // [20:26] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	20, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	21, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
+	22, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
+	0,  // 3: rollcall.identity.v1.User.status:type_name -> rollcall.identity.v1.UserStatus
+	23, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
+	3,  // 5: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
+	20, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	20, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
+	24, // 8: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	5,  // 9: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
+	1,  // 10: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
+	2,  // 11: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
+	2,  // 12: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
+	21, // 13: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
+	2,  // 14: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
+	24, // 15: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	2,  // 16: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
+	4,  // 17: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
+	4,  // 18: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
+	25, // 19: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	2,  // 20: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
+	6,  // 21: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
+	8,  // 22: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
+	10, // 23: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
+	12, // 24: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
+	14, // 25: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
+	16, // 26: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
+	18, // 27: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
+	7,  // 28: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
+	9,  // 29: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
+	11, // 30: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
+	13, // 31: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
+	15, // 32: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
+	17, // 33: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
+	19, // 34: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_service_proto_init() }
@@ -1484,7 +1627,7 @@ func file_rollcall_identity_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_service_proto_rawDesc), len(file_rollcall_identity_v1_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -88,8 +88,6 @@ const (
 	Action_ACTION_GRANT_ADMINISTRATOR Action = 2
 	// Dismiss (deactivate) an employee (integrators may not).
 	Action_ACTION_DISMISS_EMPLOYEE Action = 3
-	// Sign in to the web or mobile application (service users may not).
-	Action_ACTION_INTERACTIVE_SIGN_IN Action = 4
 )
 
 // Enum value maps for Action.
@@ -99,14 +97,12 @@ var (
 		1: "ACTION_CREATE_ADMINISTRATOR",
 		2: "ACTION_GRANT_ADMINISTRATOR",
 		3: "ACTION_DISMISS_EMPLOYEE",
-		4: "ACTION_INTERACTIVE_SIGN_IN",
 	}
 	Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED":          0,
 		"ACTION_CREATE_ADMINISTRATOR": 1,
 		"ACTION_GRANT_ADMINISTRATOR":  2,
 		"ACTION_DISMISS_EMPLOYEE":     3,
-		"ACTION_INTERACTIVE_SIGN_IN":  4,
 	}
 )
 
@@ -146,10 +142,8 @@ const (
 	// The actor is the tenant's integrator, who has admin rights but cannot
 	// create administrators or dismiss employees.
 	DenialReason_DENIAL_REASON_INTEGRATOR_RESTRICTION DenialReason = 1
-	// The actor is an API-only service user.
-	DenialReason_DENIAL_REASON_SERVICE_USER_API_ONLY DenialReason = 2
 	// The actor is an integrator who was dismissed or replaced.
-	DenialReason_DENIAL_REASON_INTEGRATOR_INACTIVE DenialReason = 3
+	DenialReason_DENIAL_REASON_INTEGRATOR_INACTIVE DenialReason = 2
 )
 
 // Enum value maps for DenialReason.
@@ -157,14 +151,12 @@ var (
 	DenialReason_name = map[int32]string{
 		0: "DENIAL_REASON_UNSPECIFIED",
 		1: "DENIAL_REASON_INTEGRATOR_RESTRICTION",
-		2: "DENIAL_REASON_SERVICE_USER_API_ONLY",
-		3: "DENIAL_REASON_INTEGRATOR_INACTIVE",
+		2: "DENIAL_REASON_INTEGRATOR_INACTIVE",
 	}
 	DenialReason_value = map[string]int32{
 		"DENIAL_REASON_UNSPECIFIED":            0,
 		"DENIAL_REASON_INTEGRATOR_RESTRICTION": 1,
-		"DENIAL_REASON_SERVICE_USER_API_ONLY":  2,
-		"DENIAL_REASON_INTEGRATOR_INACTIVE":    3,
+		"DENIAL_REASON_INTEGRATOR_INACTIVE":    2,
 	}
 )
 
@@ -198,9 +190,9 @@ func (DenialReason) EnumDescriptor() ([]byte, []int) {
 // IntegratorRef identifies an integrator: the user and the partner behind them.
 type IntegratorRef struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The integrator's user in the tenant (UUID, identity service).
+	// The integrator's user in the tenant (lowercase UUID, identity service).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The registered partner (UUID).
+	// The registered partner (lowercase UUID).
 	PartnerId string `protobuf:"bytes,2,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
 	// The integrator's email, which belongs to the partner.
 	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
@@ -259,18 +251,98 @@ func (x *IntegratorRef) GetEmail() string {
 	return ""
 }
 
-// IntegratorAssigned: a tenant got an integrator where it had none.
+// IncomingIntegrator identifies the integrator a tenant has just invited: he
+// is known by his invitation until he accepts it, so his user may not exist
+// yet.
+type IncomingIntegrator struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The integrator invitation (lowercase UUID, invitation service).
+	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// The registered partner the invited email belongs to (lowercase UUID).
+	PartnerId string `protobuf:"bytes,2,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	// The invited email, which belongs to the partner.
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// His user in the tenant (lowercase UUID), when already known; absent until
+	// he accepts the invitation, which is the usual case.
+	UserId        *string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3,oneof" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IncomingIntegrator) Reset() {
+	*x = IncomingIntegrator{}
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IncomingIntegrator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IncomingIntegrator) ProtoMessage() {}
+
+func (x *IncomingIntegrator) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IncomingIntegrator.ProtoReflect.Descriptor instead.
+func (*IncomingIntegrator) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *IncomingIntegrator) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *IncomingIntegrator) GetPartnerId() string {
+	if x != nil {
+		return x.PartnerId
+	}
+	return ""
+}
+
+func (x *IncomingIntegrator) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *IncomingIntegrator) GetUserId() string {
+	if x != nil && x.UserId != nil {
+		return *x.UserId
+	}
+	return ""
+}
+
+// IntegratorAssigned: a tenant's integrator invitation was accepted
+// (invitation.v1.InviteAccepted of kind INTEGRATOR) and that integrator is
+// now the tenant's one active integrator. If he replaced someone, the
+// previous integrator was already dismissed when he was invited
+// (IntegratorReplaced).
 //
 // Subject: integrator.v1.<tenant_id>.integrator.<user_id>.assigned
 type IntegratorAssigned struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the integrator became active.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// The new integrator.
 	Integrator *IntegratorRef `protobuf:"bytes,3,opt,name=integrator,proto3" json:"integrator,omitempty"`
-	// The accepted invitation that brought them (UUID).
+	// The accepted invitation that brought him (lowercase UUID).
 	InvitationId  string `protobuf:"bytes,4,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -278,7 +350,7 @@ type IntegratorAssigned struct {
 
 func (x *IntegratorAssigned) Reset() {
 	*x = IntegratorAssigned{}
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[1]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -290,7 +362,7 @@ func (x *IntegratorAssigned) String() string {
 func (*IntegratorAssigned) ProtoMessage() {}
 
 func (x *IntegratorAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[1]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -303,7 +375,7 @@ func (x *IntegratorAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntegratorAssigned.ProtoReflect.Descriptor instead.
 func (*IntegratorAssigned) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *IntegratorAssigned) GetTenantId() string {
@@ -334,31 +406,37 @@ func (x *IntegratorAssigned) GetInvitationId() string {
 	return ""
 }
 
-// IntegratorReplaced: a new integrator accepted an invitation while another
-// was active; the previous one is dismissed automatically (only one active
-// integrator per tenant). Identity deactivates the previous user; invitation
-// revokes other pending integrator invitations.
+// IntegratorReplaced: the tenant invited another integrator
+// (invitation.v1.UserInvited of kind INTEGRATOR) while one was active, so the
+// active one is dismissed automatically (seed 003: only one active
+// integrator; inviting another automatically dismisses the current one). It
+// is emitted on the invitation, not on its acceptance: the new integrator
+// becomes active later, with IntegratorAssigned, when he accepts. When the
+// tenant has no active integrator, no IntegratorReplaced is emitted.
 //
-// Subject: integrator.v1.<tenant_id>.integrator.<new user_id>.replaced
+// Consumers: identity deactivates previous_integrator's user with reason
+// INTEGRATOR_REPLACED; invitation revokes every pending integrator
+// invitation of the tenant other than new_integrator.invitation_id, with
+// reason INTEGRATOR_REPLACED.
+//
+// Subject: integrator.v1.<tenant_id>.integrator.<previous_integrator.user_id>.replaced
 type IntegratorReplaced struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// When the replacement happened.
+	// When the replacement happened (when the new integrator was invited).
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// The integrator who was dismissed.
+	// The integrator who was active and is now dismissed.
 	PreviousIntegrator *IntegratorRef `protobuf:"bytes,3,opt,name=previous_integrator,json=previousIntegrator,proto3" json:"previous_integrator,omitempty"`
-	// The integrator who is now active.
-	NewIntegrator *IntegratorRef `protobuf:"bytes,4,opt,name=new_integrator,json=newIntegrator,proto3" json:"new_integrator,omitempty"`
-	// The accepted invitation that brought the new integrator (UUID).
-	InvitationId  string `protobuf:"bytes,5,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// The integrator just invited, known by his invitation.
+	NewIntegrator *IncomingIntegrator `protobuf:"bytes,4,opt,name=new_integrator,json=newIntegrator,proto3" json:"new_integrator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IntegratorReplaced) Reset() {
 	*x = IntegratorReplaced{}
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[2]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -370,7 +448,7 @@ func (x *IntegratorReplaced) String() string {
 func (*IntegratorReplaced) ProtoMessage() {}
 
 func (x *IntegratorReplaced) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[2]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -383,7 +461,7 @@ func (x *IntegratorReplaced) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntegratorReplaced.ProtoReflect.Descriptor instead.
 func (*IntegratorReplaced) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IntegratorReplaced) GetTenantId() string {
@@ -407,18 +485,11 @@ func (x *IntegratorReplaced) GetPreviousIntegrator() *IntegratorRef {
 	return nil
 }
 
-func (x *IntegratorReplaced) GetNewIntegrator() *IntegratorRef {
+func (x *IntegratorReplaced) GetNewIntegrator() *IncomingIntegrator {
 	if x != nil {
 		return x.NewIntegrator
 	}
 	return nil
-}
-
-func (x *IntegratorReplaced) GetInvitationId() string {
-	if x != nil {
-		return x.InvitationId
-	}
-	return ""
 }
 
 // IntegratorDismissed: the tenant no longer has an integrator; his access is
@@ -427,13 +498,13 @@ func (x *IntegratorReplaced) GetInvitationId() string {
 // Subject: integrator.v1.<tenant_id>.integrator.<user_id>.dismissed
 type IntegratorDismissed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When he was dismissed.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// The dismissed integrator.
 	Integrator *IntegratorRef `protobuf:"bytes,3,opt,name=integrator,proto3" json:"integrator,omitempty"`
-	// The administrator who dismissed him (UUID); absent when the system did.
+	// The administrator who dismissed him (lowercase UUID); absent when the system did.
 	DismissedByUserId *string `protobuf:"bytes,4,opt,name=dismissed_by_user_id,json=dismissedByUserId,proto3,oneof" json:"dismissed_by_user_id,omitempty"`
 	// Why.
 	Reason DismissalReason `protobuf:"varint,5,opt,name=reason,proto3,enum=rollcall.integrator.v1.DismissalReason" json:"reason,omitempty"`
@@ -445,7 +516,7 @@ type IntegratorDismissed struct {
 
 func (x *IntegratorDismissed) Reset() {
 	*x = IntegratorDismissed{}
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[3]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +528,7 @@ func (x *IntegratorDismissed) String() string {
 func (*IntegratorDismissed) ProtoMessage() {}
 
 func (x *IntegratorDismissed) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[3]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +541,7 @@ func (x *IntegratorDismissed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntegratorDismissed.ProtoReflect.Descriptor instead.
 func (*IntegratorDismissed) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *IntegratorDismissed) GetTenantId() string {
@@ -521,11 +592,11 @@ func (x *IntegratorDismissed) GetNote() string {
 // Subject: integrator.v1.<tenant_id>.denial.<actor_user_id>.denied
 type ActionDenied struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When it was refused.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// Who tried (UUID).
+	// Who tried (lowercase UUID).
 	ActorUserId string `protobuf:"bytes,3,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
 	// What they tried.
 	Action Action `protobuf:"varint,4,opt,name=action,proto3,enum=rollcall.integrator.v1.Action" json:"action,omitempty"`
@@ -539,7 +610,7 @@ type ActionDenied struct {
 
 func (x *ActionDenied) Reset() {
 	*x = ActionDenied{}
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[4]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +622,7 @@ func (x *ActionDenied) String() string {
 func (*ActionDenied) ProtoMessage() {}
 
 func (x *ActionDenied) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[4]
+	mi := &file_rollcall_integrator_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +635,7 @@ func (x *ActionDenied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActionDenied.ProtoReflect.Descriptor instead.
 func (*ActionDenied) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_rollcall_integrator_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ActionDenied) GetTenantId() string {
@@ -613,47 +684,55 @@ var File_rollcall_integrator_v1_events_proto protoreflect.FileDescriptor
 
 const file_rollcall_integrator_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"#rollcall/integrator/v1/events.proto\x12\x16rollcall.integrator.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n" +
-	"\rIntegratorRef\x12!\n" +
-	"\auser_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12'\n" +
+	"#rollcall/integrator/v1/events.proto\x12\x16rollcall.integrator.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x01\n" +
+	"\rIntegratorRef\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12d\n" +
 	"\n" +
-	"partner_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tpartnerId\x12 \n" +
+	"partner_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\tpartnerId\x12 \n" +
 	"\x05email\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\"\xfe\x01\n" +
-	"\x12IntegratorAssigned\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\"\xf9\x02\n" +
+	"\x12IncomingIntegrator\x12j\n" +
+	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12d\n" +
+	"\n" +
+	"partner_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\tpartnerId\x12 \n" +
+	"\x05email\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12c\n" +
+	"\auser_id\x18\x04 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x06userId\x88\x01\x01B\n" +
+	"\n" +
+	"\b_user_id\"\xf8\x02\n" +
+	"\x12IntegratorAssigned\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12M\n" +
 	"\n" +
 	"integrator\x18\x03 \x01(\v2%.rollcall.integrator.v1.IntegratorRefB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"integrator\x12-\n" +
-	"\rinvitation_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\"\x8b\x04\n" +
-	"\x12IntegratorReplaced\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"integrator\x12j\n" +
+	"\rinvitation_id\x18\x04 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\"\xc3\x04\n" +
+	"\x12IntegratorReplaced\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12^\n" +
-	"\x13previous_integrator\x18\x03 \x01(\v2%.rollcall.integrator.v1.IntegratorRefB\x06\xbaH\x03\xc8\x01\x01R\x12previousIntegrator\x12T\n" +
-	"\x0enew_integrator\x18\x04 \x01(\v2%.rollcall.integrator.v1.IntegratorRefB\x06\xbaH\x03\xc8\x01\x01R\rnewIntegrator\x12-\n" +
-	"\rinvitation_id\x18\x05 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId:\xa3\x01\xbaH\x9f\x01\x1a\x9c\x01\n" +
-	"#integrator_replaced.different_users\x124the new integrator must differ from the previous one\x1a?this.previous_integrator.user_id != this.new_integrator.user_id\"\xcb\x04\n" +
-	"\x13IntegratorDismissed\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\x13previous_integrator\x18\x03 \x01(\v2%.rollcall.integrator.v1.IntegratorRefB\x06\xbaH\x03\xc8\x01\x01R\x12previousIntegrator\x12Y\n" +
+	"\x0enew_integrator\x18\x04 \x01(\v2*.rollcall.integrator.v1.IncomingIntegratorB\x06\xbaH\x03\xc8\x01\x01R\rnewIntegrator:\xc8\x01\xbaH\xc4\x01\x1a\xc1\x01\n" +
+	"#integrator_replaced.different_users\x124the new integrator must differ from the previous one\x1ad!has(this.new_integrator.user_id) || this.new_integrator.user_id != this.previous_integrator.user_id\"\xc5\x05\n" +
+	"\x13IntegratorDismissed\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12M\n" +
 	"\n" +
 	"integrator\x18\x03 \x01(\v2%.rollcall.integrator.v1.IntegratorRefB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"integrator\x12>\n" +
-	"\x14dismissed_by_user_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\x11dismissedByUserId\x88\x01\x01\x12K\n" +
+	"integrator\x12{\n" +
+	"\x14dismissed_by_user_id\x18\x04 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x11dismissedByUserId\x88\x01\x01\x12K\n" +
 	"\x06reason\x18\x05 \x01(\x0e2'.rollcall.integrator.v1.DismissalReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12\x1c\n" +
 	"\x04note\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note:\xb4\x01\xbaH\xb0\x01\x1a\xad\x01\n" +
 	"&integrator_dismissed.admin_needs_actor\x12Odismissed_by_user_id is required when an administrator dismissed the integrator\x1a2this.reason != 1 || has(this.dismissed_by_user_id)B\x17\n" +
-	"\x15_dismissed_by_user_id\"\x82\x03\n" +
-	"\fActionDenied\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\x15_dismissed_by_user_id\"\xfc\x03\n" +
+	"\fActionDenied\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAt\x12,\n" +
-	"\ractor_user_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\vactorUserId\x12B\n" +
+	"occurredAt\x12i\n" +
+	"\ractor_user_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\vactorUserId\x12B\n" +
 	"\x06action\x18\x04 \x01(\x0e2\x1e.rollcall.integrator.v1.ActionB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06action\x12J\n" +
 	"\bresource\x18\x05 \x01(\tB.\xbaH+r)\x10\x01\x18\x80\x022\"^[a-z][a-z0-9-]*/[A-Za-z0-9._:-]+$R\bresource\x12H\n" +
@@ -662,18 +741,16 @@ const file_rollcall_integrator_v1_events_proto_rawDesc = "" +
 	"\x0fDismissalReason\x12 \n" +
 	"\x1cDISMISSAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DISMISSAL_REASON_ADMIN\x10\x01\x12)\n" +
-	"%DISMISSAL_REASON_PARTNER_UNREGISTERED\x10\x02*\x9e\x01\n" +
+	"%DISMISSAL_REASON_PARTNER_UNREGISTERED\x10\x02*~\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bACTION_CREATE_ADMINISTRATOR\x10\x01\x12\x1e\n" +
 	"\x1aACTION_GRANT_ADMINISTRATOR\x10\x02\x12\x1b\n" +
-	"\x17ACTION_DISMISS_EMPLOYEE\x10\x03\x12\x1e\n" +
-	"\x1aACTION_INTERACTIVE_SIGN_IN\x10\x04*\xa7\x01\n" +
+	"\x17ACTION_DISMISS_EMPLOYEE\x10\x03*~\n" +
 	"\fDenialReason\x12\x1d\n" +
 	"\x19DENIAL_REASON_UNSPECIFIED\x10\x00\x12(\n" +
-	"$DENIAL_REASON_INTEGRATOR_RESTRICTION\x10\x01\x12'\n" +
-	"#DENIAL_REASON_SERVICE_USER_API_ONLY\x10\x02\x12%\n" +
-	"!DENIAL_REASON_INTEGRATOR_INACTIVE\x10\x03B\xdf\x01\n" +
+	"$DENIAL_REASON_INTEGRATOR_RESTRICTION\x10\x01\x12%\n" +
+	"!DENIAL_REASON_INTEGRATOR_INACTIVE\x10\x02B\xdf\x01\n" +
 	"\x1acom.rollcall.integrator.v1B\vEventsProtoP\x01Z:rollcall.dev/proto/gen/rollcall/integrator/v1;integratorv1\xa2\x02\x03RIX\xaa\x02\x16Rollcall.Integrator.V1\xca\x02\x16Rollcall\\Integrator\\V1\xe2\x02\"Rollcall\\Integrator\\V1\\GPBMetadata\xea\x02\x18Rollcall::Integrator::V1b\x06proto3"
 
 var (
@@ -689,28 +766,29 @@ func file_rollcall_integrator_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_integrator_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rollcall_integrator_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_rollcall_integrator_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_rollcall_integrator_v1_events_proto_goTypes = []any{
 	(DismissalReason)(0),          // 0: rollcall.integrator.v1.DismissalReason
 	(Action)(0),                   // 1: rollcall.integrator.v1.Action
 	(DenialReason)(0),             // 2: rollcall.integrator.v1.DenialReason
 	(*IntegratorRef)(nil),         // 3: rollcall.integrator.v1.IntegratorRef
-	(*IntegratorAssigned)(nil),    // 4: rollcall.integrator.v1.IntegratorAssigned
-	(*IntegratorReplaced)(nil),    // 5: rollcall.integrator.v1.IntegratorReplaced
-	(*IntegratorDismissed)(nil),   // 6: rollcall.integrator.v1.IntegratorDismissed
-	(*ActionDenied)(nil),          // 7: rollcall.integrator.v1.ActionDenied
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*IncomingIntegrator)(nil),    // 4: rollcall.integrator.v1.IncomingIntegrator
+	(*IntegratorAssigned)(nil),    // 5: rollcall.integrator.v1.IntegratorAssigned
+	(*IntegratorReplaced)(nil),    // 6: rollcall.integrator.v1.IntegratorReplaced
+	(*IntegratorDismissed)(nil),   // 7: rollcall.integrator.v1.IntegratorDismissed
+	(*ActionDenied)(nil),          // 8: rollcall.integrator.v1.ActionDenied
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_rollcall_integrator_v1_events_proto_depIdxs = []int32{
-	8,  // 0: rollcall.integrator.v1.IntegratorAssigned.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 0: rollcall.integrator.v1.IntegratorAssigned.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: rollcall.integrator.v1.IntegratorAssigned.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
-	8,  // 2: rollcall.integrator.v1.IntegratorReplaced.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 2: rollcall.integrator.v1.IntegratorReplaced.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 3: rollcall.integrator.v1.IntegratorReplaced.previous_integrator:type_name -> rollcall.integrator.v1.IntegratorRef
-	3,  // 4: rollcall.integrator.v1.IntegratorReplaced.new_integrator:type_name -> rollcall.integrator.v1.IntegratorRef
-	8,  // 5: rollcall.integrator.v1.IntegratorDismissed.occurred_at:type_name -> google.protobuf.Timestamp
+	4,  // 4: rollcall.integrator.v1.IntegratorReplaced.new_integrator:type_name -> rollcall.integrator.v1.IncomingIntegrator
+	9,  // 5: rollcall.integrator.v1.IntegratorDismissed.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 6: rollcall.integrator.v1.IntegratorDismissed.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
 	0,  // 7: rollcall.integrator.v1.IntegratorDismissed.reason:type_name -> rollcall.integrator.v1.DismissalReason
-	8,  // 8: rollcall.integrator.v1.ActionDenied.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 8: rollcall.integrator.v1.ActionDenied.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 9: rollcall.integrator.v1.ActionDenied.action:type_name -> rollcall.integrator.v1.Action
 	2,  // 10: rollcall.integrator.v1.ActionDenied.reason:type_name -> rollcall.integrator.v1.DenialReason
 	11, // [11:11] is the sub-list for method output_type
@@ -725,14 +803,15 @@ func file_rollcall_integrator_v1_events_proto_init() {
 	if File_rollcall_integrator_v1_events_proto != nil {
 		return
 	}
-	file_rollcall_integrator_v1_events_proto_msgTypes[3].OneofWrappers = []any{}
+	file_rollcall_integrator_v1_events_proto_msgTypes[1].OneofWrappers = []any{}
+	file_rollcall_integrator_v1_events_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_integrator_v1_events_proto_rawDesc), len(file_rollcall_integrator_v1_events_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -26,7 +26,7 @@ const (
 // Partner is a certified integration partner.
 type Partner struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The partner (UUID).
+	// The partner (lowercase UUID).
 	PartnerId string `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
 	// Company name.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
@@ -248,7 +248,7 @@ type CheckPartnerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// True when the email belongs to a registered partner.
 	Registered bool `protobuf:"varint,1,opt,name=registered,proto3" json:"registered,omitempty"`
-	// The partner (UUID), when registered.
+	// The partner (lowercase UUID), when registered.
 	PartnerId *string `protobuf:"bytes,2,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
 	// The partner's name, when registered, to show the admin.
 	PartnerName   *string `protobuf:"bytes,3,opt,name=partner_name,json=partnerName,proto3,oneof" json:"partner_name,omitempty"`
@@ -310,7 +310,7 @@ func (x *CheckPartnerResponse) GetPartnerName() string {
 // GetActiveIntegratorRequest names the tenant.
 type GetActiveIntegratorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -412,9 +412,9 @@ func (x *GetActiveIntegratorResponse) GetAssignedAt() *timestamppb.Timestamp {
 // dismissing administrator.
 type DismissIntegratorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The integrator's user (UUID); must be the active one, so a request made
+	// The integrator's user (lowercase UUID); must be the active one, so a request made
 	// before a replacement cannot dismiss the new integrator.
 	IntegratorUserId string `protobuf:"bytes,2,opt,name=integrator_user_id,json=integratorUserId,proto3" json:"integrator_user_id,omitempty"`
 	// Note for the audit trail.
@@ -523,9 +523,9 @@ func (x *DismissIntegratorResponse) GetIntegrator() *IntegratorRef {
 // CheckActionRequest describes the attempted action.
 type CheckActionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// Who attempts it (UUID).
+	// Who attempts it (lowercase UUID).
 	ActorUserId string `protobuf:"bytes,2,opt,name=actor_user_id,json=actorUserId,proto3" json:"actor_user_id,omitempty"`
 	// What they attempt.
 	Action Action `protobuf:"varint,3,opt,name=action,proto3,enum=rollcall.integrator.v1.Action" json:"action,omitempty"`
@@ -685,26 +685,26 @@ const file_rollcall_integrator_v1_service_proto_rawDesc = "" +
 	"partner_id\x18\x02 \x01(\tH\x00R\tpartnerId\x88\x01\x01\x12&\n" +
 	"\fpartner_name\x18\x03 \x01(\tH\x01R\vpartnerName\x88\x01\x01B\r\n" +
 	"\v_partner_idB\x0f\n" +
-	"\r_partner_name\"C\n" +
-	"\x1aGetActiveIntegratorRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\"\xa1\x01\n" +
+	"\r_partner_name\"\x80\x01\n" +
+	"\x1aGetActiveIntegratorRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"\xa1\x01\n" +
 	"\x1bGetActiveIntegratorResponse\x12E\n" +
 	"\n" +
 	"integrator\x18\x01 \x01(\v2%.rollcall.integrator.v1.IntegratorRefR\n" +
 	"integrator\x12;\n" +
 	"\vassigned_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assignedAt\"\x97\x01\n" +
-	"\x18DismissIntegratorRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x126\n" +
-	"\x12integrator_user_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x10integratorUserId\x12\x1c\n" +
+	"assignedAt\"\x91\x02\n" +
+	"\x18DismissIntegratorRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12s\n" +
+	"\x12integrator_user_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x10integratorUserId\x12\x1c\n" +
 	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"b\n" +
 	"\x19DismissIntegratorResponse\x12E\n" +
 	"\n" +
 	"integrator\x18\x01 \x01(\v2%.rollcall.integrator.v1.IntegratorRefR\n" +
-	"integrator\"\xf9\x01\n" +
-	"\x12CheckActionRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12,\n" +
-	"\ractor_user_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\vactorUserId\x12B\n" +
+	"integrator\"\xf3\x02\n" +
+	"\x12CheckActionRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12i\n" +
+	"\ractor_user_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\vactorUserId\x12B\n" +
 	"\x06action\x18\x03 \x01(\x0e2\x1e.rollcall.integrator.v1.ActionB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06action\x12J\n" +
 	"\bresource\x18\x04 \x01(\tB.\xbaH+r)\x10\x01\x18\x80\x022\"^[a-z][a-z0-9-]*/[A-Za-z0-9._:-]+$R\bresource\"\x87\x01\n" +

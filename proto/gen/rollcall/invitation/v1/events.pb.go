@@ -84,6 +84,9 @@ func (InvitationKind) EnumDescriptor() ([]byte, []int) {
 }
 
 // CodeDelivery says where the one-time code that completes an invitation goes.
+// It never goes by email to the invitee: that is the mailbox the link went
+// to, so it would prove nothing. Member invitations (seed 001) always have a
+// code, by SMS or to the inviter.
 type CodeDelivery int32
 
 const (
@@ -92,13 +95,12 @@ const (
 	// By SMS to the invitee's mobile number.
 	CodeDelivery_CODE_DELIVERY_SMS CodeDelivery = 1
 	// To the inviting administrator, who passes it on ("send the one-time code
-	// to me"), for invitees who cannot receive SMS.
+	// to me"), for invitees who cannot receive SMS. It goes to the inviter's
+	// email (Actor.email of the invitation's inviter).
 	CodeDelivery_CODE_DELIVERY_TO_INVITER CodeDelivery = 2
-	// By email to the invitee, separately from the invitation link.
-	CodeDelivery_CODE_DELIVERY_EMAIL CodeDelivery = 3
-	// No one-time code: the emailed link alone completes the invitation (e.g.
-	// integration users and integrators).
-	CodeDelivery_CODE_DELIVERY_NONE CodeDelivery = 4
+	// No one-time code: the emailed link alone completes the invitation
+	// (integration users and integrators; never members).
+	CodeDelivery_CODE_DELIVERY_NONE CodeDelivery = 3
 )
 
 // Enum value maps for CodeDelivery.
@@ -107,15 +109,13 @@ var (
 		0: "CODE_DELIVERY_UNSPECIFIED",
 		1: "CODE_DELIVERY_SMS",
 		2: "CODE_DELIVERY_TO_INVITER",
-		3: "CODE_DELIVERY_EMAIL",
-		4: "CODE_DELIVERY_NONE",
+		3: "CODE_DELIVERY_NONE",
 	}
 	CodeDelivery_value = map[string]int32{
 		"CODE_DELIVERY_UNSPECIFIED": 0,
 		"CODE_DELIVERY_SMS":         1,
 		"CODE_DELIVERY_TO_INVITER":  2,
-		"CODE_DELIVERY_EMAIL":       3,
-		"CODE_DELIVERY_NONE":        4,
+		"CODE_DELIVERY_NONE":        3,
 	}
 )
 
@@ -216,10 +216,14 @@ const (
 	RevocationReason_REVOCATION_REASON_UNSPECIFIED RevocationReason = 0
 	// An administrator revoked it.
 	RevocationReason_REVOCATION_REASON_ADMIN RevocationReason = 1
-	// Another integrator became the tenant's integrator, which supersedes this
-	// pending integrator invitation (only one integrator per tenant).
+	// The tenant invited another integrator while one was active
+	// (integrator.v1.IntegratorReplaced); every other pending integrator
+	// invitation is withdrawn, since only one integrator is active per tenant.
 	RevocationReason_REVOCATION_REASON_INTEGRATOR_REPLACED RevocationReason = 2
-	// A new invitation to the same email in the same tenant replaced it.
+	// A newer invitation replaced it: one to the same email in the same tenant
+	// or, for an integrator invitation, any newer integrator invitation of the
+	// tenant (this also covers a tenant with no active integrator, where no
+	// IntegratorReplaced is emitted).
 	RevocationReason_REVOCATION_REASON_SUPERSEDED RevocationReason = 3
 )
 
@@ -269,39 +273,45 @@ func (RevocationReason) EnumDescriptor() ([]byte, []int) {
 // UserInvited: an administrator invited someone. Everything the invitee will
 // get on acceptance is fixed here.
 //
+// For an integrator invitation the integrator-policy service reacts at once:
+// if the tenant has an active integrator it dismisses him and emits
+// integrator.v1.IntegratorReplaced (seed 003: inviting another integrator
+// automatically dismisses the current one).
+//
 // Subject: invitation.v1.<tenant_id>.invitation.<invitation_id>.invited
 type UserInvited struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The invitation (UUID).
+	// The invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant (client/portal) the invitee joins (UUID).
+	// The tenant (client/portal) the invitee joins (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the invitation was created.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// Member, integration user or integrator.
 	Kind InvitationKind `protobuf:"varint,4,opt,name=kind,proto3,enum=rollcall.invitation.v1.InvitationKind" json:"kind,omitempty"`
+	// Where the invitation was made: user administration, or client
+	// administration for the client chosen there (which is tenant_id).
+	Origin v1.CreationOrigin `protobuf:"varint,5,opt,name=origin,proto3,enum=rollcall.common.v1.CreationOrigin" json:"origin,omitempty"`
 	// Invitee's first name; may be empty only for integrators, who give it on
-	// acceptance.
-	FirstName string `protobuf:"bytes,5,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
-	// Invitee's last name; may be empty only for integrators.
-	LastName string `protobuf:"bytes,6,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	// acceptance. Never only whitespace.
+	FirstName string `protobuf:"bytes,6,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	// Invitee's last name; may be empty only for integrators. Never only
+	// whitespace.
+	LastName string `protobuf:"bytes,7,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
 	// Where the invitation link is sent; for integration users a dedicated,
-	// neutral address (e.g. klarna@company.example).
-	Email string `protobuf:"bytes,7,opt,name=email,proto3" json:"email,omitempty"`
+	// neutral address (e.g. klarna@company.example). ASCII: an
+	// internationalised domain is sent in punycode (xn--...).
+	Email string `protobuf:"bytes,8,opt,name=email,proto3" json:"email,omitempty"`
 	// Invitee's mobile number in E.164 form; optional (integration users often
 	// have none). Required when the code goes by SMS.
-	Mobile *string `protobuf:"bytes,8,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
-	// Where the one-time code goes.
-	CodeDelivery CodeDelivery `protobuf:"varint,9,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
+	Mobile *string `protobuf:"bytes,9,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
+	// Where the one-time code goes; SMS or TO_INVITER for members.
+	CodeDelivery CodeDelivery `protobuf:"varint,10,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
 	// Role, permission areas, access scope and access packages the invitee
 	// gets on acceptance.
-	Grants *v1.Grants `protobuf:"bytes,10,opt,name=grants,proto3" json:"grants,omitempty"`
-	// The client chosen in client administration when the invitation was made
-	// there (UUID); absent when made from user administration of the tenant
-	// itself.
-	ClientId *string `protobuf:"bytes,11,opt,name=client_id,json=clientId,proto3,oneof" json:"client_id,omitempty"`
+	Grants *v1.Grants `protobuf:"bytes,11,opt,name=grants,proto3" json:"grants,omitempty"`
 	// For integrator invitations: the registered partner the email belongs to
-	// (UUID, integrator-policy service).
+	// (lowercase UUID, integrator-policy service).
 	PartnerId *string `protobuf:"bytes,12,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
 	// When the invitation link stops working (default 7 days, per-tenant
 	// setting between 1 hour and 30 days).
@@ -370,6 +380,13 @@ func (x *UserInvited) GetKind() InvitationKind {
 	return InvitationKind_INVITATION_KIND_UNSPECIFIED
 }
 
+func (x *UserInvited) GetOrigin() v1.CreationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return v1.CreationOrigin(0)
+}
+
 func (x *UserInvited) GetFirstName() string {
 	if x != nil {
 		return x.FirstName
@@ -412,13 +429,6 @@ func (x *UserInvited) GetGrants() *v1.Grants {
 	return nil
 }
 
-func (x *UserInvited) GetClientId() string {
-	if x != nil && x.ClientId != nil {
-		return *x.ClientId
-	}
-	return ""
-}
-
 func (x *UserInvited) GetPartnerId() string {
 	if x != nil && x.PartnerId != nil {
 		return *x.PartnerId
@@ -443,43 +453,49 @@ func (x *UserInvited) GetInviter() *v1.Actor {
 // InviteAccepted: the invitee opened the link, gave the one-time code (if
 // any) and chose how to sign in. It carries everything the identity service
 // needs to create (or extend) the user without asking anyone, and everything
-// the integrator-policy service needs for integrator invitations. It never
-// carries a password or any other credential.
+// the integrator-policy service needs for integrator invitations (which
+// assigns the integrator: integrator.v1.IntegratorAssigned). It never carries
+// a password or any other credential: an integration user's password was
+// already stored through IdentityService.SetInitialPassword before this
+// event was recorded.
 //
 // Subject: invitation.v1.<tenant_id>.invitation.<invitation_id>.accepted
 type InviteAccepted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The accepted invitation (UUID).
+	// The accepted invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant the invitee joins (UUID).
+	// The tenant the invitee joins (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When this event was recorded.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// When the invitee completed the acceptance.
+	// When the invitee completed the acceptance; not after occurred_at.
 	AcceptedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
 	// Member, integration user or integrator.
 	Kind InvitationKind `protobuf:"varint,5,opt,name=kind,proto3,enum=rollcall.invitation.v1.InvitationKind" json:"kind,omitempty"`
-	// The user (UUID): the existing profile's id when existing_profile is true,
-	// otherwise the id the invitation service allocated for the new user, which
-	// the identity service must use, so every consumer names the same user.
-	UserId string `protobuf:"bytes,6,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// True when the invitee already had a profile and signed in with it.
-	ExistingProfile bool `protobuf:"varint,7,opt,name=existing_profile,json=existingProfile,proto3" json:"existing_profile,omitempty"`
-	// How the user signs in from now on.
-	LoginMethod LoginMethod `protobuf:"varint,8,opt,name=login_method,json=loginMethod,proto3,enum=rollcall.invitation.v1.LoginMethod" json:"login_method,omitempty"`
+	// Where the invitation was made, as in UserInvited.
+	Origin v1.CreationOrigin `protobuf:"varint,6,opt,name=origin,proto3,enum=rollcall.common.v1.CreationOrigin" json:"origin,omitempty"`
+	// The user (lowercase UUID): the existing profile's id when
+	// existing_profile is true, otherwise the id the invitation service
+	// allocated for the new user, which the identity service must use, so every
+	// consumer names the same user.
+	UserId string `protobuf:"bytes,7,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// True when the invitee already had a profile and signed in with it; never
+	// for integration users, whose dedicated address is a new user.
+	ExistingProfile bool `protobuf:"varint,8,opt,name=existing_profile,json=existingProfile,proto3" json:"existing_profile,omitempty"`
+	// How the user signs in from now on: members BankID, a provider profile
+	// or their existing profile; integration users PASSWORD.
+	LoginMethod LoginMethod `protobuf:"varint,9,opt,name=login_method,json=loginMethod,proto3,enum=rollcall.invitation.v1.LoginMethod" json:"login_method,omitempty"`
 	// First name (from the invitation, or given by the invitee).
-	FirstName string `protobuf:"bytes,9,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	FirstName string `protobuf:"bytes,10,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
 	// Last name (from the invitation, or given by the invitee).
-	LastName string `protobuf:"bytes,10,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
-	// The invited email address.
-	Email string `protobuf:"bytes,11,opt,name=email,proto3" json:"email,omitempty"`
+	LastName string `protobuf:"bytes,11,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	// The invited email address (ASCII; punycode domain).
+	Email string `protobuf:"bytes,12,opt,name=email,proto3" json:"email,omitempty"`
 	// Mobile number in E.164 form, if known.
-	Mobile *string `protobuf:"bytes,12,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
+	Mobile *string `protobuf:"bytes,13,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
 	// Role, permission areas, access scope and access packages to grant.
-	Grants *v1.Grants `protobuf:"bytes,13,opt,name=grants,proto3" json:"grants,omitempty"`
-	// The client chosen in client administration, as in UserInvited.
-	ClientId *string `protobuf:"bytes,14,opt,name=client_id,json=clientId,proto3,oneof" json:"client_id,omitempty"`
-	// For integrator invitations: the registered partner (UUID).
+	Grants *v1.Grants `protobuf:"bytes,14,opt,name=grants,proto3" json:"grants,omitempty"`
+	// For integrator invitations: the registered partner (lowercase UUID).
 	PartnerId *string `protobuf:"bytes,15,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
 	// Who invited, as in UserInvited.
 	Inviter       *v1.Actor `protobuf:"bytes,16,opt,name=inviter,proto3" json:"inviter,omitempty"`
@@ -552,6 +568,13 @@ func (x *InviteAccepted) GetKind() InvitationKind {
 	return InvitationKind_INVITATION_KIND_UNSPECIFIED
 }
 
+func (x *InviteAccepted) GetOrigin() v1.CreationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return v1.CreationOrigin(0)
+}
+
 func (x *InviteAccepted) GetUserId() string {
 	if x != nil {
 		return x.UserId
@@ -608,13 +631,6 @@ func (x *InviteAccepted) GetGrants() *v1.Grants {
 	return nil
 }
 
-func (x *InviteAccepted) GetClientId() string {
-	if x != nil && x.ClientId != nil {
-		return *x.ClientId
-	}
-	return ""
-}
-
 func (x *InviteAccepted) GetPartnerId() string {
 	if x != nil && x.PartnerId != nil {
 		return *x.PartnerId
@@ -634,9 +650,9 @@ func (x *InviteAccepted) GetInviter() *v1.Actor {
 // Subject: invitation.v1.<tenant_id>.invitation.<invitation_id>.expired
 type InviteExpired struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The expired invitation (UUID).
+	// The expired invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the expiry was recorded (at or after expires_at).
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -719,9 +735,9 @@ func (x *InviteExpired) GetKind() InvitationKind {
 // Subject: invitation.v1.<tenant_id>.invitation.<invitation_id>.revoked
 type InviteRevoked struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The revoked invitation (UUID).
+	// The revoked invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When it was revoked.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
@@ -833,15 +849,16 @@ func (x *InviteRevoked) GetNote() string {
 // Subject: invitation.v1.<tenant_id>.invitation.<invitation_id>.locked
 type InviteLocked struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The locked invitation (UUID).
+	// The locked invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When it was locked.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// Wrong codes entered for the current code, including the one that locked it.
 	Attempts uint32 `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
-	// Where the locked code had been delivered, so the right person is told.
+	// Where the locked code had been delivered, so the right person is told
+	// (SMS or TO_INVITER: an invitation without a code cannot lock).
 	CodeDelivery CodeDelivery `protobuf:"varint,5,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
 	// The administrator who invited, to notify.
 	Inviter       *v1.Actor `protobuf:"bytes,6,opt,name=inviter,proto3" json:"inviter,omitempty"`
@@ -925,84 +942,89 @@ var File_rollcall_invitation_v1_events_proto protoreflect.FileDescriptor
 
 const file_rollcall_invitation_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"#rollcall/invitation/v1/events.proto\x12\x16rollcall.invitation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xd8\f\n" +
-	"\vUserInvited\x12-\n" +
-	"\rinvitation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"#rollcall/invitation/v1/events.proto\x12\x16rollcall.invitation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xc3\x12\n" +
+	"\vUserInvited\x12j\n" +
+	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12F\n" +
 	"\x04kind\x18\x04 \x01(\x0e2&.rollcall.invitation.v1.InvitationKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12&\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12H\n" +
+	"\x06origin\x18\x05 \x01(\x0e2\".rollcall.common.v1.CreationOriginB\f\xbaH\t\x82\x01\x06\x10\x01\x18\x01\x18\x02R\x06origin\x12v\n" +
 	"\n" +
-	"first_name\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18dR\tfirstName\x12$\n" +
-	"\tlast_name\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18dR\blastName\x12 \n" +
-	"\x05email\x18\a \x01(\tB\n" +
+	"first_name\x18\x06 \x01(\tBW\xbaHT\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x02\x18dR\tfirstName\x12t\n" +
+	"\tlast_name\x18\a \x01(\tBW\xbaHT\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x02\x18dR\blastName\x12 \n" +
+	"\x05email\x18\b \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x128\n" +
-	"\x06mobile\x18\b \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12U\n" +
-	"\rcode_delivery\x18\t \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\n" +
+	"\x06mobile\x18\t \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12U\n" +
+	"\rcode_delivery\x18\n" +
+	" \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\fcodeDelivery\x12:\n" +
-	"\x06grants\x18\n" +
-	" \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x12*\n" +
-	"\tclient_id\x18\v \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x01R\bclientId\x88\x01\x01\x12,\n" +
+	"\x06grants\x18\v \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x12i\n" +
 	"\n" +
-	"partner_id\x18\f \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x02R\tpartnerId\x88\x01\x01\x12A\n" +
+	"partner_id\x18\f \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x01R\tpartnerId\x88\x01\x01\x12A\n" +
 	"\n" +
 	"expires_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12;\n" +
-	"\ainviter\x18\x0e \x01(\v2\x19.rollcall.common.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\ainviter:\xa6\x06\xbaH\xa2\x06\x1au\n" +
-	"\x1duser_invited.sms_needs_mobile\x12'code_delivery SMS needs a mobile number\x1a+this.code_delivery != 1 || has(this.mobile)\x1a\xa9\x01\n" +
+	"\ainviter\x18\x0e \x01(\v2\x19.rollcall.common.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\ainviter:\xaa\t\xbaH\xa6\t\x1au\n" +
+	"\x1duser_invited.sms_needs_mobile\x12'code_delivery SMS needs a mobile number\x1a+this.code_delivery != 1 || has(this.mobile)\x1a\x96\x01\n" +
+	"\x1euser_invited.member_needs_code\x12Da member invitation sends its one-time code by SMS or to the inviter\x1a.this.kind != 1 || this.code_delivery in [1, 2]\x1a\xa9\x01\n" +
 	"\x1buser_invited.names_required\x12Gfirst_name and last_name are required except for integrator invitations\x1aAthis.kind == 3 || (this.first_name != '' && this.last_name != '')\x1a\x8a\x01\n" +
-	"#user_invited.partner_iff_integrator\x129partner_id must be set exactly for integrator invitations\x1a(has(this.partner_id) == (this.kind == 3)\x1a\xa4\x01\n" +
-	" user_invited.integration_package\x12@an integration user must get the integration-user access package\x1a>this.kind != 2 || this.grants.access_packages.integration_user\x1a\xc8\x01\n" +
+	"#user_invited.partner_iff_integrator\x129partner_id must be set exactly for integrator invitations\x1a(has(this.partner_id) == (this.kind == 3)\x1a\xf0\x01\n" +
+	"!user_invited.integration_packages\x12Ran integration user needs the integration-user package and all additional packages\x1awthis.kind != 2 || (this.grants.access_packages.integration_user && this.grants.access_packages.all_additional_packages)\x1a\x9c\x01\n" +
+	"-user_invited.integrator_is_main_administrator\x126an integrator gets permission level MAIN_ADMINISTRATOR\x1a3this.kind != 3 || this.grants.permission_level == 1\x1a\xc8\x01\n" +
 	"\x15user_invited.lifetime\x12?expires_at must be between 1 hour and 30 days after occurred_at\x1anthis.expires_at - this.occurred_at >= duration('1h') && this.expires_at - this.occurred_at <= duration('720h')B\t\n" +
-	"\a_mobileB\f\n" +
-	"\n" +
-	"_client_idB\r\n" +
-	"\v_partner_id\"\xed\n" +
-	"\n" +
-	"\x0eInviteAccepted\x12-\n" +
-	"\rinvitation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\a_mobileB\r\n" +
+	"\v_partner_id\"\xd5\x13\n" +
+	"\x0eInviteAccepted\x12j\n" +
+	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12C\n" +
 	"\vaccepted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"acceptedAt\x12F\n" +
 	"\x04kind\x18\x05 \x01(\x0e2&.rollcall.invitation.v1.InvitationKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12!\n" +
-	"\auser_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06userId\x12)\n" +
-	"\x10existing_profile\x18\a \x01(\bR\x0fexistingProfile\x12R\n" +
-	"\flogin_method\x18\b \x01(\x0e2#.rollcall.invitation.v1.LoginMethodB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vloginMethod\x12(\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12H\n" +
+	"\x06origin\x18\x06 \x01(\x0e2\".rollcall.common.v1.CreationOriginB\f\xbaH\t\x82\x01\x06\x10\x01\x18\x01\x18\x02R\x06origin\x12^\n" +
+	"\auser_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12)\n" +
+	"\x10existing_profile\x18\b \x01(\bR\x0fexistingProfile\x12R\n" +
+	"\flogin_method\x18\t \x01(\x0e2#.rollcall.invitation.v1.LoginMethodB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vloginMethod\x12x\n" +
 	"\n" +
-	"first_name\x18\t \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\tfirstName\x12&\n" +
-	"\tlast_name\x18\n" +
-	" \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\blastName\x12 \n" +
-	"\x05email\x18\v \x01(\tB\n" +
+	"first_name\x18\n" +
+	" \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dR\tfirstName\x12v\n" +
+	"\tlast_name\x18\v \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dR\blastName\x12 \n" +
+	"\x05email\x18\f \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x128\n" +
-	"\x06mobile\x18\f \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12:\n" +
-	"\x06grants\x18\r \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x12*\n" +
-	"\tclient_id\x18\x0e \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x01R\bclientId\x88\x01\x01\x12,\n" +
+	"\x06mobile\x18\r \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12:\n" +
+	"\x06grants\x18\x0e \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x12i\n" +
 	"\n" +
-	"partner_id\x18\x0f \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x02R\tpartnerId\x88\x01\x01\x12;\n" +
-	"\ainviter\x18\x10 \x01(\v2\x19.rollcall.common.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\ainviter:\xe7\x03\xbaH\xe3\x03\x1a\x8d\x01\n" +
+	"partner_id\x18\x0f \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x01R\tpartnerId\x88\x01\x01\x12;\n" +
+	"\ainviter\x18\x10 \x01(\v2\x19.rollcall.common.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\ainviter:\xab\t\xbaH\xa7\t\x1a\x8d\x01\n" +
 	"&invite_accepted.partner_iff_integrator\x129partner_id must be set exactly for integrator invitations\x1a(has(this.partner_id) == (this.kind == 3)\x1a\xa6\x01\n" +
-	"&invite_accepted.existing_profile_login\x12Ilogin_method EXISTING goes with existing_profile and no other method does\x1a1this.existing_profile == (this.login_method == 4)\x1a\xa7\x01\n" +
-	"#invite_accepted.integration_package\x12@an integration user must get the integration-user access package\x1a>this.kind != 2 || this.grants.access_packages.integration_userB\t\n" +
-	"\a_mobileB\f\n" +
-	"\n" +
-	"_client_idB\r\n" +
-	"\v_partner_id\"\xb5\x02\n" +
-	"\rInviteExpired\x12-\n" +
-	"\rinvitation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"&invite_accepted.existing_profile_login\x12Ilogin_method EXISTING goes with existing_profile and no other method does\x1a1this.existing_profile == (this.login_method == 4)\x1a\xa1\x01\n" +
+	"#invite_accepted.member_login_method\x12Ha member signs in with BankID, a provider profile or an existing profile\x1a0this.kind != 1 || this.login_method in [1, 2, 4]\x1a\xb2\x01\n" +
+	"*invite_accepted.integration_password_login\x12>an integration user is a new user who signs in with a password\x1aDthis.kind != 2 || (this.login_method == 3 && !this.existing_profile)\x1a\xf3\x01\n" +
+	"$invite_accepted.integration_packages\x12Ran integration user needs the integration-user package and all additional packages\x1awthis.kind != 2 || (this.grants.access_packages.integration_user && this.grants.access_packages.all_additional_packages)\x1a\x9f\x01\n" +
+	"0invite_accepted.integrator_is_main_administrator\x126an integrator gets permission level MAIN_ADMINISTRATOR\x1a3this.kind != 3 || this.grants.permission_level == 1\x1a{\n" +
+	"(invite_accepted.accepted_before_recorded\x12)accepted_at must not be after occurred_at\x1a$this.accepted_at <= this.occurred_atB\t\n" +
+	"\a_mobileB\r\n" +
+	"\v_partner_id\"\xaf\x03\n" +
+	"\rInviteExpired\x12j\n" +
+	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12A\n" +
 	"\n" +
 	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\texpiresAt\x12F\n" +
 	"\x04kind\x18\x05 \x01(\x0e2&.rollcall.invitation.v1.InvitationKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\"\xd7\x06\n" +
-	"\rInviteRevoked\x12-\n" +
-	"\rinvitation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\"\x8f\b\n" +
+	"\rInviteRevoked\x12j\n" +
+	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12F\n" +
 	"\x04kind\x18\x04 \x01(\x0e2&.rollcall.invitation.v1.InvitationKindB\n" +
@@ -1010,32 +1032,30 @@ const file_rollcall_invitation_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\x0e2(.rollcall.invitation.v1.RevocationReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x128\n" +
 	"\n" +
-	"revoked_by\x18\x06 \x01(\v2\x19.rollcall.common.v1.ActorR\trevokedBy\x12L\n" +
-	"\x1bsuperseded_by_invitation_id\x18\a \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\x18supersededByInvitationId\x88\x01\x01\x12\x1c\n" +
+	"revoked_by\x18\x06 \x01(\v2\x19.rollcall.common.v1.ActorR\trevokedBy\x12\x89\x01\n" +
+	"\x1bsuperseded_by_invitation_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x18supersededByInvitationId\x88\x01\x01\x12\x1c\n" +
 	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note:\xce\x02\xbaH\xca\x02\x1a\x91\x01\n" +
 	" invite_revoked.admin_needs_actor\x12Crevoked_by is required when an administrator revoked the invitation\x1a(this.reason != 1 || has(this.revoked_by)\x1a\xb3\x01\n" +
 	"*invite_revoked.superseded_needs_invitation\x12Jsuperseded_by_invitation_id is required when the invitation was superseded\x1a9this.reason == 1 || has(this.superseded_by_invitation_id)B\x1e\n" +
-	"\x1c_superseded_by_invitation_id\"\xe4\x02\n" +
-	"\fInviteLocked\x12-\n" +
-	"\rinvitation_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12%\n" +
-	"\ttenant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\x1c_superseded_by_invitation_id\"\xe0\x03\n" +
+	"\fInviteLocked\x12j\n" +
+	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"occurredAt\x12%\n" +
-	"\battempts\x18\x04 \x01(\rB\t\xbaH\x06*\x04\x18d(\x01R\battempts\x12U\n" +
-	"\rcode_delivery\x18\x05 \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\fcodeDelivery\x12;\n" +
+	"\battempts\x18\x04 \x01(\rB\t\xbaH\x06*\x04\x18d(\x01R\battempts\x12W\n" +
+	"\rcode_delivery\x18\x05 \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\f\xbaH\t\x82\x01\x06\x10\x01\x18\x01\x18\x02R\fcodeDelivery\x12;\n" +
 	"\ainviter\x18\x06 \x01(\v2\x19.rollcall.common.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\ainviter*\x8e\x01\n" +
 	"\x0eInvitationKind\x12\x1f\n" +
 	"\x1bINVITATION_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INVITATION_KIND_MEMBER\x10\x01\x12\x1f\n" +
 	"\x1bINVITATION_KIND_INTEGRATION\x10\x02\x12\x1e\n" +
-	"\x1aINVITATION_KIND_INTEGRATOR\x10\x03*\x93\x01\n" +
+	"\x1aINVITATION_KIND_INTEGRATOR\x10\x03*z\n" +
 	"\fCodeDelivery\x12\x1d\n" +
 	"\x19CODE_DELIVERY_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CODE_DELIVERY_SMS\x10\x01\x12\x1c\n" +
-	"\x18CODE_DELIVERY_TO_INVITER\x10\x02\x12\x17\n" +
-	"\x13CODE_DELIVERY_EMAIL\x10\x03\x12\x16\n" +
-	"\x12CODE_DELIVERY_NONE\x10\x04*\x9d\x01\n" +
+	"\x18CODE_DELIVERY_TO_INVITER\x10\x02\x12\x16\n" +
+	"\x12CODE_DELIVERY_NONE\x10\x03*\x9d\x01\n" +
 	"\vLoginMethod\x12\x1c\n" +
 	"\x18LOGIN_METHOD_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13LOGIN_METHOD_BANKID\x10\x01\x12!\n" +
@@ -1074,37 +1094,40 @@ var file_rollcall_invitation_v1_events_proto_goTypes = []any{
 	(*InviteRevoked)(nil),         // 7: rollcall.invitation.v1.InviteRevoked
 	(*InviteLocked)(nil),          // 8: rollcall.invitation.v1.InviteLocked
 	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
-	(*v1.Grants)(nil),             // 10: rollcall.common.v1.Grants
-	(*v1.Actor)(nil),              // 11: rollcall.common.v1.Actor
+	(v1.CreationOrigin)(0),        // 10: rollcall.common.v1.CreationOrigin
+	(*v1.Grants)(nil),             // 11: rollcall.common.v1.Grants
+	(*v1.Actor)(nil),              // 12: rollcall.common.v1.Actor
 }
 var file_rollcall_invitation_v1_events_proto_depIdxs = []int32{
 	9,  // 0: rollcall.invitation.v1.UserInvited.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: rollcall.invitation.v1.UserInvited.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	1,  // 2: rollcall.invitation.v1.UserInvited.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	10, // 3: rollcall.invitation.v1.UserInvited.grants:type_name -> rollcall.common.v1.Grants
-	9,  // 4: rollcall.invitation.v1.UserInvited.expires_at:type_name -> google.protobuf.Timestamp
-	11, // 5: rollcall.invitation.v1.UserInvited.inviter:type_name -> rollcall.common.v1.Actor
-	9,  // 6: rollcall.invitation.v1.InviteAccepted.occurred_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: rollcall.invitation.v1.InviteAccepted.accepted_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: rollcall.invitation.v1.InviteAccepted.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	2,  // 9: rollcall.invitation.v1.InviteAccepted.login_method:type_name -> rollcall.invitation.v1.LoginMethod
-	10, // 10: rollcall.invitation.v1.InviteAccepted.grants:type_name -> rollcall.common.v1.Grants
-	11, // 11: rollcall.invitation.v1.InviteAccepted.inviter:type_name -> rollcall.common.v1.Actor
-	9,  // 12: rollcall.invitation.v1.InviteExpired.occurred_at:type_name -> google.protobuf.Timestamp
-	9,  // 13: rollcall.invitation.v1.InviteExpired.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 14: rollcall.invitation.v1.InviteExpired.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	9,  // 15: rollcall.invitation.v1.InviteRevoked.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 16: rollcall.invitation.v1.InviteRevoked.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	3,  // 17: rollcall.invitation.v1.InviteRevoked.reason:type_name -> rollcall.invitation.v1.RevocationReason
-	11, // 18: rollcall.invitation.v1.InviteRevoked.revoked_by:type_name -> rollcall.common.v1.Actor
-	9,  // 19: rollcall.invitation.v1.InviteLocked.occurred_at:type_name -> google.protobuf.Timestamp
-	1,  // 20: rollcall.invitation.v1.InviteLocked.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	11, // 21: rollcall.invitation.v1.InviteLocked.inviter:type_name -> rollcall.common.v1.Actor
-	22, // [22:22] is the sub-list for method output_type
-	22, // [22:22] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	10, // 2: rollcall.invitation.v1.UserInvited.origin:type_name -> rollcall.common.v1.CreationOrigin
+	1,  // 3: rollcall.invitation.v1.UserInvited.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	11, // 4: rollcall.invitation.v1.UserInvited.grants:type_name -> rollcall.common.v1.Grants
+	9,  // 5: rollcall.invitation.v1.UserInvited.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 6: rollcall.invitation.v1.UserInvited.inviter:type_name -> rollcall.common.v1.Actor
+	9,  // 7: rollcall.invitation.v1.InviteAccepted.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 8: rollcall.invitation.v1.InviteAccepted.accepted_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: rollcall.invitation.v1.InviteAccepted.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	10, // 10: rollcall.invitation.v1.InviteAccepted.origin:type_name -> rollcall.common.v1.CreationOrigin
+	2,  // 11: rollcall.invitation.v1.InviteAccepted.login_method:type_name -> rollcall.invitation.v1.LoginMethod
+	11, // 12: rollcall.invitation.v1.InviteAccepted.grants:type_name -> rollcall.common.v1.Grants
+	12, // 13: rollcall.invitation.v1.InviteAccepted.inviter:type_name -> rollcall.common.v1.Actor
+	9,  // 14: rollcall.invitation.v1.InviteExpired.occurred_at:type_name -> google.protobuf.Timestamp
+	9,  // 15: rollcall.invitation.v1.InviteExpired.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 16: rollcall.invitation.v1.InviteExpired.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	9,  // 17: rollcall.invitation.v1.InviteRevoked.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 18: rollcall.invitation.v1.InviteRevoked.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	3,  // 19: rollcall.invitation.v1.InviteRevoked.reason:type_name -> rollcall.invitation.v1.RevocationReason
+	12, // 20: rollcall.invitation.v1.InviteRevoked.revoked_by:type_name -> rollcall.common.v1.Actor
+	9,  // 21: rollcall.invitation.v1.InviteLocked.occurred_at:type_name -> google.protobuf.Timestamp
+	1,  // 22: rollcall.invitation.v1.InviteLocked.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	12, // 23: rollcall.invitation.v1.InviteLocked.inviter:type_name -> rollcall.common.v1.Actor
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_invitation_v1_events_proto_init() }

@@ -94,9 +94,9 @@ func (InvitationStatus) EnumDescriptor() ([]byte, []int) {
 // token or the one-time code.
 type Invitation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The invitation (UUID).
+	// The invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Member, integration user or integrator.
 	Kind InvitationKind `protobuf:"varint,3,opt,name=kind,proto3,enum=rollcall.invitation.v1.InvitationKind" json:"kind,omitempty"`
@@ -112,8 +112,8 @@ type Invitation struct {
 	CodeDelivery CodeDelivery `protobuf:"varint,8,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
 	// What the invitee gets on acceptance.
 	Grants *v1.Grants `protobuf:"bytes,9,opt,name=grants,proto3" json:"grants,omitempty"`
-	// The client chosen in client administration, if any.
-	ClientId *string `protobuf:"bytes,10,opt,name=client_id,json=clientId,proto3,oneof" json:"client_id,omitempty"`
+	// Where it was made: user administration or client administration.
+	Origin v1.CreationOrigin `protobuf:"varint,10,opt,name=origin,proto3,enum=rollcall.common.v1.CreationOrigin" json:"origin,omitempty"`
 	// For integrators: the registered partner.
 	PartnerId *string `protobuf:"bytes,11,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
 	// Who invited.
@@ -223,11 +223,11 @@ func (x *Invitation) GetGrants() *v1.Grants {
 	return nil
 }
 
-func (x *Invitation) GetClientId() string {
-	if x != nil && x.ClientId != nil {
-		return *x.ClientId
+func (x *Invitation) GetOrigin() v1.CreationOrigin {
+	if x != nil {
+		return x.Origin
 	}
-	return ""
+	return v1.CreationOrigin(0)
 }
 
 func (x *Invitation) GetPartnerId() string {
@@ -276,25 +276,28 @@ func (x *Invitation) GetAcceptedAt() *timestamppb.Timestamp {
 // caller.
 type CreateInvitationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant to invite into (UUID); must match the caller's token.
+	// The tenant to invite into (lowercase UUID): the administrator's own
+	// tenant from user administration, or the client chosen in client
+	// administration. The caller's token must allow administering it.
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Member, integration user or integrator.
 	Kind InvitationKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rollcall.invitation.v1.InvitationKind" json:"kind,omitempty"`
-	// Invitee's first name (optional for integrators).
-	FirstName string `protobuf:"bytes,3,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
-	// Invitee's last name (optional for integrators).
-	LastName string `protobuf:"bytes,4,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
-	// Invitee's email; the link goes there.
-	Email string `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	// Where the invitation is made: user administration or client
+	// administration.
+	Origin v1.CreationOrigin `protobuf:"varint,3,opt,name=origin,proto3,enum=rollcall.common.v1.CreationOrigin" json:"origin,omitempty"`
+	// Invitee's first name (optional for integrators); never only whitespace.
+	FirstName string `protobuf:"bytes,4,opt,name=first_name,json=firstName,proto3" json:"first_name,omitempty"`
+	// Invitee's last name (optional for integrators); never only whitespace.
+	LastName string `protobuf:"bytes,5,opt,name=last_name,json=lastName,proto3" json:"last_name,omitempty"`
+	// Invitee's email; the link goes there. ASCII: an internationalised domain
+	// is given in punycode (xn--...).
+	Email string `protobuf:"bytes,6,opt,name=email,proto3" json:"email,omitempty"`
 	// Invitee's mobile number in E.164 form; required for SMS delivery.
-	Mobile *string `protobuf:"bytes,6,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
-	// Where the one-time code goes.
-	CodeDelivery CodeDelivery `protobuf:"varint,7,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
+	Mobile *string `protobuf:"bytes,7,opt,name=mobile,proto3,oneof" json:"mobile,omitempty"`
+	// Where the one-time code goes; SMS or TO_INVITER for members.
+	CodeDelivery CodeDelivery `protobuf:"varint,8,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
 	// What the invitee gets on acceptance.
-	Grants *v1.Grants `protobuf:"bytes,8,opt,name=grants,proto3" json:"grants,omitempty"`
-	// The client chosen in client administration (UUID), when inviting from
-	// there.
-	ClientId *string `protobuf:"bytes,9,opt,name=client_id,json=clientId,proto3,oneof" json:"client_id,omitempty"`
+	Grants *v1.Grants `protobuf:"bytes,9,opt,name=grants,proto3" json:"grants,omitempty"`
 	// How long the link stays valid; the tenant's default (7 days unless
 	// configured) when absent. Between 1 hour and 30 days.
 	Lifetime      *durationpb.Duration `protobuf:"bytes,10,opt,name=lifetime,proto3" json:"lifetime,omitempty"`
@@ -346,6 +349,13 @@ func (x *CreateInvitationRequest) GetKind() InvitationKind {
 	return InvitationKind_INVITATION_KIND_UNSPECIFIED
 }
 
+func (x *CreateInvitationRequest) GetOrigin() v1.CreationOrigin {
+	if x != nil {
+		return x.Origin
+	}
+	return v1.CreationOrigin(0)
+}
+
 func (x *CreateInvitationRequest) GetFirstName() string {
 	if x != nil {
 		return x.FirstName
@@ -386,13 +396,6 @@ func (x *CreateInvitationRequest) GetGrants() *v1.Grants {
 		return x.Grants
 	}
 	return nil
-}
-
-func (x *CreateInvitationRequest) GetClientId() string {
-	if x != nil && x.ClientId != nil {
-		return *x.ClientId
-	}
-	return ""
 }
 
 func (x *CreateInvitationRequest) GetLifetime() *durationpb.Duration {
@@ -451,9 +454,9 @@ func (x *CreateInvitationResponse) GetInvitation() *Invitation {
 // GetInvitationRequest names one invitation.
 type GetInvitationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The invitation (UUID).
+	// The invitation (lowercase UUID).
 	InvitationId  string `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -552,7 +555,7 @@ func (x *GetInvitationResponse) GetInvitation() *Invitation {
 // ListInvitationsRequest pages through a tenant's invitations.
 type ListInvitationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Maximum invitations to return, 1 to 500; 0 means the server default (50).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -689,9 +692,9 @@ func (x *ListInvitationsResponse) GetNextPageToken() string {
 // RevokeInvitationRequest names the invitation to withdraw.
 type RevokeInvitationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The invitation (UUID); must be pending or locked.
+	// The invitation (lowercase UUID); must be pending or locked.
 	InvitationId string `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
 	// Optional note for the audit trail.
 	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
@@ -799,12 +802,13 @@ func (x *RevokeInvitationResponse) GetInvitation() *Invitation {
 // ResendInvitationRequest names the invitation to send again.
 type ResendInvitationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The invitation (UUID); must be pending or locked.
+	// The invitation (lowercase UUID); must be pending or locked.
 	InvitationId string `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
 	// A different code delivery this time (e.g. to the inviter when SMS does
-	// not arrive); unchanged when absent.
+	// not arrive); unchanged when absent. The server refuses NONE for a member
+	// invitation, as CreateInvitation does.
 	CodeDelivery  *CodeDelivery `protobuf:"varint,3,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery,oneof" json:"code_delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -911,7 +915,8 @@ func (x *ResendInvitationResponse) GetInvitation() *Invitation {
 type VerifyCodeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token from the invitation link: 256 random bits, base64url without
-	// padding (43 characters).
+	// padding (43 characters, the last of which carries only 4 bits, hence its
+	// restricted alphabet).
 	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
 	// The one-time code: 4 to 8 digits; empty when the invitation has no code
 	// (code delivery NONE).
@@ -967,7 +972,7 @@ func (x *VerifyCodeRequest) GetCode() string {
 // VerifyCodeResponse tells the invitee's client what to show next.
 type VerifyCodeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The invitation (UUID).
+	// The invitation (lowercase UUID).
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
 	// Kind of invitation.
 	Kind InvitationKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rollcall.invitation.v1.InvitationKind" json:"kind,omitempty"`
@@ -1084,13 +1089,15 @@ type AcceptInvitationRequest struct {
 	// The chosen login method; EXISTING for an existing profile.
 	LoginMethod LoginMethod `protobuf:"varint,3,opt,name=login_method,json=loginMethod,proto3,enum=rollcall.invitation.v1.LoginMethod" json:"login_method,omitempty"`
 	// First name, when the invitation had none (integrators) or the invitee
-	// corrects it.
+	// corrects it; never only whitespace.
 	FirstName *string `protobuf:"bytes,4,opt,name=first_name,json=firstName,proto3,oneof" json:"first_name,omitempty"`
 	// Last name, likewise.
 	LastName *string `protobuf:"bytes,5,opt,name=last_name,json=lastName,proto3,oneof" json:"last_name,omitempty"`
 	// The password the invitee sets, for login method PASSWORD (integration
-	// users). Handed to the identity service to store as an argon2id hash;
-	// never stored by the invitation service, never logged, never in an event.
+	// users): 12 to 128 characters, not only whitespace. The invitation service
+	// passes it on with IdentityService.SetInitialPassword (which stores an
+	// argon2id hash) before it records the acceptance; it never stores it
+	// itself, never logs it, and never puts it in an event.
 	Password      *string `protobuf:"bytes,6,opt,name=password,proto3,oneof" json:"password,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1171,11 +1178,11 @@ func (x *AcceptInvitationRequest) GetPassword() string {
 // AcceptInvitationResponse says who the invitee now is.
 type AcceptInvitationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The invitation (UUID), now ACCEPTED.
+	// The invitation (lowercase UUID), now ACCEPTED.
 	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
-	// The tenant joined (UUID).
+	// The tenant joined (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The user (UUID): the existing profile, or the one being created.
+	// The user (lowercase UUID): the existing profile, or the one being created.
 	UserId        string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1236,7 +1243,7 @@ var File_rollcall_invitation_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"$rollcall/invitation/v1/service.proto\x12\x16rollcall.invitation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\x1a#rollcall/invitation/v1/events.proto\"\x90\x06\n" +
+	"$rollcall/invitation/v1/service.proto\x12\x16rollcall.invitation.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\x1a#rollcall/invitation/v1/events.proto\"\x9c\x06\n" +
 	"\n" +
 	"Invitation\x12#\n" +
 	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x1b\n" +
@@ -1248,11 +1255,11 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x05email\x18\x06 \x01(\tR\x05email\x12\x1b\n" +
 	"\x06mobile\x18\a \x01(\tH\x00R\x06mobile\x88\x01\x01\x12I\n" +
 	"\rcode_delivery\x18\b \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryR\fcodeDelivery\x122\n" +
-	"\x06grants\x18\t \x01(\v2\x1a.rollcall.common.v1.GrantsR\x06grants\x12 \n" +
-	"\tclient_id\x18\n" +
-	" \x01(\tH\x01R\bclientId\x88\x01\x01\x12\"\n" +
+	"\x06grants\x18\t \x01(\v2\x1a.rollcall.common.v1.GrantsR\x06grants\x12:\n" +
+	"\x06origin\x18\n" +
+	" \x01(\x0e2\".rollcall.common.v1.CreationOriginR\x06origin\x12\"\n" +
 	"\n" +
-	"partner_id\x18\v \x01(\tH\x02R\tpartnerId\x88\x01\x01\x123\n" +
+	"partner_id\x18\v \x01(\tH\x01R\tpartnerId\x88\x01\x01\x123\n" +
 	"\ainviter\x18\f \x01(\v2\x19.rollcall.common.v1.ActorR\ainviter\x12@\n" +
 	"\x06status\x18\r \x01(\x0e2(.rollcall.invitation.v1.InvitationStatusR\x06status\x129\n" +
 	"\n" +
@@ -1261,45 +1268,45 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"expires_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12;\n" +
 	"\vaccepted_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAtB\t\n" +
-	"\a_mobileB\f\n" +
-	"\n" +
-	"_client_idB\r\n" +
-	"\v_partner_id\"\xb5\b\n" +
-	"\x17CreateInvitationRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12F\n" +
+	"\a_mobileB\r\n" +
+	"\v_partner_id\"\xb0\r\n" +
+	"\x17CreateInvitationRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12F\n" +
 	"\x04kind\x18\x02 \x01(\x0e2&.rollcall.invitation.v1.InvitationKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12&\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12H\n" +
+	"\x06origin\x18\x03 \x01(\x0e2\".rollcall.common.v1.CreationOriginB\f\xbaH\t\x82\x01\x06\x10\x01\x18\x01\x18\x02R\x06origin\x12v\n" +
 	"\n" +
-	"first_name\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\tfirstName\x12$\n" +
-	"\tlast_name\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18dR\blastName\x12 \n" +
-	"\x05email\x18\x05 \x01(\tB\n" +
+	"first_name\x18\x04 \x01(\tBW\xbaHT\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x02\x18dR\tfirstName\x12t\n" +
+	"\tlast_name\x18\x05 \x01(\tBW\xbaHT\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x02\x18dR\blastName\x12 \n" +
+	"\x05email\x18\x06 \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x128\n" +
-	"\x06mobile\x18\x06 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12U\n" +
-	"\rcode_delivery\x18\a \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\n" +
+	"\x06mobile\x18\a \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12U\n" +
+	"\rcode_delivery\x18\b \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\fcodeDelivery\x12:\n" +
-	"\x06grants\x18\b \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x12*\n" +
-	"\tclient_id\x18\t \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x01R\bclientId\x88\x01\x01\x12I\n" +
+	"\x06grants\x18\t \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x12I\n" +
 	"\blifetime\x18\n" +
-	" \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x05\b\x80\x9a\x9e\x012\x03\b\x90\x1cR\blifetime:\xdd\x03\xbaH\xd9\x03\x1az\n" +
-	"\"create_invitation.sms_needs_mobile\x12'code_delivery SMS needs a mobile number\x1a+this.code_delivery != 1 || has(this.mobile)\x1a\xae\x01\n" +
-	" create_invitation.names_required\x12Gfirst_name and last_name are required except for integrator invitations\x1aAthis.kind == 3 || (this.first_name != '' && this.last_name != '')\x1a\xa9\x01\n" +
-	"%create_invitation.integration_package\x12@an integration user must get the integration-user access package\x1a>this.kind != 2 || this.grants.access_packages.integration_userB\t\n" +
-	"\a_mobileB\f\n" +
-	"\n" +
-	"_client_id\"^\n" +
+	" \x01(\v2\x19.google.protobuf.DurationB\x12\xbaH\x0f\xaa\x01\f\"\x05\b\x80\x9a\x9e\x012\x03\b\x90\x1cR\blifetime:\xeb\x06\xbaH\xe7\x06\x1az\n" +
+	"\"create_invitation.sms_needs_mobile\x12'code_delivery SMS needs a mobile number\x1a+this.code_delivery != 1 || has(this.mobile)\x1a\x9b\x01\n" +
+	"#create_invitation.member_needs_code\x12Da member invitation sends its one-time code by SMS or to the inviter\x1a.this.kind != 1 || this.code_delivery in [1, 2]\x1a\xae\x01\n" +
+	" create_invitation.names_required\x12Gfirst_name and last_name are required except for integrator invitations\x1aAthis.kind == 3 || (this.first_name != '' && this.last_name != '')\x1a\xf5\x01\n" +
+	"&create_invitation.integration_packages\x12Ran integration user needs the integration-user package and all additional packages\x1awthis.kind != 2 || (this.grants.access_packages.integration_user && this.grants.access_packages.all_additional_packages)\x1a\xa1\x01\n" +
+	"2create_invitation.integrator_is_main_administrator\x126an integrator gets permission level MAIN_ADMINISTRATOR\x1a3this.kind != 3 || this.grants.permission_level == 1B\t\n" +
+	"\a_mobile\"^\n" +
 	"\x18CreateInvitationResponse\x12B\n" +
 	"\n" +
 	"invitation\x18\x01 \x01(\v2\".rollcall.invitation.v1.InvitationR\n" +
-	"invitation\"l\n" +
-	"\x14GetInvitationRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12-\n" +
-	"\rinvitation_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\"[\n" +
+	"invitation\"\xe6\x01\n" +
+	"\x14GetInvitationRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rinvitation_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\"[\n" +
 	"\x15GetInvitationResponse\x12B\n" +
 	"\n" +
 	"invitation\x18\x01 \x01(\v2\".rollcall.invitation.v1.InvitationR\n" +
-	"invitation\"\xbe\x02\n" +
-	"\x16ListInvitationsRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12*\n" +
+	"invitation\"\xfb\x02\n" +
+	"\x16ListInvitationsRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12*\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\r\xbaH\n" +
 	"\xd8\x01\x01\x1a\x05\x18\xf4\x03(\x01R\bpageSize\x12'\n" +
 	"\n" +
@@ -1308,27 +1315,27 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x05kinds\x18\x05 \x03(\x0e2&.rollcall.invitation.v1.InvitationKindB\x11\xbaH\x0e\x92\x01\v\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x05kinds\"\x87\x01\n" +
 	"\x17ListInvitationsResponse\x12D\n" +
 	"\vinvitations\x18\x01 \x03(\v2\".rollcall.invitation.v1.InvitationR\vinvitations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n" +
-	"\x17RevokeInvitationRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12-\n" +
-	"\rinvitation_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12\x1c\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x02\n" +
+	"\x17RevokeInvitationRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rinvitation_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12\x1c\n" +
 	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"^\n" +
 	"\x18RevokeInvitationResponse\x12B\n" +
 	"\n" +
 	"invitation\x18\x01 \x01(\v2\".rollcall.invitation.v1.InvitationR\n" +
-	"invitation\"\xdd\x01\n" +
-	"\x17ResendInvitationRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12-\n" +
-	"\rinvitation_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\finvitationId\x12Z\n" +
+	"invitation\"\xd7\x02\n" +
+	"\x17ResendInvitationRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rinvitation_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12Z\n" +
 	"\rcode_delivery\x18\x03 \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00H\x00R\fcodeDelivery\x88\x01\x01B\x10\n" +
 	"\x0e_code_delivery\"^\n" +
 	"\x18ResendInvitationResponse\x12B\n" +
 	"\n" +
 	"invitation\x18\x01 \x01(\v2\".rollcall.invitation.v1.InvitationR\n" +
-	"invitation\"w\n" +
-	"\x11VerifyCodeRequest\x123\n" +
-	"\x05token\x18\x01 \x01(\tB\x1d\xbaH\x17r\x152\x13^[A-Za-z0-9_-]{43}$\x80\x01\x01R\x05token\x12-\n" +
+	"invitation\"\x89\x01\n" +
+	"\x11VerifyCodeRequest\x12E\n" +
+	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\x12-\n" +
 	"\x04code\x18\x02 \x01(\tB\x19\xbaH\x13\xd8\x01\x01r\x0e2\f^[0-9]{4,8}$\x80\x01\x01R\x04code\"\xf7\x02\n" +
 	"\x12VerifyCodeResponse\x12#\n" +
 	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12:\n" +
@@ -1340,16 +1347,19 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x10existing_profile\x18\x06 \x01(\bR\x0fexistingProfile\x12H\n" +
 	"\rlogin_methods\x18\a \x03(\x0e2#.rollcall.invitation.v1.LoginMethodR\floginMethods\x129\n" +
 	"\n" +
-	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xbb\x04\n" +
-	"\x17AcceptInvitationRequest\x123\n" +
-	"\x05token\x18\x01 \x01(\tB\x1d\xbaH\x17r\x152\x13^[A-Za-z0-9_-]{43}$\x80\x01\x01R\x05token\x12-\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xc2\x06\n" +
+	"\x17AcceptInvitationRequest\x12E\n" +
+	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\x12-\n" +
 	"\x04code\x18\x02 \x01(\tB\x19\xbaH\x13\xd8\x01\x01r\x0e2\f^[0-9]{4,8}$\x80\x01\x01R\x04code\x12R\n" +
 	"\flogin_method\x18\x03 \x01(\x0e2#.rollcall.invitation.v1.LoginMethodB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vloginMethod\x12-\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vloginMethod\x12}\n" +
 	"\n" +
-	"first_name\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dH\x00R\tfirstName\x88\x01\x01\x12+\n" +
-	"\tlast_name\x18\x05 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dH\x01R\blastName\x88\x01\x01\x12.\n" +
-	"\bpassword\x18\x06 \x01(\tB\r\xbaH\ar\x05\x10\f\x18\x80\x01\x80\x01\x01H\x02R\bpassword\x88\x01\x01:\xb1\x01\xbaH\xad\x01\x1a\xaa\x01\n" +
+	"first_name\x18\x04 \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dH\x00R\tfirstName\x88\x01\x01\x12{\n" +
+	"\tlast_name\x18\x05 \x01(\tBY\xbaHV\xba\x01M\n" +
+	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dH\x01R\blastName\x88\x01\x01\x12\x82\x01\n" +
+	"\bpassword\x18\x06 \x01(\tBa\xbaH[\xba\x01Q\n" +
+	"\x12password.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\f\x18\x80\x01\x80\x01\x01H\x02R\bpassword\x88\x01\x01:\xb1\x01\xbaH\xad\x01\x1a\xaa\x01\n" +
 	"-accept_invitation.password_iff_password_login\x12Ipassword is required with login_method PASSWORD and not allowed otherwise\x1a.has(this.password) == (this.login_method == 3)B\r\n" +
 	"\v_first_nameB\f\n" +
 	"\n" +
@@ -1411,55 +1421,58 @@ var file_rollcall_invitation_v1_service_proto_goTypes = []any{
 	(InvitationKind)(0),              // 16: rollcall.invitation.v1.InvitationKind
 	(CodeDelivery)(0),                // 17: rollcall.invitation.v1.CodeDelivery
 	(*v1.Grants)(nil),                // 18: rollcall.common.v1.Grants
-	(*v1.Actor)(nil),                 // 19: rollcall.common.v1.Actor
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 21: google.protobuf.Duration
-	(LoginMethod)(0),                 // 22: rollcall.invitation.v1.LoginMethod
+	(v1.CreationOrigin)(0),           // 19: rollcall.common.v1.CreationOrigin
+	(*v1.Actor)(nil),                 // 20: rollcall.common.v1.Actor
+	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 22: google.protobuf.Duration
+	(LoginMethod)(0),                 // 23: rollcall.invitation.v1.LoginMethod
 }
 var file_rollcall_invitation_v1_service_proto_depIdxs = []int32{
 	16, // 0: rollcall.invitation.v1.Invitation.kind:type_name -> rollcall.invitation.v1.InvitationKind
 	17, // 1: rollcall.invitation.v1.Invitation.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
 	18, // 2: rollcall.invitation.v1.Invitation.grants:type_name -> rollcall.common.v1.Grants
-	19, // 3: rollcall.invitation.v1.Invitation.inviter:type_name -> rollcall.common.v1.Actor
-	0,  // 4: rollcall.invitation.v1.Invitation.status:type_name -> rollcall.invitation.v1.InvitationStatus
-	20, // 5: rollcall.invitation.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
-	20, // 6: rollcall.invitation.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 7: rollcall.invitation.v1.Invitation.accepted_at:type_name -> google.protobuf.Timestamp
-	16, // 8: rollcall.invitation.v1.CreateInvitationRequest.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	17, // 9: rollcall.invitation.v1.CreateInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	18, // 10: rollcall.invitation.v1.CreateInvitationRequest.grants:type_name -> rollcall.common.v1.Grants
-	21, // 11: rollcall.invitation.v1.CreateInvitationRequest.lifetime:type_name -> google.protobuf.Duration
-	1,  // 12: rollcall.invitation.v1.CreateInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	1,  // 13: rollcall.invitation.v1.GetInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	0,  // 14: rollcall.invitation.v1.ListInvitationsRequest.statuses:type_name -> rollcall.invitation.v1.InvitationStatus
-	16, // 15: rollcall.invitation.v1.ListInvitationsRequest.kinds:type_name -> rollcall.invitation.v1.InvitationKind
-	1,  // 16: rollcall.invitation.v1.ListInvitationsResponse.invitations:type_name -> rollcall.invitation.v1.Invitation
-	1,  // 17: rollcall.invitation.v1.RevokeInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	17, // 18: rollcall.invitation.v1.ResendInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	1,  // 19: rollcall.invitation.v1.ResendInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	16, // 20: rollcall.invitation.v1.VerifyCodeResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	22, // 21: rollcall.invitation.v1.VerifyCodeResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
-	20, // 22: rollcall.invitation.v1.VerifyCodeResponse.expires_at:type_name -> google.protobuf.Timestamp
-	22, // 23: rollcall.invitation.v1.AcceptInvitationRequest.login_method:type_name -> rollcall.invitation.v1.LoginMethod
-	2,  // 24: rollcall.invitation.v1.InvitationService.CreateInvitation:input_type -> rollcall.invitation.v1.CreateInvitationRequest
-	4,  // 25: rollcall.invitation.v1.InvitationService.GetInvitation:input_type -> rollcall.invitation.v1.GetInvitationRequest
-	6,  // 26: rollcall.invitation.v1.InvitationService.ListInvitations:input_type -> rollcall.invitation.v1.ListInvitationsRequest
-	8,  // 27: rollcall.invitation.v1.InvitationService.RevokeInvitation:input_type -> rollcall.invitation.v1.RevokeInvitationRequest
-	10, // 28: rollcall.invitation.v1.InvitationService.ResendInvitation:input_type -> rollcall.invitation.v1.ResendInvitationRequest
-	12, // 29: rollcall.invitation.v1.InvitationService.VerifyCode:input_type -> rollcall.invitation.v1.VerifyCodeRequest
-	14, // 30: rollcall.invitation.v1.InvitationService.AcceptInvitation:input_type -> rollcall.invitation.v1.AcceptInvitationRequest
-	3,  // 31: rollcall.invitation.v1.InvitationService.CreateInvitation:output_type -> rollcall.invitation.v1.CreateInvitationResponse
-	5,  // 32: rollcall.invitation.v1.InvitationService.GetInvitation:output_type -> rollcall.invitation.v1.GetInvitationResponse
-	7,  // 33: rollcall.invitation.v1.InvitationService.ListInvitations:output_type -> rollcall.invitation.v1.ListInvitationsResponse
-	9,  // 34: rollcall.invitation.v1.InvitationService.RevokeInvitation:output_type -> rollcall.invitation.v1.RevokeInvitationResponse
-	11, // 35: rollcall.invitation.v1.InvitationService.ResendInvitation:output_type -> rollcall.invitation.v1.ResendInvitationResponse
-	13, // 36: rollcall.invitation.v1.InvitationService.VerifyCode:output_type -> rollcall.invitation.v1.VerifyCodeResponse
-	15, // 37: rollcall.invitation.v1.InvitationService.AcceptInvitation:output_type -> rollcall.invitation.v1.AcceptInvitationResponse
-	31, // [31:38] is the sub-list for method output_type
-	24, // [24:31] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	19, // 3: rollcall.invitation.v1.Invitation.origin:type_name -> rollcall.common.v1.CreationOrigin
+	20, // 4: rollcall.invitation.v1.Invitation.inviter:type_name -> rollcall.common.v1.Actor
+	0,  // 5: rollcall.invitation.v1.Invitation.status:type_name -> rollcall.invitation.v1.InvitationStatus
+	21, // 6: rollcall.invitation.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
+	21, // 7: rollcall.invitation.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 8: rollcall.invitation.v1.Invitation.accepted_at:type_name -> google.protobuf.Timestamp
+	16, // 9: rollcall.invitation.v1.CreateInvitationRequest.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	19, // 10: rollcall.invitation.v1.CreateInvitationRequest.origin:type_name -> rollcall.common.v1.CreationOrigin
+	17, // 11: rollcall.invitation.v1.CreateInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	18, // 12: rollcall.invitation.v1.CreateInvitationRequest.grants:type_name -> rollcall.common.v1.Grants
+	22, // 13: rollcall.invitation.v1.CreateInvitationRequest.lifetime:type_name -> google.protobuf.Duration
+	1,  // 14: rollcall.invitation.v1.CreateInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
+	1,  // 15: rollcall.invitation.v1.GetInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
+	0,  // 16: rollcall.invitation.v1.ListInvitationsRequest.statuses:type_name -> rollcall.invitation.v1.InvitationStatus
+	16, // 17: rollcall.invitation.v1.ListInvitationsRequest.kinds:type_name -> rollcall.invitation.v1.InvitationKind
+	1,  // 18: rollcall.invitation.v1.ListInvitationsResponse.invitations:type_name -> rollcall.invitation.v1.Invitation
+	1,  // 19: rollcall.invitation.v1.RevokeInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
+	17, // 20: rollcall.invitation.v1.ResendInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	1,  // 21: rollcall.invitation.v1.ResendInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
+	16, // 22: rollcall.invitation.v1.VerifyCodeResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	23, // 23: rollcall.invitation.v1.VerifyCodeResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
+	21, // 24: rollcall.invitation.v1.VerifyCodeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	23, // 25: rollcall.invitation.v1.AcceptInvitationRequest.login_method:type_name -> rollcall.invitation.v1.LoginMethod
+	2,  // 26: rollcall.invitation.v1.InvitationService.CreateInvitation:input_type -> rollcall.invitation.v1.CreateInvitationRequest
+	4,  // 27: rollcall.invitation.v1.InvitationService.GetInvitation:input_type -> rollcall.invitation.v1.GetInvitationRequest
+	6,  // 28: rollcall.invitation.v1.InvitationService.ListInvitations:input_type -> rollcall.invitation.v1.ListInvitationsRequest
+	8,  // 29: rollcall.invitation.v1.InvitationService.RevokeInvitation:input_type -> rollcall.invitation.v1.RevokeInvitationRequest
+	10, // 30: rollcall.invitation.v1.InvitationService.ResendInvitation:input_type -> rollcall.invitation.v1.ResendInvitationRequest
+	12, // 31: rollcall.invitation.v1.InvitationService.VerifyCode:input_type -> rollcall.invitation.v1.VerifyCodeRequest
+	14, // 32: rollcall.invitation.v1.InvitationService.AcceptInvitation:input_type -> rollcall.invitation.v1.AcceptInvitationRequest
+	3,  // 33: rollcall.invitation.v1.InvitationService.CreateInvitation:output_type -> rollcall.invitation.v1.CreateInvitationResponse
+	5,  // 34: rollcall.invitation.v1.InvitationService.GetInvitation:output_type -> rollcall.invitation.v1.GetInvitationResponse
+	7,  // 35: rollcall.invitation.v1.InvitationService.ListInvitations:output_type -> rollcall.invitation.v1.ListInvitationsResponse
+	9,  // 36: rollcall.invitation.v1.InvitationService.RevokeInvitation:output_type -> rollcall.invitation.v1.RevokeInvitationResponse
+	11, // 37: rollcall.invitation.v1.InvitationService.ResendInvitation:output_type -> rollcall.invitation.v1.ResendInvitationResponse
+	13, // 38: rollcall.invitation.v1.InvitationService.VerifyCode:output_type -> rollcall.invitation.v1.VerifyCodeResponse
+	15, // 39: rollcall.invitation.v1.InvitationService.AcceptInvitation:output_type -> rollcall.invitation.v1.AcceptInvitationResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_invitation_v1_service_proto_init() }

@@ -502,11 +502,11 @@ func (x *SyncCounts) GetFailed() uint32 {
 // Subject: sync.v1.<tenant_id>.employee.<employee_id>.synced
 type EmployeeSynced struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the write finished.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// The HR-to-ERP connection (UUID).
+	// The HR-to-ERP connection (lowercase UUID).
 	ConnectionId string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	// The employee's id in HR.
 	EmployeeId string `protobuf:"bytes,4,opt,name=employee_id,json=employeeId,proto3" json:"employee_id,omitempty"`
@@ -523,7 +523,7 @@ type EmployeeSynced struct {
 	// From the change in HR (FieldChanged.changed_at) to the ERP write, for HR
 	// to ERP; absent for ERP to HR.
 	Latency *durationpb.Duration `protobuf:"bytes,10,opt,name=latency,proto3" json:"latency,omitempty"`
-	// The sync run this belongs to (UUID); absent for real-time changes.
+	// The sync run this belongs to (lowercase UUID); absent for real-time changes.
 	RunId         *string `protobuf:"bytes,11,opt,name=run_id,json=runId,proto3,oneof" json:"run_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -643,17 +643,17 @@ func (x *EmployeeSynced) GetRunId() string {
 // sync.v1.<tenant_id>.run.<run_id>.failed without an employee)
 type SyncFailed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the attempt failed.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// The HR-to-ERP connection (UUID).
+	// The HR-to-ERP connection (lowercase UUID).
 	ConnectionId string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	// The employee's id in HR, when one employee failed.
 	EmployeeId *string `protobuf:"bytes,4,opt,name=employee_id,json=employeeId,proto3,oneof" json:"employee_id,omitempty"`
 	// The HR version that failed to sync, for HR to ERP.
 	HrVersion *uint64 `protobuf:"varint,5,opt,name=hr_version,json=hrVersion,proto3,oneof" json:"hr_version,omitempty"`
-	// The sync run (UUID), when it happened during one.
+	// The sync run (lowercase UUID), when it happened during one.
 	RunId *string `protobuf:"bytes,6,opt,name=run_id,json=runId,proto3,oneof" json:"run_id,omitempty"`
 	// Why it failed.
 	Reason SyncFailureReason `protobuf:"varint,7,opt,name=reason,proto3,enum=rollcall.sync.v1.SyncFailureReason" json:"reason,omitempty"`
@@ -782,13 +782,13 @@ func (x *SyncFailed) GetErpError() *ErpError {
 // Subject: sync.v1.<tenant_id>.run.<run_id>.completed
 type SyncRunCompleted struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// When the run finished.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
-	// The HR-to-ERP connection (UUID).
+	// The HR-to-ERP connection (lowercase UUID).
 	ConnectionId string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
-	// The run (UUID).
+	// The run (lowercase UUID).
 	RunId string `protobuf:"bytes,4,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	// First sync or manual.
 	Kind SyncRunKind `protobuf:"varint,5,opt,name=kind,proto3,enum=rollcall.sync.v1.SyncRunKind" json:"kind,omitempty"`
@@ -798,7 +798,8 @@ type SyncRunCompleted struct {
 	StartedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// Per-employee outcome.
 	Counts *SyncCounts `protobuf:"bytes,8,opt,name=counts,proto3" json:"counts,omitempty"`
-	// Who the result report was emailed to.
+	// Who the result report was emailed to; at least one (seed 004: the
+	// admin receives an email confirming the result).
 	ReportSentTo  []string `protobuf:"bytes,9,rep,name=report_sent_to,json=reportSentTo,proto3" json:"report_sent_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -917,12 +918,12 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"\rupdated_in_hr\x18\x04 \x01(\rR\vupdatedInHr\x12\x1c\n" +
 	"\tconflicts\x18\x05 \x01(\rR\tconflicts\x12\x1c\n" +
 	"\tunchanged\x18\x06 \x01(\rR\tunchanged\x12\x16\n" +
-	"\x06failed\x18\a \x01(\rR\x06failed\"\xa5\x06\n" +
-	"\x0eEmployeeSynced\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\x06failed\x18\a \x01(\rR\x06failed\"\xdc\a\n" +
+	"\x0eEmployeeSynced\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAt\x12-\n" +
-	"\rconnection_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fconnectionId\x12>\n" +
+	"occurredAt\x12j\n" +
+	"\rconnection_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12>\n" +
 	"\vemployee_id\x18\x04 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9_:-]+$R\n" +
 	"employeeId\x121\n" +
 	"\x0ferp_employee_id\x18\x05 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\rerpEmployeeId\x12I\n" +
@@ -934,21 +935,21 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"hr_version\x18\t \x01(\x04R\thrVersion\x12=\n" +
 	"\alatency\x18\n" +
-	" \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\alatency\x12$\n" +
-	"\x06run_id\x18\v \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x00R\x05runId\x88\x01\x01:\x85\x01\xbaH\x81\x01\x1a\x7f\n" +
+	" \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\alatency\x12a\n" +
+	"\x06run_id\x18\v \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\x05runId\x88\x01\x01:\x85\x01\xbaH\x81\x01\x1a\x7f\n" +
 	"%employee_synced.hr_to_erp_has_version\x12*hr_version is required for HR to ERP syncs\x1a*this.direction != 1 || this.hr_version > 0B\t\n" +
-	"\a_run_id\"\xe2\x05\n" +
+	"\a_run_id\"\x99\a\n" +
 	"\n" +
-	"SyncFailed\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"SyncFailed\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAt\x12-\n" +
-	"\rconnection_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fconnectionId\x12C\n" +
+	"occurredAt\x12j\n" +
+	"\rconnection_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12C\n" +
 	"\vemployee_id\x18\x04 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18\x80\x012\x11^[A-Za-z0-9_:-]+$H\x00R\n" +
 	"employeeId\x88\x01\x01\x12+\n" +
 	"\n" +
-	"hr_version\x18\x05 \x01(\x04B\a\xbaH\x042\x02 \x00H\x01R\thrVersion\x88\x01\x01\x12$\n" +
-	"\x06run_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01H\x02R\x05runId\x88\x01\x01\x12G\n" +
+	"hr_version\x18\x05 \x01(\x04B\a\xbaH\x042\x02 \x00H\x01R\thrVersion\x88\x01\x01\x12a\n" +
+	"\x06run_id\x18\x06 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x02R\x05runId\x88\x01\x01\x12G\n" +
 	"\x06reason\x18\a \x01(\x0e2#.rollcall.sync.v1.SyncFailureReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x12\x1c\n" +
 	"\tretriable\x18\b \x01(\bR\tretriable\x12!\n" +
@@ -959,20 +960,21 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"\x1bsync_failed.employee_or_run\x12!employee_id or run_id is required\x1a)has(this.employee_id) || has(this.run_id)B\x0e\n" +
 	"\f_employee_idB\r\n" +
 	"\v_hr_versionB\t\n" +
-	"\a_run_id\"\x92\x04\n" +
-	"\x10SyncRunCompleted\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12C\n" +
+	"\a_run_id\"\xce\x06\n" +
+	"\x10SyncRunCompleted\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"occurredAt\x12-\n" +
-	"\rconnection_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fconnectionId\x12\x1f\n" +
-	"\x06run_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x05runId\x12=\n" +
+	"occurredAt\x12j\n" +
+	"\rconnection_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12\\\n" +
+	"\x06run_id\x18\x04 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x05runId\x12=\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x1d.rollcall.sync.v1.SyncRunKindB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12G\n" +
 	"\x06status\x18\x06 \x01(\x0e2\x1f.rollcall.sync.v1.SyncRunStatusB\x0e\xbaH\v\x82\x01\b\x10\x01\x18\x02\x18\x03\x18\x04R\x06status\x12A\n" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartedAt\x12<\n" +
-	"\x06counts\x18\b \x01(\v2\x1c.rollcall.sync.v1.SyncCountsB\x06\xbaH\x03\xc8\x01\x01R\x06counts\x129\n" +
-	"\x0ereport_sent_to\x18\t \x03(\tB\x13\xbaH\x10\x92\x01\r\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\freportSentTo*k\n" +
+	"\x06counts\x18\b \x01(\v2\x1c.rollcall.sync.v1.SyncCountsB\x06\xbaH\x03\xc8\x01\x01R\x06counts\x12;\n" +
+	"\x0ereport_sent_to\x18\t \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\freportSentTo:\x80\x01\xbaH}\x1a{\n" +
+	"*sync_run_completed.started_before_finished\x12(started_at must not be after occurred_at\x1a#this.started_at <= this.occurred_at*k\n" +
 	"\rSyncDirection\x12\x1e\n" +
 	"\x1aSYNC_DIRECTION_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18SYNC_DIRECTION_HR_TO_ERP\x10\x01\x12\x1c\n" +

@@ -186,9 +186,9 @@ func (SyncSide) EnumDescriptor() ([]byte, []int) {
 // Connection is an HR-to-ERP link. The API key is never returned.
 type Connection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The connection (UUID).
+	// The connection (lowercase UUID).
 	ConnectionId string `protobuf:"bytes,1,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// The ERP.
 	ErpSystem ErpSystem `protobuf:"varint,3,opt,name=erp_system,json=erpSystem,proto3,enum=rollcall.sync.v1.ErpSystem" json:"erp_system,omitempty"`
@@ -196,7 +196,7 @@ type Connection struct {
 	Status ConnectionStatus `protobuf:"varint,4,opt,name=status,proto3,enum=rollcall.sync.v1.ConnectionStatus" json:"status,omitempty"`
 	// When it was created.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	// Who confirmed the authority to connect (UUID).
+	// Who confirmed the authority to connect (lowercase UUID).
 	AuthorityConfirmedByUserId string `protobuf:"bytes,6,opt,name=authority_confirmed_by_user_id,json=authorityConfirmedByUserId,proto3" json:"authority_confirmed_by_user_id,omitempty"`
 	unknownFields              protoimpl.UnknownFields
 	sizeCache                  protoimpl.SizeCache
@@ -561,11 +561,11 @@ func (x *Resolution) GetWinner() SyncSide {
 // SyncRun is a first or manual synchronisation.
 type SyncRun struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The run (UUID).
+	// The run (lowercase UUID).
 	RunId string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The connection (UUID).
+	// The connection (lowercase UUID).
 	ConnectionId string `protobuf:"bytes,3,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	// First sync or manual.
 	Kind SyncRunKind `protobuf:"varint,4,opt,name=kind,proto3,enum=rollcall.sync.v1.SyncRunKind" json:"kind,omitempty"`
@@ -679,7 +679,7 @@ func (x *SyncRun) GetReportRecipients() []string {
 // CreateConnectionRequest is what the admin pasted and confirmed.
 type CreateConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// The ERP.
 	ErpSystem ErpSystem `protobuf:"varint,2,opt,name=erp_system,json=erpSystem,proto3,enum=rollcall.sync.v1.ErpSystem" json:"erp_system,omitempty"`
@@ -800,9 +800,9 @@ func (x *CreateConnectionResponse) GetConnection() *Connection {
 // PreviewFirstSyncRequest names the connection.
 type PreviewFirstSyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The connection (UUID), status PENDING_FIRST_SYNC.
+	// The connection (lowercase UUID), status PENDING_FIRST_SYNC.
 	ConnectionId  string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -947,15 +947,16 @@ func (x *PreviewFirstSyncResponse) GetMatchedUnchanged() uint32 {
 // ApplyFirstSyncRequest is the admin's choices.
 type ApplyFirstSyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The connection (UUID).
+	// The connection (lowercase UUID).
 	ConnectionId string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
-	// The preview the choices were made on (UUID).
+	// The preview the choices were made on (lowercase UUID).
 	PreviewId string `protobuf:"bytes,3,opt,name=preview_id,json=previewId,proto3" json:"preview_id,omitempty"`
 	// Which side wins conflicts and fills missing values unless overridden.
 	DefaultWinner SyncSide `protobuf:"varint,4,opt,name=default_winner,json=defaultWinner,proto3,enum=rollcall.sync.v1.SyncSide" json:"default_winner,omitempty"`
-	// Per-employee, per-field exceptions to default_winner.
+	// Per-employee, per-field exceptions to default_winner; at most one per
+	// (employee_id, field).
 	Resolutions []*Resolution `protobuf:"bytes,5,rep,name=resolutions,proto3" json:"resolutions,omitempty"`
 	// Create HR employees missing in the ERP.
 	AddMissingToErp bool `protobuf:"varint,6,opt,name=add_missing_to_erp,json=addMissingToErp,proto3" json:"add_missing_to_erp,omitempty"`
@@ -1099,15 +1100,24 @@ func (x *ApplyFirstSyncResponse) GetRun() *SyncRun {
 	return nil
 }
 
-// SynchronizeUsersRequest starts a manual sync.
+// SynchronizeUsersRequest starts a manual "synchronize users" (seed 004),
+// the only way ERP changes reach HR: it compares both sides like the first
+// sync and applies the admin's choices.
 type SynchronizeUsersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The connection (UUID), status ACTIVE.
+	// The connection (lowercase UUID), status ACTIVE.
 	ConnectionId string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// Which side wins conflicts and fills missing values: ERP to bring ERP
+	// changes into HR, HR to restore HR's values in the ERP.
+	DefaultWinner SyncSide `protobuf:"varint,3,opt,name=default_winner,json=defaultWinner,proto3,enum=rollcall.sync.v1.SyncSide" json:"default_winner,omitempty"`
+	// Create HR employees missing in the ERP.
+	AddMissingToErp bool `protobuf:"varint,4,opt,name=add_missing_to_erp,json=addMissingToErp,proto3" json:"add_missing_to_erp,omitempty"`
+	// Create ERP employees missing in HR.
+	AddMissingToHr bool `protobuf:"varint,5,opt,name=add_missing_to_hr,json=addMissingToHr,proto3" json:"add_missing_to_hr,omitempty"`
 	// Who gets the result report by email; at least one.
-	ReportRecipients []string `protobuf:"bytes,3,rep,name=report_recipients,json=reportRecipients,proto3" json:"report_recipients,omitempty"`
+	ReportRecipients []string `protobuf:"bytes,6,rep,name=report_recipients,json=reportRecipients,proto3" json:"report_recipients,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -1154,6 +1164,27 @@ func (x *SynchronizeUsersRequest) GetConnectionId() string {
 		return x.ConnectionId
 	}
 	return ""
+}
+
+func (x *SynchronizeUsersRequest) GetDefaultWinner() SyncSide {
+	if x != nil {
+		return x.DefaultWinner
+	}
+	return SyncSide_SYNC_SIDE_UNSPECIFIED
+}
+
+func (x *SynchronizeUsersRequest) GetAddMissingToErp() bool {
+	if x != nil {
+		return x.AddMissingToErp
+	}
+	return false
+}
+
+func (x *SynchronizeUsersRequest) GetAddMissingToHr() bool {
+	if x != nil {
+		return x.AddMissingToHr
+	}
+	return false
 }
 
 func (x *SynchronizeUsersRequest) GetReportRecipients() []string {
@@ -1212,9 +1243,9 @@ func (x *SynchronizeUsersResponse) GetRun() *SyncRun {
 // GetSyncRunRequest names a run.
 type GetSyncRunRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The tenant (UUID).
+	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// The run (UUID).
+	// The run (lowercase UUID).
 	RunId         string `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1360,9 +1391,9 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
 	"\fcompleted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12+\n" +
-	"\x11report_recipients\x18\t \x03(\tR\x10reportRecipients\"\xfa\x01\n" +
-	"\x17CreateConnectionRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12F\n" +
+	"\x11report_recipients\x18\t \x03(\tR\x10reportRecipients\"\xb7\x02\n" +
+	"\x17CreateConnectionRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12F\n" +
 	"\n" +
 	"erp_system\x18\x02 \x01(\x0e2\x1b.rollcall.sync.v1.ErpSystemB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\terpSystem\x126\n" +
@@ -1371,10 +1402,10 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\x18CreateConnectionResponse\x12<\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x1c.rollcall.sync.v1.ConnectionR\n" +
-	"connection\"o\n" +
-	"\x17PreviewFirstSyncRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12-\n" +
-	"\rconnection_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fconnectionId\"\xef\x02\n" +
+	"connection\"\xe9\x01\n" +
+	"\x17PreviewFirstSyncRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\"\xef\x02\n" +
 	"\x18PreviewFirstSyncResponse\x12\x1d\n" +
 	"\n" +
 	"preview_id\x18\x01 \x01(\tR\tpreviewId\x128\n" +
@@ -1382,29 +1413,34 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\x0emissing_values\x18\x03 \x03(\v2\x1e.rollcall.sync.v1.MissingValueR\rmissingValues\x12C\n" +
 	"\x0emissing_in_erp\x18\x04 \x03(\v2\x1d.rollcall.sync.v1.EmployeeRefR\fmissingInErp\x12A\n" +
 	"\rmissing_in_hr\x18\x05 \x03(\v2\x1d.rollcall.sync.v1.EmployeeRefR\vmissingInHr\x12+\n" +
-	"\x11matched_unchanged\x18\x06 \x01(\rR\x10matchedUnchanged\"\xcc\x03\n" +
-	"\x15ApplyFirstSyncRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12-\n" +
-	"\rconnection_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fconnectionId\x12'\n" +
+	"\x11matched_unchanged\x18\x06 \x01(\rR\x10matchedUnchanged\"\xb0\x06\n" +
+	"\x15ApplyFirstSyncRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12d\n" +
 	"\n" +
-	"preview_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tpreviewId\x12M\n" +
+	"preview_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\tpreviewId\x12M\n" +
 	"\x0edefault_winner\x18\x04 \x01(\x0e2\x1a.rollcall.sync.v1.SyncSideB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\rdefaultWinner\x12I\n" +
 	"\vresolutions\x18\x05 \x03(\v2\x1c.rollcall.sync.v1.ResolutionB\t\xbaH\x06\x92\x01\x03\x10\x90NR\vresolutions\x12+\n" +
 	"\x12add_missing_to_erp\x18\x06 \x01(\bR\x0faddMissingToErp\x12)\n" +
 	"\x11add_missing_to_hr\x18\a \x01(\bR\x0eaddMissingToHr\x12B\n" +
-	"\x11report_recipients\x18\b \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients\"E\n" +
+	"\x11report_recipients\x18\b \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients:\xaa\x01\xbaH\xa6\x01\x1a\xa3\x01\n" +
+	")apply_first_sync.one_resolution_per_field\x12-at most one resolution per employee and field\x1aGthis.resolutions.map(r, r.employee_id + '/' + string(r.field)).unique()\"E\n" +
 	"\x16ApplyFirstSyncResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\xb3\x01\n" +
-	"\x17SynchronizeUsersRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12-\n" +
-	"\rconnection_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\fconnectionId\x12B\n" +
-	"\x11report_recipients\x18\x03 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients\"G\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\xd4\x03\n" +
+	"\x17SynchronizeUsersRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12M\n" +
+	"\x0edefault_winner\x18\x03 \x01(\x0e2\x1a.rollcall.sync.v1.SyncSideB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\rdefaultWinner\x12+\n" +
+	"\x12add_missing_to_erp\x18\x04 \x01(\bR\x0faddMissingToErp\x12)\n" +
+	"\x11add_missing_to_hr\x18\x05 \x01(\bR\x0eaddMissingToHr\x12B\n" +
+	"\x11report_recipients\x18\x06 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients\"G\n" +
 	"\x18SynchronizeUsersResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"[\n" +
-	"\x11GetSyncRunRequest\x12%\n" +
-	"\ttenant_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\btenantId\x12\x1f\n" +
-	"\x06run_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x05runId\"A\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\xd5\x01\n" +
+	"\x11GetSyncRunRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12\\\n" +
+	"\x06run_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x05runId\"A\n" +
 	"\x12GetSyncRunResponse\x12+\n" +
 	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run*E\n" +
 	"\tErpSystem\x12\x1a\n" +
@@ -1493,23 +1529,24 @@ var file_rollcall_sync_v1_service_proto_depIdxs = []int32{
 	2,  // 21: rollcall.sync.v1.ApplyFirstSyncRequest.default_winner:type_name -> rollcall.sync.v1.SyncSide
 	7,  // 22: rollcall.sync.v1.ApplyFirstSyncRequest.resolutions:type_name -> rollcall.sync.v1.Resolution
 	8,  // 23: rollcall.sync.v1.ApplyFirstSyncResponse.run:type_name -> rollcall.sync.v1.SyncRun
-	8,  // 24: rollcall.sync.v1.SynchronizeUsersResponse.run:type_name -> rollcall.sync.v1.SyncRun
-	8,  // 25: rollcall.sync.v1.GetSyncRunResponse.run:type_name -> rollcall.sync.v1.SyncRun
-	9,  // 26: rollcall.sync.v1.SyncService.CreateConnection:input_type -> rollcall.sync.v1.CreateConnectionRequest
-	11, // 27: rollcall.sync.v1.SyncService.PreviewFirstSync:input_type -> rollcall.sync.v1.PreviewFirstSyncRequest
-	13, // 28: rollcall.sync.v1.SyncService.ApplyFirstSync:input_type -> rollcall.sync.v1.ApplyFirstSyncRequest
-	15, // 29: rollcall.sync.v1.SyncService.SynchronizeUsers:input_type -> rollcall.sync.v1.SynchronizeUsersRequest
-	17, // 30: rollcall.sync.v1.SyncService.GetSyncRun:input_type -> rollcall.sync.v1.GetSyncRunRequest
-	10, // 31: rollcall.sync.v1.SyncService.CreateConnection:output_type -> rollcall.sync.v1.CreateConnectionResponse
-	12, // 32: rollcall.sync.v1.SyncService.PreviewFirstSync:output_type -> rollcall.sync.v1.PreviewFirstSyncResponse
-	14, // 33: rollcall.sync.v1.SyncService.ApplyFirstSync:output_type -> rollcall.sync.v1.ApplyFirstSyncResponse
-	16, // 34: rollcall.sync.v1.SyncService.SynchronizeUsers:output_type -> rollcall.sync.v1.SynchronizeUsersResponse
-	18, // 35: rollcall.sync.v1.SyncService.GetSyncRun:output_type -> rollcall.sync.v1.GetSyncRunResponse
-	31, // [31:36] is the sub-list for method output_type
-	26, // [26:31] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	2,  // 24: rollcall.sync.v1.SynchronizeUsersRequest.default_winner:type_name -> rollcall.sync.v1.SyncSide
+	8,  // 25: rollcall.sync.v1.SynchronizeUsersResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	8,  // 26: rollcall.sync.v1.GetSyncRunResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	9,  // 27: rollcall.sync.v1.SyncService.CreateConnection:input_type -> rollcall.sync.v1.CreateConnectionRequest
+	11, // 28: rollcall.sync.v1.SyncService.PreviewFirstSync:input_type -> rollcall.sync.v1.PreviewFirstSyncRequest
+	13, // 29: rollcall.sync.v1.SyncService.ApplyFirstSync:input_type -> rollcall.sync.v1.ApplyFirstSyncRequest
+	15, // 30: rollcall.sync.v1.SyncService.SynchronizeUsers:input_type -> rollcall.sync.v1.SynchronizeUsersRequest
+	17, // 31: rollcall.sync.v1.SyncService.GetSyncRun:input_type -> rollcall.sync.v1.GetSyncRunRequest
+	10, // 32: rollcall.sync.v1.SyncService.CreateConnection:output_type -> rollcall.sync.v1.CreateConnectionResponse
+	12, // 33: rollcall.sync.v1.SyncService.PreviewFirstSync:output_type -> rollcall.sync.v1.PreviewFirstSyncResponse
+	14, // 34: rollcall.sync.v1.SyncService.ApplyFirstSync:output_type -> rollcall.sync.v1.ApplyFirstSyncResponse
+	16, // 35: rollcall.sync.v1.SyncService.SynchronizeUsers:output_type -> rollcall.sync.v1.SynchronizeUsersResponse
+	18, // 36: rollcall.sync.v1.SyncService.GetSyncRun:output_type -> rollcall.sync.v1.GetSyncRunResponse
+	32, // [32:37] is the sub-list for method output_type
+	27, // [27:32] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_sync_v1_service_proto_init() }

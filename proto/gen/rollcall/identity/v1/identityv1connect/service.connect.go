@@ -47,6 +47,9 @@ const (
 	// IdentityServiceResetServiceUserPasswordProcedure is the fully-qualified name of the
 	// IdentityService's ResetServiceUserPassword RPC.
 	IdentityServiceResetServiceUserPasswordProcedure = "/rollcall.identity.v1.IdentityService/ResetServiceUserPassword"
+	// IdentityServiceSetInitialPasswordProcedure is the fully-qualified name of the IdentityService's
+	// SetInitialPassword RPC.
+	IdentityServiceSetInitialPasswordProcedure = "/rollcall.identity.v1.IdentityService/SetInitialPassword"
 	// IdentityServiceDeactivateUserProcedure is the fully-qualified name of the IdentityService's
 	// DeactivateUser RPC.
 	IdentityServiceDeactivateUserProcedure = "/rollcall.identity.v1.IdentityService/DeactivateUser"
@@ -67,6 +70,16 @@ type IdentityServiceClient interface {
 	// ResetServiceUserPassword generates a new permanent password and returns,
 	// once, a new letter.
 	ResetServiceUserPassword(context.Context, *connect.Request[v1.ResetServiceUserPasswordRequest]) (*connect.Response[v1.ResetServiceUserPasswordResponse], error)
+	// SetInitialPassword stores the password an integration invitee chose
+	// through the invitation link (seed 000), as an argon2id hash keyed by
+	// user_id. Service-to-service only: the invitation service calls it with
+	// its own credentials from AcceptInvitation, before it records
+	// InviteAccepted; administrators and end users cannot. The hash is usable
+	// as soon as this returns, even before identity has processed InviteAccepted
+	// and emitted UserCreated. Calling it again for the same invitation
+	// replaces the hash (retries are safe); it is refused (FAILED_PRECONDITION)
+	// once the user exists with a password from elsewhere.
+	SetInitialPassword(context.Context, *connect.Request[v1.SetInitialPasswordRequest]) (*connect.Response[v1.SetInitialPasswordResponse], error)
 	// DeactivateUser takes a user's access away. Integrators cannot dismiss
 	// employees; integrators themselves are dismissed through
 	// IntegratorPolicyService.DismissIntegrator.
@@ -116,6 +129,13 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("ResetServiceUserPassword")),
 			connect.WithClientOptions(opts...),
 		),
+		setInitialPassword: connect.NewClient[v1.SetInitialPasswordRequest, v1.SetInitialPasswordResponse](
+			httpClient,
+			baseURL+IdentityServiceSetInitialPasswordProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SetInitialPassword")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 		deactivateUser: connect.NewClient[v1.DeactivateUserRequest, v1.DeactivateUserResponse](
 			httpClient,
 			baseURL+IdentityServiceDeactivateUserProcedure,
@@ -132,6 +152,7 @@ type identityServiceClient struct {
 	listUsers                *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
 	createServiceUser        *connect.Client[v1.CreateServiceUserRequest, v1.CreateServiceUserResponse]
 	resetServiceUserPassword *connect.Client[v1.ResetServiceUserPasswordRequest, v1.ResetServiceUserPasswordResponse]
+	setInitialPassword       *connect.Client[v1.SetInitialPasswordRequest, v1.SetInitialPasswordResponse]
 	deactivateUser           *connect.Client[v1.DeactivateUserRequest, v1.DeactivateUserResponse]
 }
 
@@ -160,6 +181,11 @@ func (c *identityServiceClient) ResetServiceUserPassword(ctx context.Context, re
 	return c.resetServiceUserPassword.CallUnary(ctx, req)
 }
 
+// SetInitialPassword calls rollcall.identity.v1.IdentityService.SetInitialPassword.
+func (c *identityServiceClient) SetInitialPassword(ctx context.Context, req *connect.Request[v1.SetInitialPasswordRequest]) (*connect.Response[v1.SetInitialPasswordResponse], error) {
+	return c.setInitialPassword.CallUnary(ctx, req)
+}
+
 // DeactivateUser calls rollcall.identity.v1.IdentityService.DeactivateUser.
 func (c *identityServiceClient) DeactivateUser(ctx context.Context, req *connect.Request[v1.DeactivateUserRequest]) (*connect.Response[v1.DeactivateUserResponse], error) {
 	return c.deactivateUser.CallUnary(ctx, req)
@@ -180,6 +206,16 @@ type IdentityServiceHandler interface {
 	// ResetServiceUserPassword generates a new permanent password and returns,
 	// once, a new letter.
 	ResetServiceUserPassword(context.Context, *connect.Request[v1.ResetServiceUserPasswordRequest]) (*connect.Response[v1.ResetServiceUserPasswordResponse], error)
+	// SetInitialPassword stores the password an integration invitee chose
+	// through the invitation link (seed 000), as an argon2id hash keyed by
+	// user_id. Service-to-service only: the invitation service calls it with
+	// its own credentials from AcceptInvitation, before it records
+	// InviteAccepted; administrators and end users cannot. The hash is usable
+	// as soon as this returns, even before identity has processed InviteAccepted
+	// and emitted UserCreated. Calling it again for the same invitation
+	// replaces the hash (retries are safe); it is refused (FAILED_PRECONDITION)
+	// once the user exists with a password from elsewhere.
+	SetInitialPassword(context.Context, *connect.Request[v1.SetInitialPasswordRequest]) (*connect.Response[v1.SetInitialPasswordResponse], error)
 	// DeactivateUser takes a user's access away. Integrators cannot dismiss
 	// employees; integrators themselves are dismissed through
 	// IntegratorPolicyService.DismissIntegrator.
@@ -225,6 +261,13 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("ResetServiceUserPassword")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceSetInitialPasswordHandler := connect.NewUnaryHandler(
+		IdentityServiceSetInitialPasswordProcedure,
+		svc.SetInitialPassword,
+		connect.WithSchema(identityServiceMethods.ByName("SetInitialPassword")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	identityServiceDeactivateUserHandler := connect.NewUnaryHandler(
 		IdentityServiceDeactivateUserProcedure,
 		svc.DeactivateUser,
@@ -243,6 +286,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceCreateServiceUserHandler.ServeHTTP(w, r)
 		case IdentityServiceResetServiceUserPasswordProcedure:
 			identityServiceResetServiceUserPasswordHandler.ServeHTTP(w, r)
+		case IdentityServiceSetInitialPasswordProcedure:
+			identityServiceSetInitialPasswordHandler.ServeHTTP(w, r)
 		case IdentityServiceDeactivateUserProcedure:
 			identityServiceDeactivateUserHandler.ServeHTTP(w, r)
 		default:
@@ -272,6 +317,10 @@ func (UnimplementedIdentityServiceHandler) CreateServiceUser(context.Context, *c
 
 func (UnimplementedIdentityServiceHandler) ResetServiceUserPassword(context.Context, *connect.Request[v1.ResetServiceUserPasswordRequest]) (*connect.Response[v1.ResetServiceUserPasswordResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.ResetServiceUserPassword is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SetInitialPassword(context.Context, *connect.Request[v1.SetInitialPasswordRequest]) (*connect.Response[v1.SetInitialPasswordResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.SetInitialPassword is not implemented"))
 }
 
 func (UnimplementedIdentityServiceHandler) DeactivateUser(context.Context, *connect.Request[v1.DeactivateUserRequest]) (*connect.Response[v1.DeactivateUserResponse], error) {

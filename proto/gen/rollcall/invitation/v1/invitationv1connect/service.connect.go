@@ -60,7 +60,9 @@ const (
 type InvitationServiceClient interface {
 	// CreateInvitation invites someone and sends the link (and the one-time
 	// code, where it goes). For integrators the email must belong to a
-	// registered partner.
+	// registered partner (IntegratorPolicyService.CheckPartner), and the
+	// tenant's older pending integrator invitations are revoked with reason
+	// SUPERSEDED: only the newest integrator invitation can be accepted.
 	CreateInvitation(context.Context, *connect.Request[v1.CreateInvitationRequest]) (*connect.Response[v1.CreateInvitationResponse], error)
 	// GetInvitation returns one invitation of the tenant.
 	GetInvitation(context.Context, *connect.Request[v1.GetInvitationRequest]) (*connect.Response[v1.GetInvitationResponse], error)
@@ -188,7 +190,9 @@ func (c *invitationServiceClient) AcceptInvitation(ctx context.Context, req *con
 type InvitationServiceHandler interface {
 	// CreateInvitation invites someone and sends the link (and the one-time
 	// code, where it goes). For integrators the email must belong to a
-	// registered partner.
+	// registered partner (IntegratorPolicyService.CheckPartner), and the
+	// tenant's older pending integrator invitations are revoked with reason
+	// SUPERSEDED: only the newest integrator invitation can be accepted.
 	CreateInvitation(context.Context, *connect.Request[v1.CreateInvitationRequest]) (*connect.Response[v1.CreateInvitationResponse], error)
 	// GetInvitation returns one invitation of the tenant.
 	GetInvitation(context.Context, *connect.Request[v1.GetInvitationRequest]) (*connect.Response[v1.GetInvitationResponse], error)
