@@ -68,7 +68,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 	if perr := devpg.Probe(ctx, pgURL); perr != nil {
 		bin, berr := devpg.FindBinaries()
 		if berr != nil {
-			return fmt.Errorf("no PostgreSQL answers at %s (%v), and no server binaries are installed to start a private one: install PostgreSQL or set DATABASE_URL", redact(pgURL), perr)
+			return fmt.Errorf("no PostgreSQL answers at %s and no server binaries are installed to start a private one: install PostgreSQL or set DATABASE_URL: %w", redact(pgURL), perr)
 		}
 		fmt.Fprintf(out, "No PostgreSQL answers at %s; starting a private throwaway cluster under %s ...\n", redact(pgURL), filepath.Join(dataDir, "pg"))
 		cluster, err := devpg.Start(ctx, devpg.Options{
@@ -173,7 +173,7 @@ func (w warnOnly) Write(p []byte) (int, error) {
 func sanitize(s string) string {
 	b := []byte(s)
 	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
 			b[i] = '_'
 		}
 	}

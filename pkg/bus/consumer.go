@@ -173,7 +173,7 @@ func (r *Runner) Start(ctx context.Context) error {
 			DeliverPolicy:  jetstream.DeliverAllPolicy,
 		})
 		if err != nil {
-			r.stopLocked(ctx)
+			_ = r.stopLocked(ctx)
 			return fmt.Errorf("bus: consumer %s/%s: %w", c.Stream, c.Durable, err)
 		}
 		// The server only announces a message that ran out of deliveries
@@ -181,7 +181,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		// the dead-letter stream ourselves.
 		sub, err := r.nc.Subscribe(maxDeliveriesAdvisory(c.Stream, c.Durable), r.onMaxDeliveries(bg, c))
 		if err != nil {
-			r.stopLocked(ctx)
+			_ = r.stopLocked(ctx)
 			return fmt.Errorf("bus: advisory subscription %s/%s: %w", c.Stream, c.Durable, err)
 		}
 		r.subs = append(r.subs, sub)
@@ -193,7 +193,7 @@ func (r *Runner) Start(ctx context.Context) error {
 				}
 			}))
 		if err != nil {
-			r.stopLocked(ctx)
+			_ = r.stopLocked(ctx)
 			return fmt.Errorf("bus: consume %s/%s: %w", c.Stream, c.Durable, err)
 		}
 		r.contexts = append(r.contexts, cc)
@@ -219,8 +219,15 @@ func (r *Runner) stopLocked(ctx context.Context) error {
 	for _, s := range r.subs {
 		_ = s.Unsubscribe()
 	}
+	// Drain hands buffered messages to the handler; without a connection
+	// nothing can be acked anyway, so stop at once and let them redeliver.
+	drain := r.nc.IsConnected()
 	for _, cc := range r.contexts {
-		cc.Drain()
+		if drain {
+			cc.Drain()
+		} else {
+			cc.Stop()
+		}
 	}
 	var err error
 	for _, cc := range r.contexts {

@@ -112,7 +112,7 @@ func (u unionFS) add(src fs.FS, minVersion, maxVersion int64) error {
 	for _, n := range names {
 		v, err := goose.NumericComponent(n)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", errBadMigration, n, err)
+			return fmt.Errorf("%w: %s: %w", errBadMigration, n, err)
 		}
 		if v < minVersion || v >= maxVersion {
 			return fmt.Errorf("%w: %s: version %d outside [%d, %d)", errBadMigration, n, v, minVersion, maxVersion)

@@ -111,6 +111,10 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 			}
 			s.pool.Close()
 		}
+		if !nc.IsConnected() {
+			nc.Close() // nothing to flush; Drain would wait for a reconnect
+			return
+		}
 		if derr := nc.Drain(); derr != nil && !errors.Is(derr, nats.ErrConnectionClosed) {
 			log.Warn("nats drain", "error", derr)
 		}
@@ -190,6 +194,5 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 	if err := srv.Serve(ctx); err != nil {
 		return fmt.Errorf("platform: serve: %w", err)
 	}
-	log.Info("shutting down")
 	return nil
 }

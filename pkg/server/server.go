@@ -168,7 +168,7 @@ func (s *Server) Listen() error {
 	if s.ln != nil {
 		return errors.New("server: already listening")
 	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("server: listen on %q: %w", s.cfg.Addr, err)
 	}
@@ -221,7 +221,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err := s.Shutdown(shutdownCtx)
-	<-serveErr // returns ErrServerClosed as soon as Shutdown starts
+	<-serveErr //nolint:errcheck // returns ErrServerClosed as soon as Shutdown starts
 	return err
 }
 

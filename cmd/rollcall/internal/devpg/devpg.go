@@ -377,7 +377,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup(ServiceUser)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNoServiceUser, err)
+			return nil, fmt.Errorf("%w: %w", ErrNoServiceUser, err)
 		}
 		uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 		gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
@@ -582,7 +582,7 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			err = fmt.Errorf("%w (%v)", ctxErr, err)
+			err = fmt.Errorf("%w (%w)", ctxErr, err)
 		}
 		return fmt.Errorf("devpg: %s %s: %w\n%s", name, strings.Join(args, " "), err, indent(tail(out.Bytes(), 20)))
 	}
@@ -813,7 +813,7 @@ func (c *Cluster) startOnce(ctx context.Context, port int) error {
 		if pid, ok := c.postmasterPID(); ok && alive(pid) {
 			_ = c.run(stopCtx, "pg_ctl", "stop", "-D", c.dataDir, "-m", "immediate", "-w", "-t", "10")
 		}
-		return fmt.Errorf("%w on 127.0.0.1:%d (data %s): %v\nlast lines of %s:\n%s",
+		return fmt.Errorf("%w on 127.0.0.1:%d (data %s): %w\nlast lines of %s:\n%s",
 			ErrNotReady, port, c.dataDir, err, c.logFile, indent(tail(readFrom(c.logFile, logStart), 20)))
 	}
 	return nil
@@ -829,7 +829,7 @@ func (c *Cluster) waitReady(ctx context.Context, port int) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w; last error: %v", ctx.Err(), err)
+			return fmt.Errorf("%w; last error: %w", ctx.Err(), err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -845,7 +845,7 @@ func (c *Cluster) choosePort(preferPrevious bool) (int, error) {
 			}
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("devpg: pick a free port: %w", err)
 	}
@@ -854,7 +854,7 @@ func (c *Cluster) choosePort(preferPrevious bool) (int, error) {
 }
 
 func portFree(p int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 	if err != nil {
 		return false
 	}

@@ -1,0 +1,62 @@
+package bus_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"rollcall.dev/pkg/bus"
+)
+
+// A producer publishes an event; a durable consumer handles it and a
+// malformed message is parked in the dead-letter stream with its reason.
+func Example() {
+	dir, _ := os.MkdirTemp("", "bus-example")
+	defer os.RemoveAll(dir)
+	ns, _ := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: dir, NoLog: true, NoSigs: true})
+	ns.Start()
+	defer ns.Shutdown()
+	ns.ReadyForConnections(5 * time.Second)
+	nc, _ := nats.Connect(ns.ClientURL())
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	_ = bus.EnsureStreams(ctx, js, bus.StreamOptions{})
+
+	handled := make(chan string, 1)
+	runner, _ := bus.NewRunner(nc, js, nil, bus.ConsumerConfig{
+		Stream: bus.StreamSync, Durable: "example",
+		Handler: bus.Typed(func(_ context.Context, _ *bus.Message, ev *wrapperspb.StringValue) error {
+			handled <- ev.GetValue()
+			return nil
+		}),
+	})
+	_ = runner.Start(ctx)
+	defer runner.Stop(ctx) //nolint:errcheck // example
+
+	ev, _ := bus.NewEvent("/rollcall/example", "sync.v1.tenant.employee.e1.synced", "employee/e1", wrapperspb.String("hello"))
+	pub := bus.NewPublisher(js)
+	_, _ = pub.Publish(ctx, ev)
+	fmt.Println("handled:", <-handled)
+
+	bad, _ := bus.NewEvent("/rollcall/example", "sync.v1.tenant.employee.e2.synced", "employee/e2", wrapperspb.String(""))
+	bad.Data = []byte{0xff}
+	_, _ = pub.Publish(ctx, bad)
+	for {
+		dls, _ := bus.ListDeadLetters(ctx, js, 0, 10)
+		if len(dls) > 0 {
+			fmt.Println("dead-lettered from:", dls[0].OriginalSubject)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Output:
+	// handled: hello
+	// dead-lettered from: sync.v1.tenant.employee.e2.synced
+}
