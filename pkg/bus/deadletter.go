@@ -58,7 +58,7 @@ func (d *deadLetterer) send(ctx context.Context, stream, consumer string, m *Mes
 }
 
 func maxDeliveriesAdvisory(stream, consumer string) string {
-	return jetstream.DefaultAPIPrefix + "EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer
+	return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + stream + "." + consumer
 }
 
 type maxDeliveriesEvent struct {

@@ -304,3 +304,40 @@ func (s *slowPublisher) PublishBatch(ctx context.Context, events []bus.Event, sp
 	}
 	return n, err
 }
+
+func TestRelayDeletesOldPublishedRows(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+		appendEvent(ctx, t, tx, "agg", "old")
+		appendEvent(ctx, t, tx, "agg", "new")
+		appendEvent(ctx, t, tx, "agg", "unsent")
+		return nil
+	}))
+	relay := outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test", Retention: time.Hour})
+	require.NoError(t, outbox.DeletePublished(ctx, relay)) // nothing published yet: nothing deleted
+	_, err := b.pool.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now() - interval '2 hours' WHERE payload = $1`, mustMarshal(t, "old"))
+	require.NoError(t, err)
+	_, err = b.pool.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now() WHERE payload = $1`, mustMarshal(t, "new"))
+	require.NoError(t, err)
+	require.NoError(t, outbox.DeletePublished(ctx, relay))
+	var left []string
+	rows, err := b.pool.Query(ctx, `SELECT payload FROM rollcall_outbox ORDER BY id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var p []byte
+		require.NoError(t, rows.Scan(&p))
+		var v wrapperspb.StringValue
+		require.NoError(t, proto.Unmarshal(p, &v))
+		left = append(left, v.Value)
+	}
+	require.Equal(t, []string{"new", "unsent"}, left, "only published rows past retention go")
+}
+
+func mustMarshal(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := proto.Marshal(wrapperspb.String(s))
+	require.NoError(t, err)
+	return b
+}

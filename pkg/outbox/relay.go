@@ -129,6 +129,13 @@ func (r *Relay) loop(ctx context.Context) {
 	defer cleanup.Stop()
 	failures := 0
 	for {
+		select {
+		case <-cleanup.C: // checked every round, so a busy relay still prunes
+			if err := r.deletePublished(ctx); err != nil && ctx.Err() == nil {
+				r.log.WarnContext(ctx, "outbox cleanup failed", "service", r.cfg.Service, "error", err)
+			}
+		default:
+		}
 		n, err := r.RelayOnce(ctx)
 		switch {
 		case ctx.Err() != nil:
@@ -151,10 +158,6 @@ func (r *Relay) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
-		case <-cleanup.C:
-			if err := r.deletePublished(ctx); err != nil && ctx.Err() == nil {
-				r.log.WarnContext(ctx, "outbox cleanup failed", "service", r.cfg.Service, "error", err)
-			}
 		case <-time.After(wait):
 		}
 	}

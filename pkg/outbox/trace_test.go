@@ -1,0 +1,66 @@
+package outbox_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/outbox"
+	"rollcall.dev/pkg/pgdb"
+)
+
+// A request's trace continues through the outbox row, the relay's publish and
+// the consumer, although the relay runs later on another goroutine.
+func TestTraceContinuesThroughTheOutbox(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+
+	b := setup(t)
+	seen := make(chan trace.SpanContext, 1)
+	r, err := bus.NewRunner(b.nats.Conn, b.nats.JS, nil, bus.ConsumerConfig{
+		Stream: bus.StreamSync, Durable: "traced",
+		Handler: func(ctx context.Context, _ *bus.Message) error {
+			seen <- trace.SpanContextFromContext(ctx)
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background()))
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+
+	ctx, request := tp.Tracer("test").Start(context.Background(), "CreateInvitation")
+	require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+		appendEvent(ctx, t, tx, "agg", "traced")
+		return nil
+	}))
+	request.End()
+
+	// The relay runs with a context that carries no trace at all.
+	relayAll(t, outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test"}))
+	select {
+	case got := <-seen:
+		require.Equal(t, request.SpanContext().TraceID(), got.TraceID())
+	case <-time.After(10 * time.Second):
+		t.Fatal("not consumed")
+	}
+	var publish sdktrace.ReadOnlySpan
+	for _, s := range rec.Ended() {
+		if s.SpanKind() == trace.SpanKindProducer {
+			publish = s
+		}
+	}
+	require.NotNil(t, publish)
+	require.Equal(t, request.SpanContext().SpanID(), publish.Parent().SpanID(), "the relay's publish is a child of the request")
+}
