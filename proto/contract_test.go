@@ -931,8 +931,8 @@ func TestIDsAreLowercaseUUIDs(t *testing.T) {
 		for i := range fields.Len() {
 			fd := fields.Get(i)
 			name := string(fd.Name())
-			if fd.Kind() != protoreflect.StringKind || !(strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_ids")) ||
-				slices.Contains(notUUID, name) {
+			isID := strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_ids")
+			if fd.Kind() != protoreflect.StringKind || !isID || slices.Contains(notUUID, name) {
 				continue
 			}
 			fr, ok := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
