@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func BenchmarkRunnerVsRawConsume(b *testing.B) {
 			}
 			events[i] = ev
 		}
-		if _, err := pub.PublishBatch(ctx, events, nil); err != nil {
+		if err := errors.Join(pub.PublishBatch(ctx, events, nil)...); err != nil {
 			b.Fatal(err)
 		}
 

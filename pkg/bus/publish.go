@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -51,16 +50,22 @@ func (p *Publisher) Publish(ctx context.Context, e Event) (*jetstream.PubAck, er
 	return ack, nil
 }
 
-// PublishBatch publishes events asynchronously, in order, and waits for every
-// ack. It returns how many leading events were acknowledged; when that is less
-// than len(events), err says why. Events after the first failure may still
-// have been stored; their ids make a later retry a duplicate.
-func (p *Publisher) PublishBatch(ctx context.Context, events []Event, spanCtx func(i int) context.Context) (int, error) {
-	futures := make([]jetstream.PubAckFuture, 0, len(events))
-	spans := make([]trace.Span, 0, len(events))
+// PublishBatch publishes events asynchronously and waits for every ack. It
+// returns one error per event: nil when the stream acknowledged it (a
+// duplicate counts as acknowledged). Events are sent in order, but a failure
+// of one does not stop the others, so callers that need order between two
+// events must not put both in one batch (the outbox relay sends at most one
+// event per aggregate per batch). spanCtx, when not nil, gives the parent
+// context of each event's publish span.
+func (p *Publisher) PublishBatch(ctx context.Context, events []Event, spanCtx func(i int) context.Context) []error {
+	errs := make([]error, len(events))
+	futures := make([]jetstream.PubAckFuture, len(events))
+	spans := make([]trace.Span, len(events))
 	defer func() {
 		for _, s := range spans {
-			s.End()
+			if s != nil {
+				s.End()
+			}
 		}
 	}()
 	for i, e := range events {
@@ -69,25 +74,20 @@ func (p *Publisher) PublishBatch(ctx context.Context, events []Event, spanCtx fu
 			base = spanCtx(i)
 		}
 		sctx, span := StartPublishSpan(base, e)
-		spans = append(spans, span)
+		spans[i] = span
 		msg, err := e.Msg(sctx)
 		if err != nil {
-			span.SetStatus(codes.Error, err.Error())
-			return p.await(ctx, events, futures, spans, err)
+			errs[i] = err
+			continue
 		}
-		f, err := p.js.PublishMsgAsync(msg)
-		if err != nil {
-			return p.await(ctx, events, futures, spans, fmt.Errorf("bus: publish %s: %w", e.Subject, err))
+		if futures[i], err = p.js.PublishMsgAsync(msg); err != nil {
+			errs[i] = fmt.Errorf("bus: publish %s: %w", e.Subject, err)
 		}
-		futures = append(futures, f)
 	}
-	return p.await(ctx, events, futures, spans, nil)
-}
-
-func (p *Publisher) await(ctx context.Context, events []Event, futures []jetstream.PubAckFuture, spans []trace.Span, sendErr error) (int, error) {
-	acked := 0
-	var firstErr error
 	for i, f := range futures {
+		if f == nil {
+			continue
+		}
 		select {
 		case ack := <-f.Ok():
 			outcome := "ok"
@@ -96,27 +96,20 @@ func (p *Publisher) await(ctx context.Context, events []Event, futures []jetstre
 			}
 			metricPublished.WithLabelValues(ack.Stream, outcome).Inc()
 			spans[i].SetAttributes(attribute.Int64("messaging.nats.stream_sequence", int64(ack.Sequence)), attribute.Bool("messaging.nats.duplicate", ack.Duplicate))
-			if firstErr == nil {
-				acked++
-			}
 		case err := <-f.Err():
+			errs[i] = fmt.Errorf("bus: publish %s: %w", events[i].Subject, err)
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
 			metricPublished.WithLabelValues(streamOfSubject(events[i].Subject), "error").Inc()
 			spans[i].RecordError(err)
 			spans[i].SetStatus(codes.Error, err.Error())
-			if firstErr == nil {
-				firstErr = fmt.Errorf("bus: publish %s: %w", events[i].Subject, err)
-			}
-		case <-ctx.Done():
-			if firstErr == nil {
-				firstErr = ctx.Err()
-			}
-			return acked, errors.Join(firstErr, sendErr)
 		}
 	}
-	if firstErr == nil {
-		firstErr = sendErr
-	}
-	return acked, firstErr
+	return errs
 }
 
 // StartPublishSpan starts the producer span for publishing e.

@@ -5,7 +5,11 @@
 // published. The relay never tracks a high-water mark, so a row whose
 // transaction committed after a row with a larger id is still found, and a
 // per-aggregate sequence (taken under a row lock that is held until commit)
-// makes the events of one aggregate publish in commit order. A relay killed
+// makes the events of one aggregate publish in commit order. The relay sends
+// each batch in waves holding at most one event per aggregate, so a broker
+// failure part-way cannot store a later event of an aggregate before an
+// earlier one, and an aggregate that cannot publish holds back only itself.
+// A relay killed
 // mid-batch republishes the unmarked rows when it restarts; JetStream drops
 // them as duplicates because the broker id is the event id.
 //

@@ -191,9 +191,9 @@ func TestOutbox(t *testing.T) {
 
 		// The first relay publishes a batch and "dies" before it marks
 		// anything: the broker has the messages, the table says unsent.
-		crashing := outbox.NewRelay(b.pool, crashAfterPublish{b.pub}, nil, outbox.RelayConfig{Service: "test", BatchSize: 15})
-		_, err := crashing.RelayOnce(ctx)
-		require.ErrorIs(t, err, errCrash)
+		// Batch of 15 over 3 aggregates = 5 waves; it dies in the last.
+		crashing := outbox.NewRelay(b.pool, &crashingPublisher{inner: b.pub, after: 4}, nil, outbox.RelayConfig{Service: "test", BatchSize: 15})
+		require.PanicsWithError(t, errCrash.Error(), func() { _, _ = crashing.RelayOnce(ctx) })
 		pending, err := outbox.Pending(ctx, b.pool)
 		require.NoError(t, err)
 		require.EqualValues(t, total, pending, "nothing marked by the dead relay")
@@ -238,6 +238,68 @@ func TestOutbox(t *testing.T) {
 		}
 	})
 
+	t.Run("BrokerFailingMidBatchKeepsEachAggregateInOrder", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		var failID string
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			for i := range 4 {
+				a := appendEvent(ctx, t, tx, "agg-a", fmt.Sprintf("a%d", i))
+				if i == 1 {
+					failID = a.EventID // the broker drops a1 the first time
+				}
+				appendEvent(ctx, t, tx, "agg-b", fmt.Sprintf("b%d", i))
+			}
+			return nil
+		}))
+		flaky := &flakyBroker{inner: b.pub, fail: map[string]bool{failID: true}}
+		relay := outbox.NewRelay(b.pool, flaky, nil, outbox.RelayConfig{Service: "test"})
+
+		n, err := relay.RelayOnce(ctx)
+		require.Error(t, err, "the failure is reported")
+		require.Equal(t, 5, n, "a0 and all of agg-b went; a1 failed, so a2 and a3 waited")
+		var bodies []string
+		for _, m := range streamed(t, b.nats.JS) {
+			bodies = append(bodies, body(t, m))
+		}
+		require.NotContains(t, bodies, "a2", "nothing of agg-a is stored past its failed event")
+		require.NotContains(t, bodies, "a3")
+
+		relayAll(t, relay)
+		got := map[string][]string{}
+		for _, m := range streamed(t, b.nats.JS) {
+			agg := bus.HeaderCarrier(m.Header).Get(bus.HeaderSubject)
+			got[agg] = append(got[agg], body(t, m))
+		}
+		require.Equal(t, []string{"a0", "a1", "a2", "a3"}, got["agg-a"])
+		require.Equal(t, []string{"b0", "b1", "b2", "b3"}, got["agg-b"])
+		var lastErr *string
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT last_error FROM rollcall_outbox WHERE event_id = $1`, failID).Scan(&lastErr))
+		require.Nil(t, lastErr, "cleared once published")
+	})
+
+	t.Run("AStuckAggregateDoesNotStarveOthers", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		// 40 events of a stuck aggregate (more than a batch of 10), then one
+		// of another aggregate.
+		stuck := map[string]bool{}
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			for i := range 40 {
+				stuck[appendEvent(ctx, t, tx, "stuck", fmt.Sprintf("s%d", i)).EventID] = true
+			}
+			appendEvent(ctx, t, tx, "healthy", "h0")
+			return nil
+		}))
+		dead := &flakyBroker{inner: b.pub, fail: map[string]bool{}}
+		relay := outbox.NewRelay(b.pool, alwaysFail{dead, stuck}, nil, outbox.RelayConfig{Service: "test", BatchSize: 10})
+		n, err := relay.RelayOnce(ctx)
+		require.Error(t, err)
+		require.Equal(t, 1, n, "the healthy aggregate's event went out")
+	})
+
 	t.Run("RolledBackEventsAreNeverPublished", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -279,15 +341,21 @@ func TestOutbox(t *testing.T) {
 
 var errCrash = errors.New("relay process died")
 
-// crashAfterPublish publishes the whole batch, then reports nothing acked, as
-// if the relay died between the broker's acks and the UPDATE.
-type crashAfterPublish struct{ inner outbox.BatchPublisher }
+// crashingPublisher passes the first `after` waves through, then publishes
+// the next one and panics, as a relay process dying between the broker's acks
+// and its commit: the broker has the events, the table marks none of them.
+type crashingPublisher struct {
+	inner outbox.BatchPublisher
+	after int
+	calls int
+}
 
-func (c crashAfterPublish) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) (int, error) {
-	if _, err := c.inner.PublishBatch(ctx, events, spanCtx); err != nil {
-		return 0, err
+func (c *crashingPublisher) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) []error {
+	errs := c.inner.PublishBatch(ctx, events, spanCtx)
+	if c.calls++; c.calls > c.after {
+		panic(errCrash)
 	}
-	return 0, errCrash
+	return errs
 }
 
 type slowPublisher struct {
@@ -295,49 +363,61 @@ type slowPublisher struct {
 	delay time.Duration
 }
 
-func (s *slowPublisher) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) (int, error) {
-	n, err := s.inner.PublishBatch(ctx, events, spanCtx)
+func (s *slowPublisher) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) []error {
+	errs := s.inner.PublishBatch(ctx, events, spanCtx)
 	select {
 	case <-time.After(s.delay):
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		for i := range errs {
+			errs[i] = ctx.Err()
+		}
 	}
-	return n, err
+	return errs
 }
 
-func TestRelayDeletesOldPublishedRows(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
-		appendEvent(ctx, t, tx, "agg", "old")
-		appendEvent(ctx, t, tx, "agg", "new")
-		appendEvent(ctx, t, tx, "agg", "unsent")
-		return nil
-	}))
-	relay := outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test", Retention: time.Hour})
-	require.NoError(t, outbox.DeletePublished(ctx, relay)) // nothing published yet: nothing deleted
-	_, err := b.pool.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now() - interval '2 hours' WHERE payload = $1`, mustMarshal(t, "old"))
-	require.NoError(t, err)
-	_, err = b.pool.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now() WHERE payload = $1`, mustMarshal(t, "new"))
-	require.NoError(t, err)
-	require.NoError(t, outbox.DeletePublished(ctx, relay))
-	var left []string
-	rows, err := b.pool.Query(ctx, `SELECT payload FROM rollcall_outbox ORDER BY id`)
-	require.NoError(t, err)
-	for rows.Next() {
-		var p []byte
-		require.NoError(t, rows.Scan(&p))
-		var v wrapperspb.StringValue
-		require.NoError(t, proto.Unmarshal(p, &v))
-		left = append(left, v.Value)
-	}
-	require.Equal(t, []string{"new", "unsent"}, left, "only published rows past retention go")
+// flakyBroker refuses the events whose ids it is told to, once each, as a
+// broker failing part-way through a batch would.
+type flakyBroker struct {
+	inner outbox.BatchPublisher
+	mu    sync.Mutex
+	fail  map[string]bool
 }
 
-func mustMarshal(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := proto.Marshal(wrapperspb.String(s))
-	require.NoError(t, err)
-	return b
+func (f *flakyBroker) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) []error {
+	f.mu.Lock()
+	var pass []bus.Event
+	var passIdx []int
+	errs := make([]error, len(events))
+	for i, e := range events {
+		if f.fail[e.ID] {
+			delete(f.fail, e.ID)
+			errs[i] = errors.New("nats: timeout")
+			continue
+		}
+		pass = append(pass, e)
+		passIdx = append(passIdx, i)
+	}
+	f.mu.Unlock()
+	inner := f.inner.PublishBatch(ctx, pass, func(j int) context.Context { return spanCtx(passIdx[j]) })
+	for j, i := range passIdx {
+		errs[i] = inner[j]
+	}
+	return errs
+}
+
+// alwaysFail refuses every event whose id is in ids.
+type alwaysFail struct {
+	f   *flakyBroker
+	ids map[string]bool
+}
+
+func (a alwaysFail) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) []error {
+	a.f.mu.Lock()
+	for _, e := range events {
+		if a.ids[e.ID] {
+			a.f.fail[e.ID] = true
+		}
+	}
+	a.f.mu.Unlock()
+	return a.f.PublishBatch(ctx, events, spanCtx)
 }

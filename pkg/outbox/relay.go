@@ -37,9 +37,10 @@ var (
 	}, []string{"service"})
 )
 
-// BatchPublisher is what the relay needs from the bus (bus.Publisher is one).
+// BatchPublisher is what the relay needs from the bus (bus.Publisher is one):
+// publish every event, and say per event whether the stream acknowledged it.
 type BatchPublisher interface {
-	PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(i int) context.Context) (int, error)
+	PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(i int) context.Context) []error
 }
 
 // RelayConfig tunes a Relay.
@@ -147,8 +148,8 @@ func (r *Relay) loop(ctx context.Context) {
 		default:
 			failures = 0
 		}
-		if n == r.cfg.BatchSize && err == nil {
-			continue // more waiting
+		if n > 0 && (n == r.cfg.BatchSize || err != nil) {
+			continue // more waiting, or others flow past a failing aggregate
 		}
 		wait := r.cfg.PollInterval
 		if failures > 0 {
@@ -164,19 +165,28 @@ func (r *Relay) loop(ctx context.Context) {
 }
 
 type outboxRow struct {
-	id                                       int64
-	eventID, subject, typ, source, ceSubject string
-	occurredAt                               time.Time
-	headers                                  []byte
-	payload                                  []byte
+	id                                                  int64
+	eventID, aggregate, subject, typ, source, ceSubject string
+	occurredAt                                          time.Time
+	headers                                             []byte
+	payload                                             []byte
 }
 
-// RelayOnce publishes one batch of unpublished rows, in id order, and marks
-// those the broker acknowledged. It returns how many it marked. When another
-// relay holds the lock it returns 0, nil.
+// RelayOnce publishes one batch of unpublished rows and marks those the
+// broker acknowledged. It returns how many it marked, and the first publish
+// error if any row failed. When another relay holds the lock it returns 0, nil.
+//
+// The batch goes out in waves holding at most one event per aggregate: the
+// k-th event of an aggregate in the batch goes in wave k. A wave is sent
+// asynchronously and fully acknowledged before the next, and an aggregate
+// whose event failed sends nothing more this round. So a later event of an
+// aggregate is never stored before an earlier one, even when the broker fails
+// part-way, while other aggregates keep flowing past a failing one.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	marked := 0
-	var pubErr error
+	var (
+		marked   int
+		firstErr error
+	)
 	err := pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
 		var got bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, r.lock).Scan(&got); err != nil {
@@ -185,15 +195,23 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 		if !got {
 			return nil
 		}
+		// Wave-major order: every pending aggregate's first event, then every
+		// second event, and so on. Within an aggregate that is id order, and
+		// no aggregate that cannot publish (and has piled up) can fill the
+		// batch and starve the others.
 		rows, err := tx.Query(ctx, `
-SELECT id, event_id, subject, event_type, source, ce_subject, occurred_at, headers, payload
-FROM rollcall_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.BatchSize)
+SELECT id, event_id, aggregate, subject, event_type, source, ce_subject, occurred_at, headers, payload
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY aggregate ORDER BY id) AS nth
+    FROM rollcall_outbox WHERE published_at IS NULL
+) pending
+ORDER BY nth, id LIMIT $1`, r.cfg.BatchSize)
 		if err != nil {
 			return fmt.Errorf("outbox: read batch: %w", err)
 		}
 		batch, err := pgx.CollectRows(rows, func(cr pgx.CollectableRow) (outboxRow, error) {
 			var x outboxRow
-			err := cr.Scan(&x.id, &x.eventID, &x.subject, &x.typ, &x.source, &x.ceSubject, &x.occurredAt, &x.headers, &x.payload)
+			err := cr.Scan(&x.id, &x.eventID, &x.aggregate, &x.subject, &x.typ, &x.source, &x.ceSubject, &x.occurredAt, &x.headers, &x.payload)
 			return x, err
 		})
 		if err != nil {
@@ -203,41 +221,58 @@ FROM rollcall_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.Bat
 			metricLag.WithLabelValues(r.cfg.Service).Set(0)
 			return nil
 		}
-		metricLag.WithLabelValues(r.cfg.Service).Set(time.Since(batch[0].occurredAt).Seconds())
-
-		events := make([]bus.Event, len(batch))
-		parents := make([]context.Context, len(batch))
-		for i, x := range batch {
-			events[i] = bus.Event{ID: x.eventID, Type: x.typ, Source: x.source, Subject: x.subject, Topic: x.ceSubject, Time: x.occurredAt, Data: x.payload}
-			carrier := propagation.MapCarrier{}
-			_ = json.Unmarshal(x.headers, &carrier)
-			parents[i] = otel.GetTextMapPropagator().Extract(ctx, carrier)
-			if len(carrier) > 0 {
-				h := nats.Header{}
-				for k, v := range carrier {
-					bus.HeaderCarrier(h).Set(k, v)
-				}
-				events[i].Header = h
+		oldest := batch[0].occurredAt
+		for _, x := range batch {
+			if x.occurredAt.Before(oldest) {
+				oldest = x.occurredAt
 			}
 		}
-		var acked int
-		acked, pubErr = r.pub.PublishBatch(ctx, events, func(i int) context.Context { return parents[i] })
-		if acked > 0 {
-			ids := make([]int64, acked)
-			for i := range acked {
-				ids[i] = batch[i].id
+		metricLag.WithLabelValues(r.cfg.Service).Set(time.Since(oldest).Seconds())
+
+		var waves [][]int // indexes into batch
+		seen := map[string]int{}
+		for i, x := range batch {
+			w := seen[x.aggregate]
+			seen[x.aggregate] = w + 1
+			if w == len(waves) {
+				waves = append(waves, nil)
 			}
-			if _, err := tx.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1)`, ids); err != nil {
+			waves[w] = append(waves[w], i)
+		}
+
+		var acked []int64
+		blocked := map[string]bool{}
+		for _, wave := range waves {
+			var idx []int
+			for _, i := range wave {
+				if !blocked[batch[i].aggregate] {
+					idx = append(idx, i)
+				}
+			}
+			if len(idx) == 0 || ctx.Err() != nil {
+				break
+			}
+			events, parents := r.events(ctx, batch, idx)
+			errs := r.pub.PublishBatch(ctx, events, func(j int) context.Context { return parents[j] })
+			for j, i := range idx {
+				if errs[j] == nil {
+					acked = append(acked, batch[i].id)
+					continue
+				}
+				blocked[batch[i].aggregate] = true
+				if firstErr == nil {
+					firstErr = errs[j]
+				}
+				if _, err := tx.Exec(ctx, `UPDATE rollcall_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, batch[i].id, errs[j].Error()); err != nil {
+					return fmt.Errorf("outbox: record publish error: %w", err)
+				}
+			}
+		}
+		if len(acked) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE rollcall_outbox SET published_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1)`, acked); err != nil {
 				return fmt.Errorf("outbox: mark published: %w", err)
 			}
-			marked = acked
-		}
-		if pubErr != nil && acked < len(batch) {
-			// Commit the marks of what was acknowledged and note why the
-			// next row failed; it and the rest are retried next batch.
-			if _, err := tx.Exec(ctx, `UPDATE rollcall_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, batch[acked].id, pubErr.Error()); err != nil {
-				return fmt.Errorf("outbox: record publish error: %w", err)
-			}
+			marked = len(acked)
 		}
 		return nil
 	})
@@ -245,7 +280,29 @@ FROM rollcall_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`, r.cfg.Bat
 		return 0, err
 	}
 	metricRelayed.WithLabelValues(r.cfg.Service).Add(float64(marked))
-	return marked, pubErr
+	return marked, firstErr
+}
+
+// events builds the bus events for batch[idx...], each with the trace context
+// stored at Append as its parent.
+func (r *Relay) events(ctx context.Context, batch []outboxRow, idx []int) ([]bus.Event, []context.Context) {
+	events := make([]bus.Event, len(idx))
+	parents := make([]context.Context, len(idx))
+	for j, i := range idx {
+		x := batch[i]
+		events[j] = bus.Event{ID: x.eventID, Type: x.typ, Source: x.source, Subject: x.subject, Topic: x.ceSubject, Time: x.occurredAt, Data: x.payload}
+		carrier := propagation.MapCarrier{}
+		_ = json.Unmarshal(x.headers, &carrier)
+		parents[j] = otel.GetTextMapPropagator().Extract(ctx, carrier)
+		if len(carrier) > 0 {
+			h := nats.Header{}
+			for k, v := range carrier {
+				bus.HeaderCarrier(h).Set(k, v)
+			}
+			events[j].Header = h
+		}
+	}
+	return events, parents
 }
 
 func (r *Relay) deletePublished(ctx context.Context) error {
