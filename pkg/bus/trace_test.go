@@ -7,10 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"rollcall.dev/pkg/bus"
@@ -20,11 +17,7 @@ import (
 // The only test here that installs global OpenTelemetry state; the others
 // do not read it, so they can run in parallel with it.
 func TestTraceContextSurvivesPublishAndConsume(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tp, rec := testkit.Tracing(t)
 
 	n := testkit.NewNATS(t)
 	seen := make(chan trace.SpanContext, 2)

@@ -7,25 +7,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"rollcall.dev/pkg/bus"
 	"rollcall.dev/pkg/outbox"
 	"rollcall.dev/pkg/pgdb"
+	"rollcall.dev/pkg/testkit"
 )
 
 // A request's trace continues through the outbox row, the relay's publish and
 // the consumer, although the relay runs later on another goroutine.
 func TestTraceContinuesThroughTheOutbox(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tp, rec := testkit.Tracing(t)
 
 	b := setup(t)
 	seen := make(chan trace.SpanContext, 1)
