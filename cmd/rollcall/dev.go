@@ -30,7 +30,7 @@ type devCmd struct {
 	NATSPort    int           `name:"nats-port" env:"ROLLCALL_NATS_PORT" default:"-1" help:"Client port of the embedded NATS server (-1: a free port)."`
 	LogLevel    string        `name:"log-level" env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level."`
 	OTLP        string        `name:"otlp-endpoint" env:"OTEL_EXPORTER_OTLP_ENDPOINT" help:"Send traces over OTLP/gRPC here (e.g. localhost:4317 for Jaeger)."`
-	Shutdown    time.Duration `name:"shutdown-timeout" default:"15s" help:"How long to wait for in-flight work on Ctrl-C."`
+	Shutdown    time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"15s" help:"How long to wait for in-flight work on Ctrl-C."`
 }
 
 func (d *devCmd) Run(ctx context.Context) error {

@@ -28,10 +28,11 @@ func TestMaxDeliveriesAdvisoryDeadLetters(t *testing.T) {
 	nc, err := nats.Connect(ns.ClientURL())
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := NewJetStream(nc)
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, EnsureStreams(ctx, js, StreamOptions{}))
+	_, err = EnsureStreams(ctx, js, StreamOptions{})
+	require.NoError(t, err)
 
 	cfg := ConsumerConfig{
 		Stream: StreamSync, Durable: "crashy", MaxDeliver: 2, AckWait: 300 * time.Millisecond,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -128,6 +129,29 @@ func TestPublish(t *testing.T) {
 			require.ErrorIs(t, err, bus.ErrInvalidEvent, name)
 		}
 	})
+}
+
+func TestEnsureStreamsNeverChangesAnExistingStream(t *testing.T) {
+	t.Parallel()
+	n := testkit.NewNATS(t)
+	ctx := context.Background()
+	s, err := n.JS.Stream(ctx, bus.StreamHR)
+	require.NoError(t, err)
+	cfg := s.CachedInfo().Config
+	cfg.MaxAge = time.Hour // an operator's choice
+	_, err = n.JS.UpdateStream(ctx, cfg)
+	require.NoError(t, err)
+	require.NoError(t, n.JS.DeleteStream(ctx, bus.StreamSync))
+	_, err = n.JS.CreateStream(ctx, jetstream.StreamConfig{Name: bus.StreamSync, Subjects: []string{"sync.v1.>"}, Storage: jetstream.MemoryStorage})
+
+	require.NoError(t, err)
+	drift, err := bus.EnsureStreams(ctx, n.JS, bus.StreamOptions{})
+	require.NoError(t, err)
+	require.Len(t, drift, 1)
+	require.Contains(t, drift[0], "SYNC uses Memory storage")
+	s, err = n.JS.Stream(ctx, bus.StreamHR)
+	require.NoError(t, err)
+	require.Equal(t, time.Hour, s.CachedInfo().Config.MaxAge, "left as the operator set it")
 }
 
 func TestHeaderCarrier(t *testing.T) {
@@ -321,6 +345,36 @@ func TestRunner(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, left, "a replayed dead letter leaves the dead-letter stream")
 		require.ErrorIs(t, bus.Replay(context.Background(), n.JS, dl.Seq), bus.ErrDeadLetterNotFound)
+	})
+
+	t.Run("ParkingThatFailsIsRetriedOnTheExtraDelivery", func(t *testing.T) {
+		t.Parallel()
+		n := testkit.NewNATS(t)
+		ctx := context.Background()
+		// No dead-letter stream: parking fails until it is back.
+		require.NoError(t, n.JS.DeleteStream(ctx, bus.StreamDeadLetter))
+		var calls atomic.Int64
+		startRunner(t, n, bus.ConsumerConfig{
+			Stream: bus.StreamSync, Durable: "park", MaxDeliver: 2, Backoff: []time.Duration{2 * time.Second},
+			Handler: func(context.Context, *bus.Message) error {
+				calls.Add(1)
+				return errors.New("always fails")
+			},
+		})
+		_, err := bus.NewPublisher(n.JS).Publish(ctx, newEvent(t, "sync.v1.t1.park.x"))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return calls.Load() == 2 }, 10*time.Second, 5*time.Millisecond)
+		// Parking the second failure hits "no responders" (the client
+		// retries twice, 250ms apart, then gives up); the redelivery comes
+		// 2s later. Restore the stream in between.
+		time.Sleep(time.Second)
+		_, err = bus.EnsureStreams(ctx, n.JS, bus.StreamOptions{}) // the operator restores it
+		require.NoError(t, err)
+
+		dls := deadLetters(t, n, 1)
+		require.Contains(t, dls[0].Reason, "not acknowledged after 2 deliveries")
+		require.EqualValues(t, 2, calls.Load(), "the extra delivery parks without calling the handler")
+		require.Empty(t, dls[0].Header.Get("Nats-Sequence"), "broker headers are not copied")
 	})
 
 	t.Run("StopDrainsAndIsIdempotent", func(t *testing.T) {

@@ -41,7 +41,9 @@ type Message struct {
 type Handler func(ctx context.Context, m *Message) error
 
 // Typed adapts a handler of one protobuf event type. It decodes the payload,
-// checks that ce-type (when present) names the same message, and validates it
+// checks that ce-type (when present: upstream publishers in other languages
+// may leave it out, and then the consumer's subject filter is what selects the
+// type) names the same message, and validates it
 // with protovalidate; a message failing any of these is dead-lettered with
 // the reason and never reaches fn.
 func Typed[T any, PT interface {
@@ -128,9 +130,13 @@ type Runner struct {
 	log *slog.Logger
 	dlq *deadLetterer
 
-	mu       sync.Mutex
-	started  bool
-	stopped  bool
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	// closing stops advisory callbacks from starting work once Stop waits.
+	closingMu sync.Mutex
+	closing   bool
+
 	contexts []jetstream.ConsumeContext
 	subs     []*nats.Subscription
 	cancel   context.CancelFunc
@@ -168,9 +174,14 @@ func (r *Runner) Start(ctx context.Context) error {
 			FilterSubjects: c.FilterSubjects,
 			AckPolicy:      jetstream.AckExplicitPolicy,
 			AckWait:        c.AckWait,
-			MaxDeliver:     c.MaxDeliver,
-			MaxAckPending:  c.MaxAckPending,
-			DeliverPolicy:  jetstream.DeliverAllPolicy,
+			// One delivery more than the handler gets: if parking the
+			// message failed on its last attempt, or that attempt's ack
+			// wait expired (process died), the server still delivers it
+			// once more and the runner parks it without calling the
+			// handler. The max-deliveries advisory is only a fallback.
+			MaxDeliver:    c.MaxDeliver + 1,
+			MaxAckPending: c.MaxAckPending,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
 		if err != nil {
 			_ = r.stopLocked(ctx)
@@ -237,6 +248,9 @@ func (r *Runner) stopLocked(ctx context.Context) error {
 			err = fmt.Errorf("bus: drain consumers: %w", ctx.Err())
 		}
 	}
+	r.closingMu.Lock()
+	r.closing = true
+	r.closingMu.Unlock()
 	if r.cancel != nil {
 		r.cancel()
 	}
@@ -276,6 +290,10 @@ func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.Message
 			))
 		defer span.End()
 
+		if m.NumDelivered > uint64(c.MaxDeliver) {
+			r.park(ctx, c, msg, m, fmt.Sprintf("not acknowledged after %d deliveries (handler timed out, its process stopped, or parking failed)", c.MaxDeliver))
+			return
+		}
 		start := time.Now()
 		err := r.runHandler(ctx, c, msg, m)
 		metricHandlerSeconds.WithLabelValues(c.Stream, c.Durable).Observe(time.Since(start).Seconds())
@@ -296,16 +314,7 @@ func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.Message
 			if !IsPermanent(err) {
 				reason = fmt.Sprintf("gave up after %d deliveries: %s", m.NumDelivered, reason)
 			}
-			if derr := r.dlq.send(ctx, c.Stream, c.Durable, m, reason); derr != nil {
-				// Never Term a message we could not park: retry later.
-				log.ErrorContext(ctx, "dead-letter publish failed; will retry", "error", derr, "reason", reason)
-				_ = msg.NakWithDelay(c.delay(m.NumDelivered))
-				metricConsumed.WithLabelValues(c.Stream, c.Durable, "retry").Inc()
-				return
-			}
-			_ = msg.TermWithReason(truncate(reason, 200))
-			log.WarnContext(ctx, "message dead-lettered", "reason", reason)
-			metricConsumed.WithLabelValues(c.Stream, c.Durable, "deadletter").Inc()
+			r.park(ctx, c, msg, m, reason)
 			return
 		}
 		delay := c.delay(m.NumDelivered)
@@ -313,10 +322,35 @@ func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.Message
 		if errors.As(err, &ra) && ra.After > delay {
 			delay = ra.After
 		}
-		_ = msg.NakWithDelay(delay)
+		if nerr := msg.NakWithDelay(delay); nerr != nil {
+			log.WarnContext(ctx, "nak failed; the message is redelivered after the ack wait", "error", nerr)
+		}
 		log.InfoContext(ctx, "handler failed; will retry", "error", err, "delay", delay)
 		metricConsumed.WithLabelValues(c.Stream, c.Durable, "retry").Inc()
 	}
+}
+
+// park moves m to the dead-letter stream and terminates it. If the
+// dead-letter publish fails the message is not terminated: it is redelivered
+// (the consumer allows one delivery beyond MaxDeliver for this) and parked
+// then.
+func (r *Runner) park(ctx context.Context, c *ConsumerConfig, msg jetstream.Msg, m *Message, reason string) {
+	log := r.log.With("stream", c.Stream, "consumer", c.Durable, "subject", m.Subject, "event_id", m.ID, "delivered", m.NumDelivered)
+	if derr := r.dlq.send(ctx, c.Stream, c.Durable, m, reason); derr != nil {
+		log.ErrorContext(ctx, "dead-letter publish failed; will retry", "error", derr, "reason", reason)
+		if nerr := msg.NakWithDelay(c.delay(m.NumDelivered)); nerr != nil {
+			log.WarnContext(ctx, "nak failed; the message is redelivered after the ack wait", "error", nerr)
+		}
+		metricConsumed.WithLabelValues(c.Stream, c.Durable, "retry").Inc()
+		return
+	}
+	if terr := msg.TermWithReason(truncate(reason, 200)); terr != nil {
+		// Parked already; a redelivery is parked again under the same
+		// broker id, so the dead-letter stream keeps one copy.
+		log.WarnContext(ctx, "term failed after parking", "error", terr)
+	}
+	log.WarnContext(ctx, "message dead-lettered", "reason", reason)
+	metricConsumed.WithLabelValues(c.Stream, c.Durable, "deadletter").Inc()
 }
 
 // runHandler calls the handler, keeping the message alive with InProgress

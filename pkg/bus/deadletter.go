@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,13 +35,7 @@ type deadLetterer struct{ js jetstream.JetStream }
 // derived from the original stream position, so two replicas (or a retry)
 // parking the same message store it once.
 func (d *deadLetterer) send(ctx context.Context, stream, consumer string, m *Message, reason string) error {
-	h := nats.Header{}
-	for k, v := range m.Header {
-		if k == HeaderMsgID {
-			continue
-		}
-		h[k] = append([]string(nil), v...)
-	}
+	h := copyHeaders(m.Header)
 	h.Set(HeaderDLQReason, reason)
 	h.Set(HeaderDLQSubject, m.Subject)
 	h.Set(HeaderDLQStream, stream)
@@ -55,6 +50,20 @@ func (d *deadLetterer) send(ctx context.Context, stream, consumer string, m *Mes
 	}
 	metricDeadLettered.WithLabelValues(stream, consumer).Inc()
 	return nil
+}
+
+// copyHeaders copies an event's headers, leaving out the broker's own
+// (Nats-Msg-Id, and the Nats-Stream/-Sequence/-Subject/-Time-Stamp that a
+// direct get adds): a copy is a new message to the broker.
+func copyHeaders(src nats.Header) nats.Header {
+	h := nats.Header{}
+	for k, v := range src {
+		if strings.HasPrefix(strings.ToLower(k), "nats-") {
+			continue
+		}
+		h[k] = append([]string(nil), v...)
+	}
+	return h
 }
 
 func maxDeliveriesAdvisory(stream, consumer string) string {
@@ -75,7 +84,13 @@ func (r *Runner) onMaxDeliveries(ctx context.Context, c *ConsumerConfig) nats.Ms
 			r.log.WarnContext(ctx, "unreadable max-deliveries advisory", "error", err)
 			return
 		}
+		r.closingMu.Lock()
+		if r.closing {
+			r.closingMu.Unlock()
+			return // the next runner to start picks it up from the stream
+		}
 		r.wg.Add(1)
+		r.closingMu.Unlock()
 		go func() {
 			defer r.wg.Done()
 			s, err := r.js.Stream(ctx, c.Stream)
@@ -130,7 +145,7 @@ func deadLetterFromRaw(raw *jetstream.RawStreamMsg) DeadLetter {
 		EventID:         h.Get(HeaderID),
 		EventType:       h.Get(HeaderType),
 		Data:            raw.Data,
-		Header:          raw.Header,
+		Header:          copyHeaders(raw.Header),
 	}
 	d.OriginalSeq, _ = strconv.ParseUint(h.Get(HeaderDLQStreamSeq), 10, 64)
 	d.Deliveries, _ = strconv.ParseUint(h.Get(HeaderDLQDeliveries), 10, 64)
@@ -190,13 +205,10 @@ func Replay(ctx context.Context, js jetstream.JetStream, seq uint64) error {
 	if d.OriginalSubject == "" {
 		return fmt.Errorf("%w: dead letter %d has no original subject", ErrInvalidEvent, seq)
 	}
-	h := nats.Header{}
-	for k, v := range d.Header {
-		switch k {
-		case HeaderDLQReason, HeaderDLQSubject, HeaderDLQStream, HeaderDLQStreamSeq, HeaderDLQConsumer, HeaderDLQDeliveries, HeaderDLQTime, HeaderMsgID:
-			continue
-		}
-		h[k] = append([]string(nil), v...)
+	h := copyHeaders(d.Header)
+	for _, k := range []string{HeaderDLQReason, HeaderDLQSubject, HeaderDLQStream, HeaderDLQStreamSeq, HeaderDLQConsumer, HeaderDLQDeliveries, HeaderDLQTime} {
+		h.Del(k)
+		delete(h, k)
 	}
 	h.Set(HeaderMsgID, fmt.Sprintf("%s:replay:%d", d.EventID, seq))
 	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: d.OriginalSubject, Header: h, Data: d.Data}); err != nil {

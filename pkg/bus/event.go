@@ -73,8 +73,15 @@ func (e Event) validate() error {
 		return fmt.Errorf("%w: empty id", ErrInvalidEvent)
 	case e.Type == "":
 		return fmt.Errorf("%w: empty type", ErrInvalidEvent)
-	case e.Subject == "" || strings.ContainsAny(e.Subject, " \t\r\n*>"):
-		return fmt.Errorf("%w: bad subject %q", ErrInvalidEvent, e.Subject)
+	}
+	return ValidSubject(e.Subject)
+}
+
+// ValidSubject checks that s is a literal NATS subject: non-empty tokens, no
+// wildcards, no white space.
+func ValidSubject(s string) error {
+	if s == "" || strings.ContainsAny(s, " \t\r\n*>") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
+		return fmt.Errorf("%w: bad subject %q", ErrInvalidEvent, s)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"rollcall.dev/pkg/bus"
@@ -25,9 +24,9 @@ func Example() {
 	ns.ReadyForConnections(5 * time.Second)
 	nc, _ := nats.Connect(ns.ClientURL())
 	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js, _ := bus.NewJetStream(nc)
 	ctx := context.Background()
-	_ = bus.EnsureStreams(ctx, js, bus.StreamOptions{})
+	_, _ = bus.EnsureStreams(ctx, js, bus.StreamOptions{})
 
 	handled := make(chan string, 1)
 	runner, _ := bus.NewRunner(nc, js, nil, bus.ConsumerConfig{

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel"
@@ -40,8 +39,13 @@ func Append(ctx context.Context, tx pgx.Tx, source string, rec Record) (Appended
 	if rec.Event == nil || rec.Subject == "" || rec.Aggregate == "" {
 		return Appended{}, fmt.Errorf("%w: event, subject and aggregate are required", ErrInvalid)
 	}
-	if strings.ContainsAny(rec.Subject, " *>") {
-		return Appended{}, fmt.Errorf("%w: subject %q", ErrInvalid, rec.Subject)
+	if err := bus.ValidSubject(rec.Subject); err != nil {
+		return Appended{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	// A row no stream captures could never be published and would hold its
+	// aggregate back for ever: refuse it while the use case can still fail.
+	if _, ok := bus.StreamOf(rec.Subject); !ok {
+		return Appended{}, fmt.Errorf("%w: no stream captures subject %q", ErrInvalid, rec.Subject)
 	}
 	ev, err := bus.NewEvent(source, rec.Subject, rec.Aggregate, rec.Event)
 	if err != nil {

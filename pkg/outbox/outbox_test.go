@@ -300,6 +300,61 @@ func TestOutbox(t *testing.T) {
 		require.Equal(t, 1, n, "the healthy aggregate's event went out")
 	})
 
+	t.Run("StopDuringABatchKeepsTheMarksOfWhatWasPublished", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			appendEvent(ctx, t, tx, "agg", "first")  // wave 0
+			appendEvent(ctx, t, tx, "agg", "second") // wave 1
+			return nil
+		}))
+		// The relay is stopped (ctx cancelled) right after wave 0 was acked.
+		stopper := &stopAfterFirstWave{inner: b.pub, stop: cancel}
+		relay := outbox.NewRelay(b.pool, stopper, nil, outbox.RelayConfig{Service: "test"})
+		n, err := relay.RelayOnce(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the acknowledged event is marked although the relay was stopping")
+		pending, err := outbox.Pending(context.Background(), b.pool)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, pending, "the second waits for the next relay")
+	})
+
+	t.Run("ABrokerThatNeverAnswersEndsTheBatchAtItsDeadline", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
+			appendEvent(ctx, t, tx, "agg", "x")
+			return nil
+		}))
+		relay := outbox.NewRelay(b.pool, silentBroker{}, nil, outbox.RelayConfig{Service: "test", BatchTimeout: 300 * time.Millisecond})
+		start := time.Now()
+		n, err := relay.RelayOnce(ctx)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.Zero(t, n)
+		require.Less(t, time.Since(start), 5*time.Second)
+		var lastErr string
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT last_error FROM rollcall_outbox`).Scan(&lastErr))
+		require.Contains(t, lastErr, "deadline")
+	})
+
+	t.Run("CleanupAlsoPrunesTheInbox", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		_, err := b.pool.Exec(ctx, `INSERT INTO rollcall_inbox (consumer, event_id, processed_at) VALUES ('c', 'old', now() - interval '31 days'), ('c', 'new', now())`)
+		require.NoError(t, err)
+		relay := outbox.NewRelay(b.pool, b.pub, nil, outbox.RelayConfig{Service: "test"})
+		outbox.Cleanup(ctx, relay)
+		var ids []string
+		rows, err := b.pool.Query(ctx, `SELECT event_id FROM rollcall_inbox`)
+		require.NoError(t, err)
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		require.Equal(t, []string{"new"}, ids)
+	})
+
 	t.Run("RolledBackEventsAreNeverPublished", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -327,9 +382,11 @@ func TestOutbox(t *testing.T) {
 		require.NoError(t, pgdb.InTx(ctx, b.pool, func(tx pgx.Tx) error {
 			for _, rec := range []outbox.Record{
 				{Aggregate: "a", Event: wrapperspb.String("x")},
-				{Subject: "s.x", Event: wrapperspb.String("x")},
-				{Subject: "s.x", Aggregate: "a"},
-				{Subject: "s.*", Aggregate: "a", Event: wrapperspb.String("x")},
+				{Subject: "sync.v1.x", Event: wrapperspb.String("x")},
+				{Subject: "sync.v1.x", Aggregate: "a"},
+				{Subject: "sync.v1.*", Aggregate: "a", Event: wrapperspb.String("x")},
+				{Subject: "sync.v1..x", Aggregate: "a", Event: wrapperspb.String("x")},
+				{Subject: "nowhere.v1.t.x", Aggregate: "a", Event: wrapperspb.String("x")}, // no stream captures it
 			} {
 				_, err := outbox.Append(ctx, tx, "/t", rec)
 				require.ErrorIs(t, err, outbox.ErrInvalid)
@@ -420,4 +477,32 @@ func (a alwaysFail) PublishBatch(ctx context.Context, events []bus.Event, spanCt
 	}
 	a.f.mu.Unlock()
 	return a.f.PublishBatch(ctx, events, spanCtx)
+}
+
+// stopAfterFirstWave cancels the relay's context once the first wave is
+// acknowledged, as Stop arriving mid-batch would.
+type stopAfterFirstWave struct {
+	inner outbox.BatchPublisher
+	stop  context.CancelFunc
+	calls int
+}
+
+func (s *stopAfterFirstWave) PublishBatch(ctx context.Context, events []bus.Event, spanCtx func(int) context.Context) []error {
+	errs := s.inner.PublishBatch(ctx, events, spanCtx)
+	if s.calls++; s.calls == 1 {
+		s.stop()
+	}
+	return errs
+}
+
+// silentBroker never acknowledges anything.
+type silentBroker struct{}
+
+func (silentBroker) PublishBatch(ctx context.Context, events []bus.Event, _ func(int) context.Context) []error {
+	<-ctx.Done()
+	errs := make([]error, len(events))
+	for i := range errs {
+		errs[i] = ctx.Err()
+	}
+	return errs
 }

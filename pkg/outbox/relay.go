@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/inbox"
 	"rollcall.dev/pkg/pgdb"
 )
 
@@ -45,21 +45,29 @@ type BatchPublisher interface {
 
 // RelayConfig tunes a Relay.
 type RelayConfig struct {
-	Service      string        // label for metrics and logs; also the lock key
+	Service      string        // label for metrics and logs
 	BatchSize    int           // rows per batch (default 256)
 	PollInterval time.Duration // idle poll (default 200ms); Kick wakes it early
 	Retention    time.Duration // published rows are deleted after this (default 24h)
+	// InboxRetention is how long processed event ids are kept in the same
+	// database's inbox (default 30 days); the relay prunes them too.
+	InboxRetention time.Duration
+	// BatchTimeout bounds one batch: reading, publishing every wave and
+	// marking (default 30s), so a broker that stops answering cannot keep
+	// the batch's transaction, lock and connection for ever.
+	BatchTimeout time.Duration
 }
 
 // Relay publishes committed outbox rows. Only one relay per database works at
-// a time (a transaction-scoped advisory lock per batch), so replicas can all
-// run one safely; the others wait for their turn.
+// a time (a transaction-scoped advisory lock per batch, keyed on the outbox
+// table, and advisory locks are per database), so replicas can all run one
+// safely; the others wait for their turn. Each service owns its database (or
+// schema and search_path): two services must never share one outbox table.
 type Relay struct {
 	pool *pgxpool.Pool
 	pub  BatchPublisher
 	log  *slog.Logger
 	cfg  RelayConfig
-	lock int64
 
 	kick chan struct{}
 
@@ -80,12 +88,16 @@ func NewRelay(pool *pgxpool.Pool, pub BatchPublisher, log *slog.Logger, cfg Rela
 	if cfg.Retention <= 0 {
 		cfg.Retention = 24 * time.Hour
 	}
+	if cfg.InboxRetention <= 0 {
+		cfg.InboxRetention = 30 * 24 * time.Hour
+	}
+	if cfg.BatchTimeout <= 0 {
+		cfg.BatchTimeout = 30 * time.Second
+	}
 	if log == nil {
 		log = slog.Default()
 	}
-	h := fnv.New64a()
-	h.Write([]byte("rollcall-outbox-relay:" + cfg.Service))
-	return &Relay{pool: pool, pub: pub, log: log, cfg: cfg, lock: int64(h.Sum64()), kick: make(chan struct{}, 1)}
+	return &Relay{pool: pool, pub: pub, log: log, cfg: cfg, kick: make(chan struct{}, 1)}
 }
 
 // Kick wakes the relay now (call it after committing a transaction that
@@ -97,12 +109,13 @@ func (r *Relay) Kick() {
 	}
 }
 
-// Start runs the relay loop in the background until Stop or ctx ends.
+// Start runs the relay loop in the background until Stop. A relay runs once:
+// Start after Start or after Stop is an error.
 func (r *Relay) Start(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.done != nil {
-		return errors.New("outbox: relay already started")
+	if r.done != nil || r.stopped {
+		return errors.New("outbox: relay already started or stopped")
 	}
 	ctx, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	r.done = make(chan struct{})
@@ -132,9 +145,7 @@ func (r *Relay) loop(ctx context.Context) {
 	for {
 		select {
 		case <-cleanup.C: // checked every round, so a busy relay still prunes
-			if err := r.deletePublished(ctx); err != nil && ctx.Err() == nil {
-				r.log.WarnContext(ctx, "outbox cleanup failed", "service", r.cfg.Service, "error", err)
-			}
+			r.cleanup(ctx)
 		default:
 		}
 		n, err := r.RelayOnce(ctx)
@@ -151,6 +162,7 @@ func (r *Relay) loop(ctx context.Context) {
 		if n > 0 && (n == r.cfg.BatchSize || err != nil) {
 			continue // more waiting, or others flow past a failing aggregate
 		}
+		r.reportLag(ctx)
 		wait := r.cfg.PollInterval
 		if failures > 0 {
 			wait = min(r.cfg.PollInterval<<min(failures, 6), 10*time.Second)
@@ -182,14 +194,25 @@ type outboxRow struct {
 // whose event failed sends nothing more this round. So a later event of an
 // aggregate is never stored before an earlier one, even when the broker fails
 // part-way, while other aggregates keep flowing past a failing one.
+//
+// Stopping (ctx ending) stops further waves but not the marking: rows the
+// broker acknowledged are marked on a context of their own, so a restart
+// does not republish them.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	var (
 		marked   int
 		firstErr error
 	)
-	err := pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
+	// The database work outlives ctx (to record what was published); the
+	// publishing stops with ctx or at the batch deadline.
+	dbCtx, cancelDB := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.BatchTimeout+10*time.Second)
+	defer cancelDB()
+	pubCtx, cancelPub := context.WithTimeout(ctx, r.cfg.BatchTimeout)
+	defer cancelPub()
+	err := pgdb.InTx(dbCtx, r.pool, func(tx pgx.Tx) error {
+		ctx := dbCtx
 		var got bool
-		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, r.lock).Scan(&got); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, 'rollcall_outbox'::regclass::oid::int)`, relayLockClass).Scan(&got); err != nil {
 			return fmt.Errorf("outbox: relay lock: %w", err)
 		}
 		if !got {
@@ -218,16 +241,8 @@ ORDER BY nth, id LIMIT $1`, r.cfg.BatchSize)
 			return fmt.Errorf("outbox: read batch: %w", err)
 		}
 		if len(batch) == 0 {
-			metricLag.WithLabelValues(r.cfg.Service).Set(0)
 			return nil
 		}
-		oldest := batch[0].occurredAt
-		for _, x := range batch {
-			if x.occurredAt.Before(oldest) {
-				oldest = x.occurredAt
-			}
-		}
-		metricLag.WithLabelValues(r.cfg.Service).Set(time.Since(oldest).Seconds())
 
 		var waves [][]int // indexes into batch
 		seen := map[string]int{}
@@ -249,11 +264,11 @@ ORDER BY nth, id LIMIT $1`, r.cfg.BatchSize)
 					idx = append(idx, i)
 				}
 			}
-			if len(idx) == 0 || ctx.Err() != nil {
+			if len(idx) == 0 || pubCtx.Err() != nil {
 				break
 			}
-			events, parents := r.events(ctx, batch, idx)
-			errs := r.pub.PublishBatch(ctx, events, func(j int) context.Context { return parents[j] })
+			events, parents := r.events(pubCtx, batch, idx)
+			errs := r.pub.PublishBatch(pubCtx, events, func(j int) context.Context { return parents[j] })
 			for j, i := range idx {
 				if errs[j] == nil {
 					acked = append(acked, batch[i].id)
@@ -292,7 +307,9 @@ func (r *Relay) events(ctx context.Context, batch []outboxRow, idx []int) ([]bus
 		x := batch[i]
 		events[j] = bus.Event{ID: x.eventID, Type: x.typ, Source: x.source, Subject: x.subject, Topic: x.ceSubject, Time: x.occurredAt, Data: x.payload}
 		carrier := propagation.MapCarrier{}
-		_ = json.Unmarshal(x.headers, &carrier)
+		if err := json.Unmarshal(x.headers, &carrier); err != nil {
+			r.log.WarnContext(ctx, "outbox row has unreadable trace headers; publishing without them", "event_id", x.eventID, "error", err)
+		}
 		parents[j] = otel.GetTextMapPropagator().Extract(ctx, carrier)
 		if len(carrier) > 0 {
 			h := nats.Header{}
@@ -305,12 +322,51 @@ func (r *Relay) events(ctx context.Context, batch []outboxRow, idx []int) ([]bus
 	return events, parents
 }
 
-func (r *Relay) deletePublished(ctx context.Context) error {
-	_, err := r.pool.Exec(ctx, `
+// relayLockClass is the first key of the relay's advisory lock (the second
+// is the outbox table's oid): "rollcall" in ASCII.
+const relayLockClass = 0x726f6c6c
+
+// cleanup deletes published rows past Retention and inbox ids past
+// InboxRetention, in chunks until none are left, so it keeps up with any
+// publish rate.
+func (r *Relay) cleanup(ctx context.Context) {
+	if _, err := r.deletePublished(ctx); err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, "outbox cleanup failed", "service", r.cfg.Service, "error", err)
+	}
+	if _, err := inbox.Prune(ctx, r.pool, r.cfg.InboxRetention); err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, "inbox prune failed", "service", r.cfg.Service, "error", err)
+	}
+}
+
+const cleanupChunk = 10000
+
+func (r *Relay) deletePublished(ctx context.Context) (int64, error) {
+	var total int64
+	for {
+		tag, err := r.pool.Exec(ctx, `
 DELETE FROM rollcall_outbox WHERE id IN (
-    SELECT id FROM rollcall_outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)`,
-		r.cfg.Retention.Seconds())
-	return err
+    SELECT id FROM rollcall_outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT $2)`,
+			r.cfg.Retention.Seconds(), cleanupChunk)
+		if err != nil {
+			return total, err
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < cleanupChunk {
+			return total, nil
+		}
+	}
+}
+
+// reportLag sets the lag gauge from the table itself, so every replica
+// reports the truth whether or not it holds the relay lock.
+func (r *Relay) reportLag(ctx context.Context) {
+	var lag float64
+	err := r.pool.QueryRow(ctx, `
+SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8
+FROM (SELECT created_at FROM rollcall_outbox WHERE published_at IS NULL ORDER BY id LIMIT 1) oldest`).Scan(&lag)
+	if err == nil {
+		metricLag.WithLabelValues(r.cfg.Service).Set(lag)
+	}
 }
 
 // Pending counts unpublished rows (for readiness and tests).

@@ -12,6 +12,7 @@ import (
 type Config struct {
 	HTTPAddr        string        `env:"HTTP_ADDR, default=:8080"`
 	DatabaseURL     string        `env:"DATABASE_URL, required"`
+	DBMaxConns      int32         `env:"DATABASE_MAX_CONNS, default=10"`
 	NATSURL         string        `env:"NATS_URL, default=nats://127.0.0.1:4222"`
 	NATSCredentials string        `env:"NATS_CREDENTIALS"` // path to a .creds file (per-service account)
 	StreamReplicas  int           `env:"STREAM_REPLICAS, default=1"`
@@ -28,6 +29,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("HTTP_ADDR: must not be empty")
 	case !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://"):
 		return fmt.Errorf("DATABASE_URL: want a postgres:// URL")
+	case c.DBMaxConns < 2 || c.DBMaxConns > 1000:
+		return fmt.Errorf("DATABASE_MAX_CONNS: want 2 to 1000, got %d", c.DBMaxConns)
 	case c.NATSURL == "":
 		return fmt.Errorf("NATS_URL: must not be empty")
 	case c.StreamReplicas != 1 && c.StreamReplicas != 3 && c.StreamReplicas != 5:

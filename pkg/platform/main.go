@@ -53,6 +53,7 @@ func ServeOne(ctx context.Context, m Module) error {
 	}
 	return Run(ctx, Options{
 		Addr:            cfg.HTTPAddr,
+		DBMaxConns:      cfg.DBMaxConns,
 		NATSURL:         cfg.NATSURL,
 		NATSOptions:     natsOpts,
 		StreamReplicas:  cfg.StreamReplicas,

@@ -178,7 +178,7 @@ func TestRun(t *testing.T) {
 
 func TestConfig(t *testing.T) {
 	valid := platform.Config{
-		HTTPAddr: ":8080", DatabaseURL: "postgres://x@y/z", NATSURL: "nats://n:4222",
+		HTTPAddr: ":8080", DatabaseURL: "postgres://x@y/z", DBMaxConns: 10, NATSURL: "nats://n:4222",
 		StreamReplicas: 1, ShutdownTimeout: time.Second, RelayInterval: time.Second, LogLevel: "info",
 	}
 	require.NoError(t, valid.Validate())
@@ -191,6 +191,7 @@ func TestConfig(t *testing.T) {
 		"LogLevel":    {func(c *platform.Config) { c.LogLevel = "loud" }, "LOG_LEVEL"},
 		"Shutdown":    {func(c *platform.Config) { c.ShutdownTimeout = 0 }, "SHUTDOWN_TIMEOUT"},
 		"Addr":        {func(c *platform.Config) { c.HTTPAddr = "" }, "HTTP_ADDR"},
+		"MaxConns":    {func(c *platform.Config) { c.DBMaxConns = 1 }, "DATABASE_MAX_CONNS"},
 	} {
 		c := valid
 		tc.mutate(&c)

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"rollcall.dev/pkg/bus"
 	"rollcall.dev/pkg/outbox"
@@ -26,6 +26,7 @@ type Unit struct {
 // Options configure Run.
 type Options struct {
 	Addr            string
+	DBMaxConns      int32 // per service pool; 0 = pgxpool's default
 	NATSURL         string
 	NATSOptions     []nats.Option // e.g. nats.UserCredentials
 	StreamReplicas  int
@@ -74,12 +75,16 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 		return fmt.Errorf("platform: connect to NATS at %s: %w", opts.NATSURL, err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
+	js, err := bus.NewJetStream(nc)
 	if err != nil {
-		return fmt.Errorf("platform: jetstream: %w", err)
-	}
-	if err := bus.EnsureStreams(ctx, js, bus.StreamOptions{Replicas: opts.StreamReplicas}); err != nil {
 		return fmt.Errorf("platform: %w", err)
+	}
+	drift, err := bus.EnsureStreams(ctx, js, bus.StreamOptions{Replicas: opts.StreamReplicas})
+	if err != nil {
+		return fmt.Errorf("platform: %w", err)
+	}
+	for _, d := range drift {
+		log.Warn("stream differs from what Rollcall would create; left as it is", "detail", d)
 	}
 	handlerOpts, err := server.HandlerOptions()
 	if err != nil {
@@ -88,8 +93,27 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 	publisher := bus.NewPublisher(js)
 
 	var states []*unitState
+	// One deadline for the whole shutdown, counted from the signal: the
+	// HTTP server, the consumers and the relays share ShutdownTimeout, so an
+	// orchestrator's grace period of the same length is never exceeded.
+	var (
+		stopMu   sync.Mutex
+		stopping time.Time
+	)
+	stopAfter := context.AfterFunc(ctx, func() {
+		stopMu.Lock()
+		stopping = time.Now()
+		stopMu.Unlock()
+	})
+	defer stopAfter()
 	shutdownCtx := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownTimeout)
+		stopMu.Lock()
+		start := stopping
+		stopMu.Unlock()
+		if start.IsZero() {
+			start = time.Now() // start-up failed: no signal yet
+		}
+		return context.WithDeadline(context.WithoutCancel(ctx), start.Add(opts.ShutdownTimeout))
 	}
 	defer func() {
 		sctx, cancel := shutdownCtx()
@@ -117,6 +141,11 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 		}
 		if derr := nc.Drain(); derr != nil && !errors.Is(derr, nats.ErrConnectionClosed) {
 			log.Warn("nats drain", "error", derr)
+			return
+		}
+		// Drain is asynchronous; the deferred Close must not cut it short.
+		for !nc.IsClosed() && sctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}()
 
@@ -133,7 +162,7 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 	for _, u := range units {
 		name := u.Module.Name()
 		ulog := log.With("service", name)
-		pool, err := pgdb.NewPool(ctx, pgdb.PoolConfig{URL: u.DatabaseURL, Name: name})
+		pool, err := pgdb.NewPool(ctx, pgdb.PoolConfig{URL: u.DatabaseURL, Name: name, MaxConns: opts.DBMaxConns})
 		if err != nil {
 			return fmt.Errorf("platform: %s: %w", name, err)
 		}

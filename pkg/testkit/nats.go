@@ -55,14 +55,14 @@ func (n *NATS) start(t testing.TB) {
 	if err != nil {
 		t.Fatalf("testkit: nats connect: %v", err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := bus.NewJetStream(nc)
 	if err != nil {
-		t.Fatalf("testkit: jetstream: %v", err)
+		t.Fatalf("testkit: %v", err)
 	}
 	n.Conn, n.JS = nc, js
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := bus.EnsureStreams(ctx, js, bus.StreamOptions{}); err != nil {
+	if _, err := bus.EnsureStreams(ctx, js, bus.StreamOptions{}); err != nil {
 		t.Fatalf("testkit: streams: %v", err)
 	}
 }
@@ -75,9 +75,9 @@ func (n *NATS) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 		t.Fatalf("testkit: nats connect: %v", err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := bus.NewJetStream(nc)
 	if err != nil {
-		t.Fatalf("testkit: jetstream: %v", err)
+		t.Fatalf("testkit: %v", err)
 	}
 	return nc, js
 }

@@ -23,6 +23,8 @@ CREATE TABLE rollcall_outbox (
 -- The relay only ever reads unpublished rows.
 CREATE INDEX rollcall_outbox_unpublished ON rollcall_outbox (id) WHERE published_at IS NULL;
 CREATE INDEX rollcall_outbox_published_at ON rollcall_outbox (published_at) WHERE published_at IS NOT NULL;
+-- The relay numbers pending events within their aggregate.
+CREATE INDEX rollcall_outbox_pending_by_aggregate ON rollcall_outbox (aggregate, id) WHERE published_at IS NULL;
 
 -- One row per aggregate; bumping last_seq takes a row lock held until commit,
 -- so events of one aggregate get sequence numbers (and outbox ids) in commit
