@@ -19,7 +19,9 @@ help: ## List the targets
 
 .PHONY: dev
 dev: ## Run the whole stack in one process (embedded NATS, four services; Postgres at DATABASE_URL)
-	go run rollcall.dev/cmd/rollcall dev
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/rollcall rollcall.dev/cmd/rollcall
+	$(BIN)/rollcall dev
 
 .PHONY: test
 test: ## Run every test of every module with the race detector (real Postgres and JetStream)
