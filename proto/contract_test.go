@@ -131,7 +131,7 @@ func customGrants() *commonv1.Grants {
 		PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM,
 		PermissionAreas: []string{"support", "invoices"},
 		Scope: &commonv1.AccessScope{
-			OrganisationIds:   []string{orgID},
+			Organisations:     &commonv1.Selection{Ids: []string{orgID}},
 			ProductCategories: &commonv1.Selection{All: true},
 		},
 	}
@@ -543,7 +543,7 @@ func ruleCases() []ruleCase {
 		ok("grants.main_administrator_has_no_scope", "MainAdministratorWithApplicationLinks",
 			with(adminGrants, func(m *commonv1.Grants) { m.Scope = &commonv1.AccessScope{ApplicationLinkIds: []string{runID}} })),
 		bad("grants.main_administrator_has_no_scope", "MainAdministratorLimitedToAnOrganisation", "",
-			with(adminGrants, func(m *commonv1.Grants) { m.Scope = &commonv1.AccessScope{OrganisationIds: []string{orgID}} })),
+			with(adminGrants, func(m *commonv1.Grants) { m.Scope = &commonv1.AccessScope{Organisations: &commonv1.Selection{All: true}} })),
 		bad("grants.main_administrator_has_no_scope", "MainAdministratorWithProductCategories", "",
 			with(adminGrants, func(m *commonv1.Grants) {
 				m.Scope = &commonv1.AccessScope{ProductCategories: &commonv1.Selection{All: true}}
@@ -958,8 +958,8 @@ func TestIDsAreLowercaseUUIDs(t *testing.T) {
 	msg.TenantId = strings.ToUpper(tenantID)
 	requireViolation(t, v, msg, violation{"tenant_id", "string.pattern"})
 	msg = validUserInvited()
-	msg.Grants.Scope.OrganisationIds = []string{"{" + orgID + "}"}
-	requireViolation(t, v, msg, violation{"grants.scope.organisation_ids[0]", "string.pattern"})
+	msg.Grants.Scope.Organisations = &commonv1.Selection{Ids: []string{"{" + orgID + "}"}}
+	requireViolation(t, v, msg, violation{"grants.scope.organisations.ids[0]", "string.pattern"})
 	replaced := validIntegratorReplaced()
 	replaced.NewIntegrator.InvitationId = ""
 	requireViolation(t, v, replaced, violation{"new_integrator.invitation_id", "string.pattern"})

@@ -265,18 +265,19 @@ func (x *Selection) GetIds() []string {
 
 // AccessScope limits what a user with a custom permission level can see
 // (seed 001, "Välj åtkomst", "Produktkategorier", "Åtkomst till
-// applikationer"). An empty list grants nothing at that level: access is
-// never widened by leaving a list out. A main administrator sees everything
-// and may only carry application links here (see Grants).
+// applikationer"). Each level is a Selection: all (including items created
+// later), or the listed ones. An absent Selection grants nothing at that
+// level: access is never widened by leaving a field out. A main administrator
+// sees everything and may only carry application links here (see Grants).
 type AccessScope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Organisations the user may act on (lowercase UUIDs, identity service).
-	OrganisationIds []string `protobuf:"bytes,1,rep,name=organisation_ids,json=organisationIds,proto3" json:"organisation_ids,omitempty"`
-	// Customers the user may act on (lowercase UUIDs).
-	CustomerIds []string `protobuf:"bytes,2,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
-	// Cost centres the user may act on (lowercase UUIDs).
-	CostCentreIds []string `protobuf:"bytes,3,rep,name=cost_centre_ids,json=costCentreIds,proto3" json:"cost_centre_ids,omitempty"`
-	// Product categories: all, or the selected ones. Absent means none.
+	// Organisations the user may act on: all, or these (identity service ids).
+	Organisations *Selection `protobuf:"bytes,1,opt,name=organisations,proto3" json:"organisations,omitempty"`
+	// Customers the user may act on: all, or these.
+	Customers *Selection `protobuf:"bytes,2,opt,name=customers,proto3" json:"customers,omitempty"`
+	// Cost centres the user may act on: all, or these.
+	CostCentres *Selection `protobuf:"bytes,3,opt,name=cost_centres,json=costCentres,proto3" json:"cost_centres,omitempty"`
+	// Product categories: all, or the selected ones.
 	ProductCategories *Selection `protobuf:"bytes,4,opt,name=product_categories,json=productCategories,proto3" json:"product_categories,omitempty"`
 	// Application links shown to the user (lowercase UUIDs). A link only shows the
 	// application; access to it still follows that application's own process.
@@ -315,23 +316,23 @@ func (*AccessScope) Descriptor() ([]byte, []int) {
 	return file_rollcall_common_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *AccessScope) GetOrganisationIds() []string {
+func (x *AccessScope) GetOrganisations() *Selection {
 	if x != nil {
-		return x.OrganisationIds
+		return x.Organisations
 	}
 	return nil
 }
 
-func (x *AccessScope) GetCustomerIds() []string {
+func (x *AccessScope) GetCustomers() *Selection {
 	if x != nil {
-		return x.CustomerIds
+		return x.Customers
 	}
 	return nil
 }
 
-func (x *AccessScope) GetCostCentreIds() []string {
+func (x *AccessScope) GetCostCentres() *Selection {
 	if x != nil {
-		return x.CostCentreIds
+		return x.CostCentres
 	}
 	return nil
 }
@@ -583,27 +584,27 @@ const file_rollcall_common_v1_common_proto_rawDesc = "" +
 	"\tSelection\x12\x10\n" +
 	"\x03all\x18\x01 \x01(\bR\x03all\x12a\n" +
 	"\x03ids\x18\x02 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x03ids:g\xbaHd\x1ab\n" +
-	"\x1aselection.all_excludes_ids\x12\"ids must be empty when all is true\x1a !this.all || size(this.ids) == 0\"\xc7\x04\n" +
-	"\vAccessScope\x12z\n" +
-	"\x10organisation_ids\x18\x01 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x0forganisationIds\x12r\n" +
-	"\fcustomer_ids\x18\x02 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\vcustomerIds\x12w\n" +
-	"\x0fcost_centre_ids\x18\x03 \x03(\tBO\xbaHL\x92\x01I\x10\xe8\a\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rcostCentreIds\x12L\n" +
+	"\x1aselection.all_excludes_ids\x12\"ids must be empty when all is true\x1a !this.all || size(this.ids) == 0\"\xa2\x03\n" +
+	"\vAccessScope\x12C\n" +
+	"\rorganisations\x18\x01 \x01(\v2\x1d.rollcall.common.v1.SelectionR\rorganisations\x12;\n" +
+	"\tcustomers\x18\x02 \x01(\v2\x1d.rollcall.common.v1.SelectionR\tcustomers\x12@\n" +
+	"\fcost_centres\x18\x03 \x01(\v2\x1d.rollcall.common.v1.SelectionR\vcostCentres\x12L\n" +
 	"\x12product_categories\x18\x04 \x01(\v2\x1d.rollcall.common.v1.SelectionR\x11productCategories\x12\x80\x01\n" +
 	"\x14application_link_ids\x18\x05 \x03(\tBN\xbaHK\x92\x01H\x10d\x18\x01\"Br@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x12applicationLinkIds\"\x87\x03\n" +
 	"\x0eAccessPackages\x12)\n" +
 	"\x10integration_user\x18\x01 \x01(\bR\x0fintegrationUser\x126\n" +
 	"\x17all_additional_packages\x18\x02 \x01(\bR\x15allAdditionalPackages\x12W\n" +
 	"\x13additional_packages\x18\x03 \x03(\tB&\xbaH#\x92\x01 \x10d\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,62}$R\x12additionalPackages:\xb8\x01\xbaH\xb4\x01\x1a\xb1\x01\n" +
-	"!access_packages.all_excludes_list\x12Fadditional_packages must be empty when all_additional_packages is true\x1aD!this.all_additional_packages || size(this.additional_packages) == 0\"\xce\n" +
+	"!access_packages.all_excludes_list\x12Fadditional_packages must be empty when all_additional_packages is true\x1aD!this.all_additional_packages || size(this.additional_packages) == 0\"\xad\n" +
 	"\n" +
 	"\x06Grants\x12Z\n" +
 	"\x10permission_level\x18\x01 \x01(\x0e2#.rollcall.common.v1.PermissionLevelB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x0fpermissionLevel\x12Q\n" +
 	"\x10permission_areas\x18\x02 \x03(\tB&\xbaH#\x92\x01 \x10d\x18\x01\"\x1ar\x182\x16^[a-z][a-z0-9_]{0,62}$R\x0fpermissionAreas\x125\n" +
 	"\x05scope\x18\x03 \x01(\v2\x1f.rollcall.common.v1.AccessScopeR\x05scope\x12K\n" +
-	"\x0faccess_packages\x18\x04 \x01(\v2\".rollcall.common.v1.AccessPackagesR\x0eaccessPackages:\x90\b\xbaH\x8c\b\x1a\xb3\x01\n" +
-	"&grants.main_administrator_has_no_areas\x12Ipermission_areas must be empty for a main administrator, who has them all\x1a>this.permission_level != 1 || size(this.permission_areas) == 0\x1a\xf0\x02\n" +
-	"&grants.main_administrator_has_no_scope\x12\x86\x01a main administrator's scope is the whole tenant: organisation_ids, customer_ids, cost_centre_ids and product_categories must be empty\x1a\xbc\x01this.permission_level != 1 || (size(this.scope.organisation_ids) == 0 && size(this.scope.customer_ids) == 0 && size(this.scope.cost_centre_ids) == 0 && !has(this.scope.product_categories))\x1a\x9e\x01\n" +
+	"\x0faccess_packages\x18\x04 \x01(\v2\".rollcall.common.v1.AccessPackagesR\x0eaccessPackages:\xef\a\xbaH\xeb\a\x1a\xb3\x01\n" +
+	"&grants.main_administrator_has_no_areas\x12Ipermission_areas must be empty for a main administrator, who has them all\x1a>this.permission_level != 1 || size(this.permission_areas) == 0\x1a\xcf\x02\n" +
+	"&grants.main_administrator_has_no_scope\x12~a main administrator's scope is the whole tenant: organisations, customers, cost_centres and product_categories must be absent\x1a\xa4\x01this.permission_level != 1 || (!has(this.scope.organisations) && !has(this.scope.customers) && !has(this.scope.cost_centres) && !has(this.scope.product_categories))\x1a\x9e\x01\n" +
 	")grants.main_administrator_has_no_packages\x127access_packages must be absent for a main administrator\x1a8this.permission_level != 1 || !has(this.access_packages)\x1a\xbf\x02\n" +
 	"\x1egrants.custom_grants_something\x12Na custom permission level needs at least one permission area or access package\x1a\xcc\x01this.permission_level != 2 || size(this.permission_areas) > 0 || this.access_packages.integration_user || this.access_packages.all_additional_packages || size(this.access_packages.additional_packages) > 0\"\xbf\x02\n" +
 	"\x04Date\x12\x1e\n" +
@@ -648,15 +649,18 @@ var file_rollcall_common_v1_common_proto_goTypes = []any{
 	(*Date)(nil),           // 7: rollcall.common.v1.Date
 }
 var file_rollcall_common_v1_common_proto_depIdxs = []int32{
-	3, // 0: rollcall.common.v1.AccessScope.product_categories:type_name -> rollcall.common.v1.Selection
-	0, // 1: rollcall.common.v1.Grants.permission_level:type_name -> rollcall.common.v1.PermissionLevel
-	4, // 2: rollcall.common.v1.Grants.scope:type_name -> rollcall.common.v1.AccessScope
-	5, // 3: rollcall.common.v1.Grants.access_packages:type_name -> rollcall.common.v1.AccessPackages
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	3, // 0: rollcall.common.v1.AccessScope.organisations:type_name -> rollcall.common.v1.Selection
+	3, // 1: rollcall.common.v1.AccessScope.customers:type_name -> rollcall.common.v1.Selection
+	3, // 2: rollcall.common.v1.AccessScope.cost_centres:type_name -> rollcall.common.v1.Selection
+	3, // 3: rollcall.common.v1.AccessScope.product_categories:type_name -> rollcall.common.v1.Selection
+	0, // 4: rollcall.common.v1.Grants.permission_level:type_name -> rollcall.common.v1.PermissionLevel
+	4, // 5: rollcall.common.v1.Grants.scope:type_name -> rollcall.common.v1.AccessScope
+	5, // 6: rollcall.common.v1.Grants.access_packages:type_name -> rollcall.common.v1.AccessPackages
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_common_v1_common_proto_init() }
