@@ -3,6 +3,7 @@ module rollcall.dev/services/invitation
 go 1.26.0
 
 require (
+	github.com/stretchr/testify v1.12.1
 	rollcall.dev/pkg v0.0.0
 	rollcall.dev/proto v0.0.0
 )
