@@ -9,17 +9,14 @@ package invitation
 
 import (
 	"context"
-	"embed"
 	"io/fs"
 
 	"rollcall.dev/pkg/platform"
 	"rollcall.dev/pkg/server"
 	"rollcall.dev/proto/gen/rollcall/invitation/v1/invitationv1connect"
+	"rollcall.dev/services/invitation/migrations"
 	"rollcall.dev/services/invitation/ports"
 )
-
-//go:embed migrations
-var migrations embed.FS
 
 // Name is the service's short name: its database, relay and consumer prefix.
 const Name = "invitation"
@@ -31,13 +28,7 @@ type module struct{}
 
 func (module) Name() string { return Name }
 
-func (module) Migrations() fs.FS {
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		panic(err) // the directory is embedded at build time
-	}
-	return sub
-}
+func (module) Migrations() fs.FS { return migrations.FS }
 
 func (module) Build(_ context.Context, d platform.Deps) (*platform.Component, error) {
 	path, handler := invitationv1connect.NewInvitationServiceHandler(ports.NewConnect(), d.HandlerOptions...)

@@ -43,7 +43,8 @@ type Invitation struct {
 	ExternalSubject string // the login provider's subject (BankID, provider profile)
 	RevokedAt       time.Time
 	RevokeReason    RevokeReason
-	RevokedBy       string
+	RevokedBy       Actor  // zero for system revocations (integrator replaced)
+	SupersededBy    string // the invitation that replaced this one, if any
 
 	// Version is the optimistic-concurrency counter stores compare and bump.
 	Version int64
@@ -71,11 +72,8 @@ type (
 	} // the secrets exist only here, for delivery
 	Accepted struct{ ExistingProfile bool }
 	Expired  struct{}
-	Revoked  struct {
-		Reason RevokeReason
-		By     string
-	}
-	Locked struct{ Attempts int }
+	Revoked  struct{ Reason RevokeReason }
+	Locked   struct{ Attempts int }
 	// CodeIssued is a fresh code for delivery (resend, inviter re-issue,
 	// invitee request); not published as an event, only delivered.
 	CodeIssued struct{ Code Code }
@@ -97,6 +95,10 @@ func (inv *Invitation) Events() []Event {
 	inv.events = nil
 	return ev
 }
+
+// PendingEvents returns what happened since the last Events call, without
+// clearing it.
+func (inv *Invitation) PendingEvents() []Event { return slices.Clone(inv.events) }
 
 func (inv *Invitation) record(e Event) { inv.events = append(inv.events, e) }
 
@@ -575,8 +577,12 @@ func (inv *Invitation) RequestCode(tok Token, key CodeKey, now time.Time) error 
 	return nil
 }
 
-// Revoke withdraws a live invitation.
-func (inv *Invitation) Revoke(reason RevokeReason, by string, now time.Time) error {
+// Revoke withdraws a live invitation: by an administrator (by names them),
+// or by the system when another invitation supersedes it (supersededBy).
+func (inv *Invitation) Revoke(reason RevokeReason, by Actor, supersededBy string, now time.Time) error {
+	if reason == RevokedByAdmin && by.UserID == "" {
+		return invalid("revoked_by", "an administrator's revocation names the administrator")
+	}
 	if err := inv.live(now); err != nil {
 		return err
 	}
@@ -584,7 +590,8 @@ func (inv *Invitation) Revoke(reason RevokeReason, by string, now time.Time) err
 	inv.RevokedAt = now
 	inv.RevokeReason = reason
 	inv.RevokedBy = by
+	inv.SupersededBy = supersededBy
 	inv.CodeHash = nil
-	inv.record(Revoked{Reason: reason, By: by})
+	inv.record(Revoked{Reason: reason})
 	return nil
 }

@@ -298,7 +298,7 @@ func TestAcceptFlow(t *testing.T) {
 		require.Equal(t, domain.StatusExpired, expired.inv.Status)
 		require.Equal(t, []domain.Event{domain.Expired{}}, expired.inv.Events())
 		revoked := create(t, memberForm(), admin())
-		require.NoError(t, revoked.inv.Revoke(domain.RevokedByAdmin, "u-admin", t0))
+		require.NoError(t, revoked.inv.Revoke(domain.RevokedByAdmin, admin(), "", t0))
 		require.ErrorIs(t, revoked.inv.Open(revoked.tok, t0), domain.ErrInvalidToken)
 	})
 
@@ -390,7 +390,7 @@ func TestAcceptFlow(t *testing.T) {
 		c := create(t, memberForm(), admin())
 		require.NoError(t, c.inv.Accept(domain.Acceptance{Token: c.tok, Code: c.code, Method: domain.LoginBankID, ExternalSubject: "b", NewUserID: "u"}, key, t0))
 		require.ErrorIs(t, c.inv.Resend(domain.Policy{}, key, t0), domain.ErrNotPending)
-		require.ErrorIs(t, c.inv.Revoke(domain.RevokedByAdmin, "x", t0), domain.ErrNotPending)
+		require.ErrorIs(t, c.inv.Revoke(domain.RevokedByAdmin, admin(), "", t0), domain.ErrNotPending)
 		require.ErrorIs(t, c.inv.IssueCode(key, t0), domain.ErrNotPending)
 		e := create(t, memberForm(), admin())
 		require.True(t, e.inv.Expire(e.inv.ExpiresAt))
@@ -429,6 +429,8 @@ func TestIndependentAggregates(t *testing.T) {
 func TestCodeKey(t *testing.T) {
 	t.Parallel()
 	require.ErrorIs(t, domain.CodeKey("short").Validate(), domain.ErrWeakCodeKey)
+	c := create(t, memberForm(), admin())
+	require.ErrorIs(t, c.inv.Revoke(domain.RevokedByAdmin, domain.Actor{}, "", t0), domain.ErrInvalid, "an admin revocation names the admin")
 	require.NoError(t, key.Validate())
 	require.True(t, errors.Is(domain.ValidateLifetime(0), domain.ErrInvalid))
 }
