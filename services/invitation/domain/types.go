@@ -139,6 +139,7 @@ const (
 // Actor is who asks: the user, their role and grants in the tenant, and
 // whether they are the tenant's integrator.
 type Actor struct {
+	TenantID   string
 	UserID     string
 	Name       string
 	Email      string

@@ -288,3 +288,28 @@ WHERE tenant_id = $1 AND kind = $2 AND status IN ('pending', 'locked') ORDER BY 
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// Lifetime is the tenant's invitation lifetime (0: the default).
+func (s *Store) Lifetime(ctx context.Context, tenantID string) (time.Duration, error) {
+	var secs int64
+	err := s.pool.QueryRow(ctx, `SELECT lifetime_seconds FROM invitation_settings WHERE tenant_id = $1`, tenantID).Scan(&secs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("invitation store: settings: %w", err)
+	}
+	return time.Duration(secs) * time.Second, nil
+}
+
+// SetLifetime stores the tenant's invitation lifetime (validated by the
+// caller with domain.ValidateLifetime; the table checks the range too).
+func (s *Store) SetLifetime(ctx context.Context, tenantID string, l time.Duration) error {
+	_, err := s.pool.Exec(ctx, `
+INSERT INTO invitation_settings (tenant_id, lifetime_seconds) VALUES ($1, $2)
+ON CONFLICT (tenant_id) DO UPDATE SET lifetime_seconds = EXCLUDED.lifetime_seconds`, tenantID, int64(l/time.Second))
+	if err != nil {
+		return fmt.Errorf("invitation store: set lifetime: %w", err)
+	}
+	return nil
+}
