@@ -31,7 +31,8 @@ CREATE TABLE invitations (
     external_subject  text        NOT NULL DEFAULT '',
     revoked_at        timestamptz,
     revoke_reason     smallint    NOT NULL DEFAULT 0,
-    revoked_by        text        NOT NULL DEFAULT '',
+    revoked_by        jsonb,
+    superseded_by     text        NOT NULL DEFAULT '',
     version           bigint      NOT NULL DEFAULT 1,
     PRIMARY KEY (tenant_id, id)
 );

@@ -38,7 +38,7 @@ func New(pool *pgxpool.Pool, source string) *Store {
 const columns = `tenant_id::text, id::text, kind, origin, first_name, last_name, email, mobile, code_delivery,
 grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, code_hash,
 code_expires_at, code_attempts, code_requests, last_code_sent_at, accepted_at, user_id, login_method,
-external_subject, revoked_at, revoke_reason, revoked_by, version`
+external_subject, revoked_at, revoke_reason, revoked_by, superseded_by, version`
 
 type row struct {
 	grants, inviter, revokedBy                           []byte
@@ -55,7 +55,7 @@ func scan(r pgx.Row) (*domain.Invitation, error) {
 		&inv.Mobile, &inv.CodeDelivery, &x.grants, &inv.Language, &inv.PartnerID, &x.inviter, &x.status,
 		&inv.TokenHash, &inv.CreatedAt, &inv.ExpiresAt, &inv.CodeHash, &x.codeExpiresAt, &inv.CodeAttempts,
 		&inv.CodeRequests, &x.lastCodeSentAt, &x.acceptedAt, &inv.UserID, &inv.LoginMethod,
-		&inv.ExternalSubject, &x.revokedAt, &inv.RevokeReason, &x.revokedBy, &inv.Version)
+		&inv.ExternalSubject, &x.revokedAt, &inv.RevokeReason, &x.revokedBy, &inv.SupersededBy, &inv.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -194,20 +194,24 @@ func (s *Store) update(ctx context.Context, query string, args []any, fn func(*d
 }
 
 func (s *Store) save(ctx context.Context, tx pgx.Tx, inv *domain.Invitation) error {
-	revokedBy, err := json.Marshal(inv.RevokedBy)
-	if err != nil {
-		return err
+	var revokedBy []byte
+	if inv.RevokedBy.UserID != "" {
+		b, err := json.Marshal(inv.RevokedBy)
+		if err != nil {
+			return err
+		}
+		revokedBy = b
 	}
 	tag, err := tx.Exec(ctx, `
 UPDATE invitations SET status = $3, token_hash = $4, expires_at = $5, code_hash = $6, code_expires_at = $7,
   code_attempts = $8, code_requests = $9, last_code_sent_at = $10, accepted_at = $11, user_id = $12,
   login_method = $13, external_subject = $14, revoked_at = $15, revoke_reason = $16, revoked_by = $17,
-  version = version + 1
+  superseded_by = $19, version = version + 1
 WHERE tenant_id = $1 AND id = $2 AND version = $18`,
 		inv.TenantID, inv.ID, string(inv.Status), inv.TokenHash, inv.ExpiresAt, inv.CodeHash,
 		nullTime(inv.CodeExpiresAt), inv.CodeAttempts, inv.CodeRequests, nullTime(inv.LastCodeSentAt),
 		nullTime(inv.AcceptedAt), inv.UserID, inv.LoginMethod, inv.ExternalSubject, nullTime(inv.RevokedAt),
-		inv.RevokeReason, revokedBy, inv.Version)
+		inv.RevokeReason, revokedBy, inv.Version, inv.SupersededBy)
 	if err != nil {
 		return fmt.Errorf("invitation store: update: %w", err)
 	}

@@ -1,0 +1,426 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"rollcall.dev/services/invitation/domain"
+)
+
+// Errors of the use cases beyond the domain's.
+var (
+	// ErrUnknownTenant is a tenant the directory does not know.
+	ErrUnknownTenant = errors.New("unknown tenant")
+	// ErrNotFound is an invitation that does not exist in the actor's tenant.
+	ErrNotFound = errors.New("invitation not found")
+)
+
+// Service runs the use cases.
+type Service struct {
+	Store       Store
+	Directory   Directory
+	Partners    Partners
+	Credentials Credentials
+	Notifier    Notifier
+	Key         domain.CodeKey
+	Log         *slog.Logger
+	Now         func() time.Time
+	NewID       func() string
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) newID() string {
+	if s.NewID != nil {
+		return s.NewID()
+	}
+	return uuid.NewString()
+}
+
+// sameTenant refuses an actor acting outside their tenant; it answers as if
+// the thing did not exist, so tenants cannot probe each other's ids.
+func sameTenant(by domain.Actor, tenantID string) error {
+	if by.TenantID == "" || by.TenantID != tenantID {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func mayAdminister(by domain.Actor) error {
+	if by.Role != domain.RoleMainAdministrator && by.Role != domain.RoleSuperuser {
+		return fmt.Errorf("%w: only administrators and superusers manage invitations", domain.ErrForbidden)
+	}
+	return nil
+}
+
+// Create sends an invitation: the form is checked against the tenant (its
+// areas, its structure), the partner registry (integrators) and the actor's
+// own rights; the link and code are delivered before the invitation is
+// committed, so a failed delivery leaves nothing behind.
+func (s *Service) Create(ctx context.Context, by domain.Actor, form domain.NewInvitation) (*domain.Invitation, error) {
+	if err := sameTenant(by, form.TenantID); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnknownTenant, err)
+	}
+	tenant, err := s.Directory.Tenant(ctx, form.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range form.Grants.Areas {
+		if !slices.Contains(tenant.Areas, a) {
+			return nil, &domain.FieldError{Field: fmt.Sprintf("grants.permission_areas[%d]", i), Reason: fmt.Sprintf("the tenant has no area %q", a)}
+		}
+	}
+	unknown, err := s.Directory.UnknownScopeIDs(ctx, form.TenantID, form.Grants.Scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, field := range []string{"organisations", "customers", "cost_centres", "product_categories", "application_links"} {
+		if ids := unknown[field]; len(ids) > 0 {
+			return nil, invalidField("grants.scope."+field, "unknown in this tenant: "+strings.Join(ids, ", "))
+		}
+	}
+	if form.Kind == domain.KindIntegrator {
+		partner, err := s.Partners.CheckPartner(ctx, form.Email)
+		if err != nil {
+			return nil, fmt.Errorf("partner registry: %w", err)
+		}
+		if partner == "" {
+			return nil, invalidField("email", "does not belong to a registered partner")
+		}
+		form.PartnerID = partner
+	}
+	if form.ID == "" {
+		form.ID = s.newID()
+	}
+	if form.Language == "" {
+		form.Language = tenant.Language
+	}
+	lifetime, err := s.Store.Lifetime(ctx, form.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := domain.Create(form, by, domain.Policy{Lifetime: lifetime}, s.Key, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.Create(ctx, inv, s.deliver(ctx, tenant, inv)); err != nil {
+		return nil, err
+	}
+	if inv.Kind == domain.KindIntegrator {
+		s.supersedeIntegratorInvitations(ctx, inv.TenantID, inv.ID)
+	}
+	return inv, nil
+}
+
+func invalidField(field, reason string) error {
+	return fmt.Errorf("%w", &domain.FieldError{Field: field, Reason: reason})
+}
+
+// deliver sends whatever secrets the events carry.
+func (s *Service) deliver(ctx context.Context, t Tenant, inv *domain.Invitation) func([]domain.Event) error {
+	return func(events []domain.Event) error {
+		var (
+			tok  domain.Token
+			code domain.Code
+		)
+		for _, ev := range events {
+			switch e := ev.(type) {
+			case domain.Invited:
+				tok, code = e.Token, e.Code
+			case domain.LinkIssued:
+				tok = e.Token
+			case domain.CodeIssued:
+				code = e.Code
+			}
+		}
+		switch {
+		case tok != "":
+			return s.Notifier.Invitation(ctx, t, inv, tok, code)
+		case code != "":
+			return s.Notifier.Code(ctx, t, inv, code)
+		}
+		return nil
+	}
+}
+
+// supersedeIntegratorInvitations revokes the tenant's older pending
+// integrator invitations: only the newest can be accepted. Best effort: a
+// failure is logged and the next integrator event retries it.
+func (s *Service) supersedeIntegratorInvitations(ctx context.Context, tenantID, newest string) {
+	ids, err := s.Store.PendingIntegratorInvitations(ctx, tenantID)
+	if err != nil {
+		s.log().WarnContext(ctx, "listing integrator invitations failed", "tenant_id", tenantID, "error", err)
+		return
+	}
+	for _, id := range ids {
+		if id == newest {
+			continue
+		}
+		_, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
+			return inv.Revoke(domain.RevokedSuperseded, domain.Actor{}, newest, s.now())
+		}, nil)
+		if err != nil && !errors.Is(err, domain.ErrNotPending) {
+			s.log().WarnContext(ctx, "superseding an integrator invitation failed", "invitation_id", id, "error", err)
+		}
+	}
+}
+
+// IntegratorReplaced reacts to integrator-policy's event: pending integrator
+// invitations other than the new integrator's are revoked.
+func (s *Service) IntegratorReplaced(ctx context.Context, tenantID, newInvitationID string) error {
+	ids, err := s.Store.PendingIntegratorInvitations(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if id == newInvitationID {
+			continue
+		}
+		_, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
+			return inv.Revoke(domain.RevokedIntegratorReplaced, domain.Actor{}, newInvitationID, s.now())
+		}, nil)
+		if err != nil && !errors.Is(err, domain.ErrNotPending) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Get reads one invitation of the actor's tenant.
+func (s *Service) Get(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
+	if err := sameTenant(by, tenantID); err != nil {
+		return nil, err
+	}
+	if err := mayAdminister(by); err != nil {
+		return nil, err
+	}
+	inv, err := s.Store.Get(ctx, tenantID, id)
+	return inv, notFound(err)
+}
+
+func notFound(err error) error {
+	if err != nil && strings.Contains(err.Error(), "not found") {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	return err
+}
+
+// Revoke withdraws a live invitation.
+func (s *Service) Revoke(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
+	if err := sameTenant(by, tenantID); err != nil {
+		return nil, err
+	}
+	if err := mayAdminister(by); err != nil {
+		return nil, err
+	}
+	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
+		return inv.Revoke(domain.RevokedByAdmin, by, "", s.now())
+	}, nil)
+	return inv, notFound(err)
+}
+
+// Resend issues a new link (the old one dies) and code, with a fresh
+// lifetime, and delivers them before committing.
+func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
+	if err := sameTenant(by, tenantID); err != nil {
+		return nil, err
+	}
+	if err := mayAdminister(by); err != nil {
+		return nil, err
+	}
+	tenant, err := s.Directory.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	lifetime, err := s.Store.Lifetime(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var target *domain.Invitation
+	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
+		target = inv
+		return inv.Resend(domain.Policy{Lifetime: lifetime}, s.Key, s.now())
+	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
+	return inv, notFound(err)
+}
+
+// IssueCode is the inviter sending a new code, which also unlocks.
+func (s *Service) IssueCode(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
+	if err := sameTenant(by, tenantID); err != nil {
+		return nil, err
+	}
+	if err := mayAdminister(by); err != nil {
+		return nil, err
+	}
+	tenant, err := s.Directory.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var target *domain.Invitation
+	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
+		target = inv
+		return inv.IssueCode(s.Key, s.now())
+	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
+	return inv, notFound(err)
+}
+
+// Open is the invitee following the link; every bad link gets the same
+// answer.
+func (s *Service) Open(ctx context.Context, tok domain.Token) (*domain.Invitation, error) {
+	inv, err := s.Store.UpdateByToken(ctx, tok, func(inv *domain.Invitation) error {
+		return inv.Open(tok, s.now()) // may record Expired
+	}, nil)
+	return inv, invitee(err)
+}
+
+// invitee hides why a link failed: unknown, used, revoked and expired links
+// all read ErrInvalidToken.
+func invitee(err error) error {
+	if err != nil && (errors.Is(err, domain.ErrInvalidToken) || strings.Contains(err.Error(), "not found")) {
+		return domain.ErrInvalidToken
+	}
+	return err
+}
+
+// VerifyCode checks a code; a wrong one still counts (the attempt is saved
+// although the answer is an error).
+func (s *Service) VerifyCode(ctx context.Context, tok domain.Token, code domain.Code) error {
+	var verdict error
+	_, err := s.Store.UpdateByToken(ctx, tok, func(inv *domain.Invitation) error {
+		verdict = inv.VerifyCode(tok, code, s.Key, s.now())
+		if errors.Is(verdict, domain.ErrInvalidToken) {
+			return verdict // nothing to save
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return invitee(err)
+	}
+	return verdict
+}
+
+// RequestCode is the invitee asking for a new code (rate limited).
+func (s *Service) RequestCode(ctx context.Context, tok domain.Token) error {
+	var target *domain.Invitation
+	var tenant Tenant
+	_, err := s.Store.UpdateByToken(ctx, tok, func(inv *domain.Invitation) error {
+		target = inv
+		if err := inv.RequestCode(tok, s.Key, s.now()); err != nil {
+			return err
+		}
+		t, err := s.Directory.Tenant(ctx, inv.TenantID)
+		tenant = t
+		return err
+	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
+	return invitee(err)
+}
+
+// AcceptForm is what the invitee sends to finish.
+type AcceptForm struct {
+	Token           domain.Token
+	Code            domain.Code
+	Method          domain.LoginMethod
+	ExistingUserID  string // the signed-in profile, with LoginExisting
+	ExternalSubject string // from the BankID or provider-profile login
+	Password        string // integration users
+}
+
+// userNamespace derives new users' ids from their invitation's id, so a
+// retried acceptance (after a failed commit) names the same user and the
+// identity service's idempotent calls line up.
+var userNamespace = uuid.MustParse("6f1c2a9e-6f0b-4c55-9f43-3b7f0c8d2e11")
+
+// NewUserID is the id a user created by invitation invitationID gets.
+func NewUserID(invitationID string) string {
+	return uuid.NewSHA1(userNamespace, []byte(invitationID)).String()
+}
+
+// Accept finishes an invitation. For integration users the password goes to
+// the identity service before the acceptance commits, so the invitee never
+// holds an accepted invitation without a password; a wrong code still
+// counts.
+func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation, error) {
+	if f.Method == domain.LoginPassword && len(strings.TrimSpace(f.Password)) < 12 {
+		return nil, invalidField("password", "must be at least 12 characters")
+	}
+	var (
+		verdict error
+		target  *domain.Invitation
+	)
+	inv, err := s.Store.UpdateByToken(ctx, f.Token, func(inv *domain.Invitation) error {
+		target = inv
+		verdict = inv.Accept(domain.Acceptance{
+			Token: f.Token, Code: f.Code, Method: f.Method, ExistingUserID: f.ExistingUserID,
+			ExternalSubject: f.ExternalSubject, NewUserID: NewUserID(inv.ID),
+		}, s.Key, s.now())
+		switch {
+		case verdict == nil:
+			return nil
+		case errors.Is(verdict, domain.ErrWrongCode), errors.Is(verdict, domain.ErrLocked):
+			return nil // save the attempt count (and the lock)
+		default:
+			return verdict
+		}
+	}, func([]domain.Event) error {
+		if verdict != nil || f.Method != domain.LoginPassword {
+			return nil
+		}
+		if err := s.Credentials.SetInitialPassword(ctx, target.TenantID, target.UserID, target.ID, f.Password); err != nil {
+			return fmt.Errorf("setting the password: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, invitee(err)
+	}
+	if verdict != nil {
+		return nil, verdict
+	}
+	return inv, nil
+}
+
+// Sweep expires live invitations past their lifetime, up to limit.
+func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
+	due, err := s.Store.DueForExpiry(ctx, s.now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range due {
+		_, err := s.Store.Update(ctx, k[0], k[1], func(inv *domain.Invitation) error {
+			if !inv.Expire(s.now()) {
+				return errNothing
+			}
+			return nil
+		}, nil)
+		switch {
+		case errors.Is(err, errNothing):
+		case err != nil:
+			return n, err
+		default:
+			n++
+		}
+	}
+	return n, nil
+}
+
+var errNothing = errors.New("nothing to do")
