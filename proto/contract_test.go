@@ -703,6 +703,19 @@ func ruleCases() []ruleCase {
 		ok("accept_invitation.password_iff_password_login", "BankIDWithCode",
 			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) {
 				m.LoginMethod, m.Password, m.Code = bankID, nil, "123456"
+				m.LoginAssertion = &invitationv1.LoginAssertion{Provider: "bankid", Assertion: "signed.assertion"}
+			})),
+		ok("accept_invitation.assertion_unless_password", "Password", same(validAcceptInvitation)),
+		ok("accept_invitation.assertion_unless_password", "BankIDWithAssertion",
+			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) {
+				m.LoginMethod, m.Password = bankID, nil
+				m.LoginAssertion = &invitationv1.LoginAssertion{Provider: "bankid", Assertion: "signed.assertion"}
+			})),
+		bad("accept_invitation.assertion_unless_password", "BankIDWithoutAssertion", "",
+			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) { m.LoginMethod, m.Password = bankID, nil })),
+		bad("accept_invitation.assertion_unless_password", "PasswordWithAssertion", "",
+			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) {
+				m.LoginAssertion = &invitationv1.LoginAssertion{Provider: "bankid", Assertion: "x"}
 			})),
 		bad("accept_invitation.password_iff_password_login", "PasswordMissing", "",
 			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) { m.Password = nil })),
@@ -1192,6 +1205,9 @@ func TestSecretsAreMarkedDebugRedact(t *testing.T) {
 		"rollcall.invitation.v1.AcceptInvitationRequest.code",
 		"rollcall.invitation.v1.AcceptInvitationRequest.password",
 		"rollcall.invitation.v1.AcceptInvitationRequest.token",
+		"rollcall.invitation.v1.LoginAssertion.assertion",
+		"rollcall.invitation.v1.OpenInvitationRequest.token",
+		"rollcall.invitation.v1.RequestNewCodeRequest.token",
 		"rollcall.invitation.v1.VerifyCodeRequest.code",
 		"rollcall.invitation.v1.VerifyCodeRequest.token",
 		"rollcall.sync.v1.CreateConnectionRequest.api_key",

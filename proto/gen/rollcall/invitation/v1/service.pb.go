@@ -1098,9 +1098,14 @@ type AcceptInvitationRequest struct {
 	// passes it on with IdentityService.SetInitialPassword (which stores an
 	// argon2id hash) before it records the acceptance; it never stores it
 	// itself, never logs it, and never puts it in an event.
-	Password      *string `protobuf:"bytes,6,opt,name=password,proto3,oneof" json:"password,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Password *string `protobuf:"bytes,6,opt,name=password,proto3,oneof" json:"password,omitempty"`
+	// What the login provider returned for BANKID, PROVIDER_PROFILE and
+	// EXISTING (an existing profile signs in with its existing method): the
+	// invitation service has the provider verify it and records the method and
+	// the subject it names. Absent for PASSWORD.
+	LoginAssertion *LoginAssertion `protobuf:"bytes,7,opt,name=login_assertion,json=loginAssertion,proto3" json:"login_assertion,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *AcceptInvitationRequest) Reset() {
@@ -1175,6 +1180,13 @@ func (x *AcceptInvitationRequest) GetPassword() string {
 	return ""
 }
 
+func (x *AcceptInvitationRequest) GetLoginAssertion() *LoginAssertion {
+	if x != nil {
+		return x.LoginAssertion
+	}
+	return nil
+}
+
 // AcceptInvitationResponse says who the invitee now is.
 type AcceptInvitationResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1237,6 +1249,429 @@ func (x *AcceptInvitationResponse) GetUserId() string {
 		return x.UserId
 	}
 	return ""
+}
+
+// LoginAssertion is a login provider's proof that the invitee signed in.
+type LoginAssertion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider that issued it, e.g. "bankid", "telia"; "rollcall" for an
+	// existing Rollcall profile's session.
+	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The provider's opaque assertion (a signed token), verified by the
+	// provider adapter; never logged.
+	Assertion     string `protobuf:"bytes,2,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoginAssertion) Reset() {
+	*x = LoginAssertion{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoginAssertion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoginAssertion) ProtoMessage() {}
+
+func (x *LoginAssertion) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoginAssertion.ProtoReflect.Descriptor instead.
+func (*LoginAssertion) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LoginAssertion) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *LoginAssertion) GetAssertion() string {
+	if x != nil {
+		return x.Assertion
+	}
+	return ""
+}
+
+// OpenInvitationRequest carries the link's token.
+type OpenInvitationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token from the invitation link (as in VerifyCodeRequest).
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenInvitationRequest) Reset() {
+	*x = OpenInvitationRequest{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenInvitationRequest) ProtoMessage() {}
+
+func (x *OpenInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenInvitationRequest.ProtoReflect.Descriptor instead.
+func (*OpenInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OpenInvitationRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// OpenInvitationResponse is what the invitee's page shows.
+type OpenInvitationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invitation.
+	InvitationId string `protobuf:"bytes,1,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// The tenant joined.
+	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Who invites.
+	Kind InvitationKind `protobuf:"varint,3,opt,name=kind,proto3,enum=rollcall.invitation.v1.InvitationKind" json:"kind,omitempty"`
+	// The inviting administrator's name.
+	InviterName string `protobuf:"bytes,4,opt,name=inviter_name,json=inviterName,proto3" json:"inviter_name,omitempty"`
+	// When the link stops working.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Whether a one-time code must be entered, and where it was sent.
+	CodeRequired bool `protobuf:"varint,6,opt,name=code_required,json=codeRequired,proto3" json:"code_required,omitempty"`
+	// The code's channel.
+	CodeDelivery CodeDelivery `protobuf:"varint,7,opt,name=code_delivery,json=codeDelivery,proto3,enum=rollcall.invitation.v1.CodeDelivery" json:"code_delivery,omitempty"`
+	// True when too many wrong codes locked it: the inviter must issue a new code.
+	Locked bool `protobuf:"varint,8,opt,name=locked,proto3" json:"locked,omitempty"`
+	// The login methods this invitation accepts.
+	LoginMethods []LoginMethod `protobuf:"varint,9,rep,packed,name=login_methods,json=loginMethods,proto3,enum=rollcall.invitation.v1.LoginMethod" json:"login_methods,omitempty"`
+	// The invitee's email, as invited.
+	Email         string `protobuf:"bytes,10,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenInvitationResponse) Reset() {
+	*x = OpenInvitationResponse{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenInvitationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenInvitationResponse) ProtoMessage() {}
+
+func (x *OpenInvitationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenInvitationResponse.ProtoReflect.Descriptor instead.
+func (*OpenInvitationResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *OpenInvitationResponse) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *OpenInvitationResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *OpenInvitationResponse) GetKind() InvitationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return InvitationKind_INVITATION_KIND_UNSPECIFIED
+}
+
+func (x *OpenInvitationResponse) GetInviterName() string {
+	if x != nil {
+		return x.InviterName
+	}
+	return ""
+}
+
+func (x *OpenInvitationResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *OpenInvitationResponse) GetCodeRequired() bool {
+	if x != nil {
+		return x.CodeRequired
+	}
+	return false
+}
+
+func (x *OpenInvitationResponse) GetCodeDelivery() CodeDelivery {
+	if x != nil {
+		return x.CodeDelivery
+	}
+	return CodeDelivery_CODE_DELIVERY_UNSPECIFIED
+}
+
+func (x *OpenInvitationResponse) GetLocked() bool {
+	if x != nil {
+		return x.Locked
+	}
+	return false
+}
+
+func (x *OpenInvitationResponse) GetLoginMethods() []LoginMethod {
+	if x != nil {
+		return x.LoginMethods
+	}
+	return nil
+}
+
+func (x *OpenInvitationResponse) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// RequestNewCodeRequest carries the link's token.
+type RequestNewCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token from the invitation link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestNewCodeRequest) Reset() {
+	*x = RequestNewCodeRequest{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestNewCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestNewCodeRequest) ProtoMessage() {}
+
+func (x *RequestNewCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestNewCodeRequest.ProtoReflect.Descriptor instead.
+func (*RequestNewCodeRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RequestNewCodeRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// RequestNewCodeResponse says the code is on its way.
+type RequestNewCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the new code stops working.
+	CodeExpiresAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=code_expires_at,json=codeExpiresAt,proto3" json:"code_expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestNewCodeResponse) Reset() {
+	*x = RequestNewCodeResponse{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestNewCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestNewCodeResponse) ProtoMessage() {}
+
+func (x *RequestNewCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestNewCodeResponse.ProtoReflect.Descriptor instead.
+func (*RequestNewCodeResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RequestNewCodeResponse) GetCodeExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CodeExpiresAt
+	}
+	return nil
+}
+
+// IssueNewCodeRequest names the invitation.
+type IssueNewCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The invitation (lowercase UUID).
+	InvitationId  string `protobuf:"bytes,2,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueNewCodeRequest) Reset() {
+	*x = IssueNewCodeRequest{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueNewCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueNewCodeRequest) ProtoMessage() {}
+
+func (x *IssueNewCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueNewCodeRequest.ProtoReflect.Descriptor instead.
+func (*IssueNewCodeRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *IssueNewCodeRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *IssueNewCodeRequest) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+// IssueNewCodeResponse returns the invitation after the new code.
+type IssueNewCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invitation.
+	Invitation    *Invitation `protobuf:"bytes,1,opt,name=invitation,proto3" json:"invitation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueNewCodeResponse) Reset() {
+	*x = IssueNewCodeResponse{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueNewCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueNewCodeResponse) ProtoMessage() {}
+
+func (x *IssueNewCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueNewCodeResponse.ProtoReflect.Descriptor instead.
+func (*IssueNewCodeResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *IssueNewCodeResponse) GetInvitation() *Invitation {
+	if x != nil {
+		return x.Invitation
+	}
+	return nil
 }
 
 var File_rollcall_invitation_v1_service_proto protoreflect.FileDescriptor
@@ -1347,7 +1782,7 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x10existing_profile\x18\x06 \x01(\bR\x0fexistingProfile\x12H\n" +
 	"\rlogin_methods\x18\a \x03(\x0e2#.rollcall.invitation.v1.LoginMethodR\floginMethods\x129\n" +
 	"\n" +
-	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xc2\x06\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xd0\b\n" +
 	"\x17AcceptInvitationRequest\x12E\n" +
 	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\x12-\n" +
 	"\x04code\x18\x02 \x01(\tB\x19\xbaH\x13\xd8\x01\x01r\x0e2\f^[0-9]{4,8}$\x80\x01\x01R\x04code\x12R\n" +
@@ -1359,7 +1794,9 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\tlast_name\x18\x05 \x01(\tBY\xbaHV\xba\x01M\n" +
 	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x04\x10\x01\x18dH\x01R\blastName\x88\x01\x01\x12\x82\x01\n" +
 	"\bpassword\x18\x06 \x01(\tBa\xbaH[\xba\x01Q\n" +
-	"\x12password.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\f\x18\x80\x01\x80\x01\x01H\x02R\bpassword\x88\x01\x01:\xb1\x01\xbaH\xad\x01\x1a\xaa\x01\n" +
+	"\x12password.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\f\x18\x80\x01\x80\x01\x01H\x02R\bpassword\x88\x01\x01\x12O\n" +
+	"\x0flogin_assertion\x18\a \x01(\v2&.rollcall.invitation.v1.LoginAssertionR\x0eloginAssertion:\xee\x02\xbaH\xea\x02\x1a\xba\x01\n" +
+	"+accept_invitation.assertion_unless_password\x12Tlogin_assertion is required unless login_method is PASSWORD, and not allowed with it\x1a5has(this.login_assertion) == (this.login_method != 3)\x1a\xaa\x01\n" +
 	"-accept_invitation.password_iff_password_login\x12Ipassword is required with login_method PASSWORD and not allowed otherwise\x1a.has(this.password) == (this.login_method == 3)B\r\n" +
 	"\v_first_nameB\f\n" +
 	"\n" +
@@ -1368,14 +1805,43 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x18AcceptInvitationResponse\x12#\n" +
 	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x17\n" +
-	"\auser_id\x18\x03 \x01(\tR\x06userId*\xd0\x01\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\"y\n" +
+	"\x0eLoginAssertion\x12:\n" +
+	"\bprovider\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{1,31}$R\bprovider\x12+\n" +
+	"\tassertion\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80@\x80\x01\x01R\tassertion\"^\n" +
+	"\x15OpenInvitationRequest\x12E\n" +
+	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\"\xdc\x03\n" +
+	"\x16OpenInvitationResponse\x12#\n" +
+	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12:\n" +
+	"\x04kind\x18\x03 \x01(\x0e2&.rollcall.invitation.v1.InvitationKindR\x04kind\x12!\n" +
+	"\finviter_name\x18\x04 \x01(\tR\vinviterName\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12#\n" +
+	"\rcode_required\x18\x06 \x01(\bR\fcodeRequired\x12I\n" +
+	"\rcode_delivery\x18\a \x01(\x0e2$.rollcall.invitation.v1.CodeDeliveryR\fcodeDelivery\x12\x16\n" +
+	"\x06locked\x18\b \x01(\bR\x06locked\x12H\n" +
+	"\rlogin_methods\x18\t \x03(\x0e2#.rollcall.invitation.v1.LoginMethodR\floginMethods\x12\x14\n" +
+	"\x05email\x18\n" +
+	" \x01(\tR\x05email\"^\n" +
+	"\x15RequestNewCodeRequest\x12E\n" +
+	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\"\\\n" +
+	"\x16RequestNewCodeResponse\x12B\n" +
+	"\x0fcode_expires_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rcodeExpiresAt\"\xe5\x01\n" +
+	"\x13IssueNewCodeRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rinvitation_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\"Z\n" +
+	"\x14IssueNewCodeResponse\x12B\n" +
+	"\n" +
+	"invitation\x18\x01 \x01(\v2\".rollcall.invitation.v1.InvitationR\n" +
+	"invitation*\xd0\x01\n" +
 	"\x10InvitationStatus\x12!\n" +
 	"\x1dINVITATION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19INVITATION_STATUS_PENDING\x10\x01\x12\x1e\n" +
 	"\x1aINVITATION_STATUS_ACCEPTED\x10\x02\x12\x1d\n" +
 	"\x19INVITATION_STATUS_EXPIRED\x10\x03\x12\x1d\n" +
 	"\x19INVITATION_STATUS_REVOKED\x10\x04\x12\x1c\n" +
-	"\x18INVITATION_STATUS_LOCKED\x10\x052\xc0\x06\n" +
+	"\x18INVITATION_STATUS_LOCKED\x10\x052\x92\t\n" +
 	"\x11InvitationService\x12u\n" +
 	"\x10CreateInvitation\x12/.rollcall.invitation.v1.CreateInvitationRequest\x1a0.rollcall.invitation.v1.CreateInvitationResponse\x12q\n" +
 	"\rGetInvitation\x12,.rollcall.invitation.v1.GetInvitationRequest\x1a-.rollcall.invitation.v1.GetInvitationResponse\"\x03\x90\x02\x01\x12w\n" +
@@ -1384,7 +1850,10 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x10ResendInvitation\x12/.rollcall.invitation.v1.ResendInvitationRequest\x1a0.rollcall.invitation.v1.ResendInvitationResponse\x12c\n" +
 	"\n" +
 	"VerifyCode\x12).rollcall.invitation.v1.VerifyCodeRequest\x1a*.rollcall.invitation.v1.VerifyCodeResponse\x12u\n" +
-	"\x10AcceptInvitation\x12/.rollcall.invitation.v1.AcceptInvitationRequest\x1a0.rollcall.invitation.v1.AcceptInvitationResponseB\xe0\x01\n" +
+	"\x10AcceptInvitation\x12/.rollcall.invitation.v1.AcceptInvitationRequest\x1a0.rollcall.invitation.v1.AcceptInvitationResponse\x12t\n" +
+	"\x0eOpenInvitation\x12-.rollcall.invitation.v1.OpenInvitationRequest\x1a..rollcall.invitation.v1.OpenInvitationResponse\"\x03\x90\x02\x01\x12o\n" +
+	"\x0eRequestNewCode\x12-.rollcall.invitation.v1.RequestNewCodeRequest\x1a..rollcall.invitation.v1.RequestNewCodeResponse\x12i\n" +
+	"\fIssueNewCode\x12+.rollcall.invitation.v1.IssueNewCodeRequest\x1a,.rollcall.invitation.v1.IssueNewCodeResponseB\xe0\x01\n" +
 	"\x1acom.rollcall.invitation.v1B\fServiceProtoP\x01Z:rollcall.dev/proto/gen/rollcall/invitation/v1;invitationv1\xa2\x02\x03RIX\xaa\x02\x16Rollcall.Invitation.V1\xca\x02\x16Rollcall\\Invitation\\V1\xe2\x02\"Rollcall\\Invitation\\V1\\GPBMetadata\xea\x02\x18Rollcall::Invitation::V1b\x06proto3"
 
 var (
@@ -1400,7 +1869,7 @@ func file_rollcall_invitation_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_invitation_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rollcall_invitation_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_rollcall_invitation_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_rollcall_invitation_v1_service_proto_goTypes = []any{
 	(InvitationStatus)(0),            // 0: rollcall.invitation.v1.InvitationStatus
 	(*Invitation)(nil),               // 1: rollcall.invitation.v1.Invitation
@@ -1418,61 +1887,81 @@ var file_rollcall_invitation_v1_service_proto_goTypes = []any{
 	(*VerifyCodeResponse)(nil),       // 13: rollcall.invitation.v1.VerifyCodeResponse
 	(*AcceptInvitationRequest)(nil),  // 14: rollcall.invitation.v1.AcceptInvitationRequest
 	(*AcceptInvitationResponse)(nil), // 15: rollcall.invitation.v1.AcceptInvitationResponse
-	(InvitationKind)(0),              // 16: rollcall.invitation.v1.InvitationKind
-	(CodeDelivery)(0),                // 17: rollcall.invitation.v1.CodeDelivery
-	(*v1.Grants)(nil),                // 18: rollcall.common.v1.Grants
-	(v1.CreationOrigin)(0),           // 19: rollcall.common.v1.CreationOrigin
-	(*v1.Actor)(nil),                 // 20: rollcall.common.v1.Actor
-	(*timestamppb.Timestamp)(nil),    // 21: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 22: google.protobuf.Duration
-	(LoginMethod)(0),                 // 23: rollcall.invitation.v1.LoginMethod
+	(*LoginAssertion)(nil),           // 16: rollcall.invitation.v1.LoginAssertion
+	(*OpenInvitationRequest)(nil),    // 17: rollcall.invitation.v1.OpenInvitationRequest
+	(*OpenInvitationResponse)(nil),   // 18: rollcall.invitation.v1.OpenInvitationResponse
+	(*RequestNewCodeRequest)(nil),    // 19: rollcall.invitation.v1.RequestNewCodeRequest
+	(*RequestNewCodeResponse)(nil),   // 20: rollcall.invitation.v1.RequestNewCodeResponse
+	(*IssueNewCodeRequest)(nil),      // 21: rollcall.invitation.v1.IssueNewCodeRequest
+	(*IssueNewCodeResponse)(nil),     // 22: rollcall.invitation.v1.IssueNewCodeResponse
+	(InvitationKind)(0),              // 23: rollcall.invitation.v1.InvitationKind
+	(CodeDelivery)(0),                // 24: rollcall.invitation.v1.CodeDelivery
+	(*v1.Grants)(nil),                // 25: rollcall.common.v1.Grants
+	(v1.CreationOrigin)(0),           // 26: rollcall.common.v1.CreationOrigin
+	(*v1.Actor)(nil),                 // 27: rollcall.common.v1.Actor
+	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),      // 29: google.protobuf.Duration
+	(LoginMethod)(0),                 // 30: rollcall.invitation.v1.LoginMethod
 }
 var file_rollcall_invitation_v1_service_proto_depIdxs = []int32{
-	16, // 0: rollcall.invitation.v1.Invitation.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	17, // 1: rollcall.invitation.v1.Invitation.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	18, // 2: rollcall.invitation.v1.Invitation.grants:type_name -> rollcall.common.v1.Grants
-	19, // 3: rollcall.invitation.v1.Invitation.origin:type_name -> rollcall.common.v1.CreationOrigin
-	20, // 4: rollcall.invitation.v1.Invitation.inviter:type_name -> rollcall.common.v1.Actor
+	23, // 0: rollcall.invitation.v1.Invitation.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	24, // 1: rollcall.invitation.v1.Invitation.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	25, // 2: rollcall.invitation.v1.Invitation.grants:type_name -> rollcall.common.v1.Grants
+	26, // 3: rollcall.invitation.v1.Invitation.origin:type_name -> rollcall.common.v1.CreationOrigin
+	27, // 4: rollcall.invitation.v1.Invitation.inviter:type_name -> rollcall.common.v1.Actor
 	0,  // 5: rollcall.invitation.v1.Invitation.status:type_name -> rollcall.invitation.v1.InvitationStatus
-	21, // 6: rollcall.invitation.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
-	21, // 7: rollcall.invitation.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 8: rollcall.invitation.v1.Invitation.accepted_at:type_name -> google.protobuf.Timestamp
-	16, // 9: rollcall.invitation.v1.CreateInvitationRequest.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	19, // 10: rollcall.invitation.v1.CreateInvitationRequest.origin:type_name -> rollcall.common.v1.CreationOrigin
-	17, // 11: rollcall.invitation.v1.CreateInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	18, // 12: rollcall.invitation.v1.CreateInvitationRequest.grants:type_name -> rollcall.common.v1.Grants
-	22, // 13: rollcall.invitation.v1.CreateInvitationRequest.lifetime:type_name -> google.protobuf.Duration
+	28, // 6: rollcall.invitation.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
+	28, // 7: rollcall.invitation.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
+	28, // 8: rollcall.invitation.v1.Invitation.accepted_at:type_name -> google.protobuf.Timestamp
+	23, // 9: rollcall.invitation.v1.CreateInvitationRequest.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	26, // 10: rollcall.invitation.v1.CreateInvitationRequest.origin:type_name -> rollcall.common.v1.CreationOrigin
+	24, // 11: rollcall.invitation.v1.CreateInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	25, // 12: rollcall.invitation.v1.CreateInvitationRequest.grants:type_name -> rollcall.common.v1.Grants
+	29, // 13: rollcall.invitation.v1.CreateInvitationRequest.lifetime:type_name -> google.protobuf.Duration
 	1,  // 14: rollcall.invitation.v1.CreateInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
 	1,  // 15: rollcall.invitation.v1.GetInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
 	0,  // 16: rollcall.invitation.v1.ListInvitationsRequest.statuses:type_name -> rollcall.invitation.v1.InvitationStatus
-	16, // 17: rollcall.invitation.v1.ListInvitationsRequest.kinds:type_name -> rollcall.invitation.v1.InvitationKind
+	23, // 17: rollcall.invitation.v1.ListInvitationsRequest.kinds:type_name -> rollcall.invitation.v1.InvitationKind
 	1,  // 18: rollcall.invitation.v1.ListInvitationsResponse.invitations:type_name -> rollcall.invitation.v1.Invitation
 	1,  // 19: rollcall.invitation.v1.RevokeInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	17, // 20: rollcall.invitation.v1.ResendInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	24, // 20: rollcall.invitation.v1.ResendInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
 	1,  // 21: rollcall.invitation.v1.ResendInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	16, // 22: rollcall.invitation.v1.VerifyCodeResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	23, // 23: rollcall.invitation.v1.VerifyCodeResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
-	21, // 24: rollcall.invitation.v1.VerifyCodeResponse.expires_at:type_name -> google.protobuf.Timestamp
-	23, // 25: rollcall.invitation.v1.AcceptInvitationRequest.login_method:type_name -> rollcall.invitation.v1.LoginMethod
-	2,  // 26: rollcall.invitation.v1.InvitationService.CreateInvitation:input_type -> rollcall.invitation.v1.CreateInvitationRequest
-	4,  // 27: rollcall.invitation.v1.InvitationService.GetInvitation:input_type -> rollcall.invitation.v1.GetInvitationRequest
-	6,  // 28: rollcall.invitation.v1.InvitationService.ListInvitations:input_type -> rollcall.invitation.v1.ListInvitationsRequest
-	8,  // 29: rollcall.invitation.v1.InvitationService.RevokeInvitation:input_type -> rollcall.invitation.v1.RevokeInvitationRequest
-	10, // 30: rollcall.invitation.v1.InvitationService.ResendInvitation:input_type -> rollcall.invitation.v1.ResendInvitationRequest
-	12, // 31: rollcall.invitation.v1.InvitationService.VerifyCode:input_type -> rollcall.invitation.v1.VerifyCodeRequest
-	14, // 32: rollcall.invitation.v1.InvitationService.AcceptInvitation:input_type -> rollcall.invitation.v1.AcceptInvitationRequest
-	3,  // 33: rollcall.invitation.v1.InvitationService.CreateInvitation:output_type -> rollcall.invitation.v1.CreateInvitationResponse
-	5,  // 34: rollcall.invitation.v1.InvitationService.GetInvitation:output_type -> rollcall.invitation.v1.GetInvitationResponse
-	7,  // 35: rollcall.invitation.v1.InvitationService.ListInvitations:output_type -> rollcall.invitation.v1.ListInvitationsResponse
-	9,  // 36: rollcall.invitation.v1.InvitationService.RevokeInvitation:output_type -> rollcall.invitation.v1.RevokeInvitationResponse
-	11, // 37: rollcall.invitation.v1.InvitationService.ResendInvitation:output_type -> rollcall.invitation.v1.ResendInvitationResponse
-	13, // 38: rollcall.invitation.v1.InvitationService.VerifyCode:output_type -> rollcall.invitation.v1.VerifyCodeResponse
-	15, // 39: rollcall.invitation.v1.InvitationService.AcceptInvitation:output_type -> rollcall.invitation.v1.AcceptInvitationResponse
-	33, // [33:40] is the sub-list for method output_type
-	26, // [26:33] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	23, // 22: rollcall.invitation.v1.VerifyCodeResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	30, // 23: rollcall.invitation.v1.VerifyCodeResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
+	28, // 24: rollcall.invitation.v1.VerifyCodeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	30, // 25: rollcall.invitation.v1.AcceptInvitationRequest.login_method:type_name -> rollcall.invitation.v1.LoginMethod
+	16, // 26: rollcall.invitation.v1.AcceptInvitationRequest.login_assertion:type_name -> rollcall.invitation.v1.LoginAssertion
+	23, // 27: rollcall.invitation.v1.OpenInvitationResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	28, // 28: rollcall.invitation.v1.OpenInvitationResponse.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 29: rollcall.invitation.v1.OpenInvitationResponse.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	30, // 30: rollcall.invitation.v1.OpenInvitationResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
+	28, // 31: rollcall.invitation.v1.RequestNewCodeResponse.code_expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 32: rollcall.invitation.v1.IssueNewCodeResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
+	2,  // 33: rollcall.invitation.v1.InvitationService.CreateInvitation:input_type -> rollcall.invitation.v1.CreateInvitationRequest
+	4,  // 34: rollcall.invitation.v1.InvitationService.GetInvitation:input_type -> rollcall.invitation.v1.GetInvitationRequest
+	6,  // 35: rollcall.invitation.v1.InvitationService.ListInvitations:input_type -> rollcall.invitation.v1.ListInvitationsRequest
+	8,  // 36: rollcall.invitation.v1.InvitationService.RevokeInvitation:input_type -> rollcall.invitation.v1.RevokeInvitationRequest
+	10, // 37: rollcall.invitation.v1.InvitationService.ResendInvitation:input_type -> rollcall.invitation.v1.ResendInvitationRequest
+	12, // 38: rollcall.invitation.v1.InvitationService.VerifyCode:input_type -> rollcall.invitation.v1.VerifyCodeRequest
+	14, // 39: rollcall.invitation.v1.InvitationService.AcceptInvitation:input_type -> rollcall.invitation.v1.AcceptInvitationRequest
+	17, // 40: rollcall.invitation.v1.InvitationService.OpenInvitation:input_type -> rollcall.invitation.v1.OpenInvitationRequest
+	19, // 41: rollcall.invitation.v1.InvitationService.RequestNewCode:input_type -> rollcall.invitation.v1.RequestNewCodeRequest
+	21, // 42: rollcall.invitation.v1.InvitationService.IssueNewCode:input_type -> rollcall.invitation.v1.IssueNewCodeRequest
+	3,  // 43: rollcall.invitation.v1.InvitationService.CreateInvitation:output_type -> rollcall.invitation.v1.CreateInvitationResponse
+	5,  // 44: rollcall.invitation.v1.InvitationService.GetInvitation:output_type -> rollcall.invitation.v1.GetInvitationResponse
+	7,  // 45: rollcall.invitation.v1.InvitationService.ListInvitations:output_type -> rollcall.invitation.v1.ListInvitationsResponse
+	9,  // 46: rollcall.invitation.v1.InvitationService.RevokeInvitation:output_type -> rollcall.invitation.v1.RevokeInvitationResponse
+	11, // 47: rollcall.invitation.v1.InvitationService.ResendInvitation:output_type -> rollcall.invitation.v1.ResendInvitationResponse
+	13, // 48: rollcall.invitation.v1.InvitationService.VerifyCode:output_type -> rollcall.invitation.v1.VerifyCodeResponse
+	15, // 49: rollcall.invitation.v1.InvitationService.AcceptInvitation:output_type -> rollcall.invitation.v1.AcceptInvitationResponse
+	18, // 50: rollcall.invitation.v1.InvitationService.OpenInvitation:output_type -> rollcall.invitation.v1.OpenInvitationResponse
+	20, // 51: rollcall.invitation.v1.InvitationService.RequestNewCode:output_type -> rollcall.invitation.v1.RequestNewCodeResponse
+	22, // 52: rollcall.invitation.v1.InvitationService.IssueNewCode:output_type -> rollcall.invitation.v1.IssueNewCodeResponse
+	43, // [43:53] is the sub-list for method output_type
+	33, // [33:43] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_invitation_v1_service_proto_init() }
@@ -1491,7 +1980,7 @@ func file_rollcall_invitation_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_invitation_v1_service_proto_rawDesc), len(file_rollcall_invitation_v1_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

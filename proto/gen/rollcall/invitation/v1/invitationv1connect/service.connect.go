@@ -54,6 +54,15 @@ const (
 	// InvitationServiceAcceptInvitationProcedure is the fully-qualified name of the InvitationService's
 	// AcceptInvitation RPC.
 	InvitationServiceAcceptInvitationProcedure = "/rollcall.invitation.v1.InvitationService/AcceptInvitation"
+	// InvitationServiceOpenInvitationProcedure is the fully-qualified name of the InvitationService's
+	// OpenInvitation RPC.
+	InvitationServiceOpenInvitationProcedure = "/rollcall.invitation.v1.InvitationService/OpenInvitation"
+	// InvitationServiceRequestNewCodeProcedure is the fully-qualified name of the InvitationService's
+	// RequestNewCode RPC.
+	InvitationServiceRequestNewCodeProcedure = "/rollcall.invitation.v1.InvitationService/RequestNewCode"
+	// InvitationServiceIssueNewCodeProcedure is the fully-qualified name of the InvitationService's
+	// IssueNewCode RPC.
+	InvitationServiceIssueNewCodeProcedure = "/rollcall.invitation.v1.InvitationService/IssueNewCode"
 )
 
 // InvitationServiceClient is a client for the rollcall.invitation.v1.InvitationService service.
@@ -79,6 +88,18 @@ type InvitationServiceClient interface {
 	VerifyCode(context.Context, *connect.Request[v1.VerifyCodeRequest]) (*connect.Response[v1.VerifyCodeResponse], error)
 	// AcceptInvitation completes the invitation with the chosen login method.
 	AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error)
+	// OpenInvitation is the invitee following the link: who invited, to which
+	// tenant, until when, whether a one-time code is needed and which login
+	// methods may be used. Unknown, used, revoked and expired links all get
+	// the same NOT_FOUND answer.
+	OpenInvitation(context.Context, *connect.Request[v1.OpenInvitationRequest]) (*connect.Response[v1.OpenInvitationResponse], error)
+	// RequestNewCode is the invitee asking for a new one-time code: at most
+	// once a minute and five times, never for a locked invitation (only the
+	// inviter can issue one then).
+	RequestNewCode(context.Context, *connect.Request[v1.RequestNewCodeRequest]) (*connect.Response[v1.RequestNewCodeResponse], error)
+	// IssueNewCode is the inviter sending a new one-time code; it unlocks an
+	// invitation locked after too many wrong codes.
+	IssueNewCode(context.Context, *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error)
 }
 
 // NewInvitationServiceClient constructs a client for the rollcall.invitation.v1.InvitationService
@@ -136,6 +157,25 @@ func NewInvitationServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(invitationServiceMethods.ByName("AcceptInvitation")),
 			connect.WithClientOptions(opts...),
 		),
+		openInvitation: connect.NewClient[v1.OpenInvitationRequest, v1.OpenInvitationResponse](
+			httpClient,
+			baseURL+InvitationServiceOpenInvitationProcedure,
+			connect.WithSchema(invitationServiceMethods.ByName("OpenInvitation")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		requestNewCode: connect.NewClient[v1.RequestNewCodeRequest, v1.RequestNewCodeResponse](
+			httpClient,
+			baseURL+InvitationServiceRequestNewCodeProcedure,
+			connect.WithSchema(invitationServiceMethods.ByName("RequestNewCode")),
+			connect.WithClientOptions(opts...),
+		),
+		issueNewCode: connect.NewClient[v1.IssueNewCodeRequest, v1.IssueNewCodeResponse](
+			httpClient,
+			baseURL+InvitationServiceIssueNewCodeProcedure,
+			connect.WithSchema(invitationServiceMethods.ByName("IssueNewCode")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -148,6 +188,9 @@ type invitationServiceClient struct {
 	resendInvitation *connect.Client[v1.ResendInvitationRequest, v1.ResendInvitationResponse]
 	verifyCode       *connect.Client[v1.VerifyCodeRequest, v1.VerifyCodeResponse]
 	acceptInvitation *connect.Client[v1.AcceptInvitationRequest, v1.AcceptInvitationResponse]
+	openInvitation   *connect.Client[v1.OpenInvitationRequest, v1.OpenInvitationResponse]
+	requestNewCode   *connect.Client[v1.RequestNewCodeRequest, v1.RequestNewCodeResponse]
+	issueNewCode     *connect.Client[v1.IssueNewCodeRequest, v1.IssueNewCodeResponse]
 }
 
 // CreateInvitation calls rollcall.invitation.v1.InvitationService.CreateInvitation.
@@ -185,6 +228,21 @@ func (c *invitationServiceClient) AcceptInvitation(ctx context.Context, req *con
 	return c.acceptInvitation.CallUnary(ctx, req)
 }
 
+// OpenInvitation calls rollcall.invitation.v1.InvitationService.OpenInvitation.
+func (c *invitationServiceClient) OpenInvitation(ctx context.Context, req *connect.Request[v1.OpenInvitationRequest]) (*connect.Response[v1.OpenInvitationResponse], error) {
+	return c.openInvitation.CallUnary(ctx, req)
+}
+
+// RequestNewCode calls rollcall.invitation.v1.InvitationService.RequestNewCode.
+func (c *invitationServiceClient) RequestNewCode(ctx context.Context, req *connect.Request[v1.RequestNewCodeRequest]) (*connect.Response[v1.RequestNewCodeResponse], error) {
+	return c.requestNewCode.CallUnary(ctx, req)
+}
+
+// IssueNewCode calls rollcall.invitation.v1.InvitationService.IssueNewCode.
+func (c *invitationServiceClient) IssueNewCode(ctx context.Context, req *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error) {
+	return c.issueNewCode.CallUnary(ctx, req)
+}
+
 // InvitationServiceHandler is an implementation of the rollcall.invitation.v1.InvitationService
 // service.
 type InvitationServiceHandler interface {
@@ -209,6 +267,18 @@ type InvitationServiceHandler interface {
 	VerifyCode(context.Context, *connect.Request[v1.VerifyCodeRequest]) (*connect.Response[v1.VerifyCodeResponse], error)
 	// AcceptInvitation completes the invitation with the chosen login method.
 	AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error)
+	// OpenInvitation is the invitee following the link: who invited, to which
+	// tenant, until when, whether a one-time code is needed and which login
+	// methods may be used. Unknown, used, revoked and expired links all get
+	// the same NOT_FOUND answer.
+	OpenInvitation(context.Context, *connect.Request[v1.OpenInvitationRequest]) (*connect.Response[v1.OpenInvitationResponse], error)
+	// RequestNewCode is the invitee asking for a new one-time code: at most
+	// once a minute and five times, never for a locked invitation (only the
+	// inviter can issue one then).
+	RequestNewCode(context.Context, *connect.Request[v1.RequestNewCodeRequest]) (*connect.Response[v1.RequestNewCodeResponse], error)
+	// IssueNewCode is the inviter sending a new one-time code; it unlocks an
+	// invitation locked after too many wrong codes.
+	IssueNewCode(context.Context, *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error)
 }
 
 // NewInvitationServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -262,6 +332,25 @@ func NewInvitationServiceHandler(svc InvitationServiceHandler, opts ...connect.H
 		connect.WithSchema(invitationServiceMethods.ByName("AcceptInvitation")),
 		connect.WithHandlerOptions(opts...),
 	)
+	invitationServiceOpenInvitationHandler := connect.NewUnaryHandler(
+		InvitationServiceOpenInvitationProcedure,
+		svc.OpenInvitation,
+		connect.WithSchema(invitationServiceMethods.ByName("OpenInvitation")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	invitationServiceRequestNewCodeHandler := connect.NewUnaryHandler(
+		InvitationServiceRequestNewCodeProcedure,
+		svc.RequestNewCode,
+		connect.WithSchema(invitationServiceMethods.ByName("RequestNewCode")),
+		connect.WithHandlerOptions(opts...),
+	)
+	invitationServiceIssueNewCodeHandler := connect.NewUnaryHandler(
+		InvitationServiceIssueNewCodeProcedure,
+		svc.IssueNewCode,
+		connect.WithSchema(invitationServiceMethods.ByName("IssueNewCode")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.invitation.v1.InvitationService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case InvitationServiceCreateInvitationProcedure:
@@ -278,6 +367,12 @@ func NewInvitationServiceHandler(svc InvitationServiceHandler, opts ...connect.H
 			invitationServiceVerifyCodeHandler.ServeHTTP(w, r)
 		case InvitationServiceAcceptInvitationProcedure:
 			invitationServiceAcceptInvitationHandler.ServeHTTP(w, r)
+		case InvitationServiceOpenInvitationProcedure:
+			invitationServiceOpenInvitationHandler.ServeHTTP(w, r)
+		case InvitationServiceRequestNewCodeProcedure:
+			invitationServiceRequestNewCodeHandler.ServeHTTP(w, r)
+		case InvitationServiceIssueNewCodeProcedure:
+			invitationServiceIssueNewCodeHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -313,4 +408,16 @@ func (UnimplementedInvitationServiceHandler) VerifyCode(context.Context, *connec
 
 func (UnimplementedInvitationServiceHandler) AcceptInvitation(context.Context, *connect.Request[v1.AcceptInvitationRequest]) (*connect.Response[v1.AcceptInvitationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.AcceptInvitation is not implemented"))
+}
+
+func (UnimplementedInvitationServiceHandler) OpenInvitation(context.Context, *connect.Request[v1.OpenInvitationRequest]) (*connect.Response[v1.OpenInvitationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.OpenInvitation is not implemented"))
+}
+
+func (UnimplementedInvitationServiceHandler) RequestNewCode(context.Context, *connect.Request[v1.RequestNewCodeRequest]) (*connect.Response[v1.RequestNewCodeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.RequestNewCode is not implemented"))
+}
+
+func (UnimplementedInvitationServiceHandler) IssueNewCode(context.Context, *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.IssueNewCode is not implemented"))
 }
