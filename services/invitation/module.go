@@ -10,10 +10,14 @@ package invitation
 import (
 	"context"
 	"io/fs"
+	"time"
 
+	"rollcall.dev/pkg/bus"
 	"rollcall.dev/pkg/platform"
 	"rollcall.dev/pkg/server"
 	"rollcall.dev/proto/gen/rollcall/invitation/v1/invitationv1connect"
+	"rollcall.dev/services/invitation/adapters/postgres"
+	"rollcall.dev/services/invitation/app"
 	"rollcall.dev/services/invitation/migrations"
 	"rollcall.dev/services/invitation/ports"
 )
@@ -31,9 +35,23 @@ func (module) Name() string { return Name }
 func (module) Migrations() fs.FS { return migrations.FS }
 
 func (module) Build(_ context.Context, d platform.Deps) (*platform.Component, error) {
-	path, handler := invitationv1connect.NewInvitationServiceHandler(ports.NewConnect(), d.HandlerOptions...)
+	store := postgres.New(d.Pool, d.Source)
+	store.Published = d.Relay.Kick
+	// The use cases that need only this service's own data run now: the
+	// expiry sweep and the reaction to IntegratorReplaced.
+	svc := &app.Service{Store: store, Log: d.Log}
+	sweeper := &ports.Sweeper{App: svc, Interval: time.Minute, Log: d.Log}
+
+	// ports.Connect (the real handler, tested in ports/) also needs an
+	// Authenticator and a Directory from the identity service (issue 4), the
+	// partner registry (issue 5), a notifier and the code key; until those
+	// are wired the API validates requests and answers Unimplemented.
+	path, handler := invitationv1connect.NewInvitationServiceHandler(invitationv1connect.UnimplementedInvitationServiceHandler{}, d.HandlerOptions...)
 	return &platform.Component{
 		Handlers:     []server.Handler{{Path: path, Handler: handler}},
 		ServiceNames: []string{invitationv1connect.InvitationServiceName},
+		Consumers:    []bus.ConsumerConfig{ports.IntegratorReplaced(svc)},
+		Start:        sweeper.Start,
+		Stop:         sweeper.Stop,
 	}, nil
 }

@@ -64,6 +64,7 @@ type Store interface {
 	Update(ctx context.Context, tenantID, id string, fn func(*domain.Invitation) error, deliver func([]domain.Event) error) (*domain.Invitation, error)
 	UpdateByToken(ctx context.Context, tok domain.Token, fn func(*domain.Invitation) error, deliver func([]domain.Event) error) (*domain.Invitation, error)
 	Get(ctx context.Context, tenantID, id string) (*domain.Invitation, error)
+	List(ctx context.Context, tenantID string, f ListFilter) ([]*domain.Invitation, error)
 	DueForExpiry(ctx context.Context, now time.Time, limit int) ([][2]string, error)
 	PendingIntegratorInvitations(ctx context.Context, tenantID string) ([]string, error)
 	Lifetime(ctx context.Context, tenantID string) (time.Duration, error)

@@ -70,6 +70,12 @@ func mayAdminister(by domain.Actor) error {
 // own rights; the link and code are delivered before the invitation is
 // committed, so a failed delivery leaves nothing behind.
 func (s *Service) Create(ctx context.Context, by domain.Actor, form domain.NewInvitation) (*domain.Invitation, error) {
+	return s.CreateWithLifetime(ctx, by, form, 0)
+}
+
+// CreateWithLifetime is Create with this invitation's own lifetime (1 hour
+// to 30 days) instead of the tenant's; zero means the tenant's.
+func (s *Service) CreateWithLifetime(ctx context.Context, by domain.Actor, form domain.NewInvitation, lifetime time.Duration) (*domain.Invitation, error) {
 	if err := sameTenant(by, form.TenantID); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownTenant, err)
 	}
@@ -107,9 +113,10 @@ func (s *Service) Create(ctx context.Context, by domain.Actor, form domain.NewIn
 	if form.Language == "" {
 		form.Language = tenant.Language
 	}
-	lifetime, err := s.Store.Lifetime(ctx, form.TenantID)
-	if err != nil {
-		return nil, err
+	if lifetime == 0 {
+		if lifetime, err = s.Store.Lifetime(ctx, form.TenantID); err != nil {
+			return nil, err
+		}
 	}
 	inv, err := domain.Create(form, by, domain.Policy{Lifetime: lifetime}, s.Key, s.now())
 	if err != nil {
@@ -222,6 +229,20 @@ func notFound(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
+}
+
+// List pages through the actor's tenant's invitations.
+func (s *Service) List(ctx context.Context, by domain.Actor, tenantID string, f ListFilter) ([]*domain.Invitation, error) {
+	if err := sameTenant(by, tenantID); err != nil {
+		return nil, err
+	}
+	if err := mayAdminister(by); err != nil {
+		return nil, err
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	return s.Store.List(ctx, tenantID, f)
 }
 
 // Revoke withdraws a live invitation.

@@ -464,14 +464,19 @@ func (inv *Invitation) Accept(a Acceptance, key CodeKey, now time.Time) error {
 	return nil
 }
 
-func (inv *Invitation) allowMethod(a Acceptance) error {
-	var allowed []LoginMethod
+// LoginMethods are the ways this invitation's invitee may sign in.
+func (inv *Invitation) LoginMethods() []LoginMethod {
 	switch inv.Kind {
 	case KindMember, KindIntegrator:
-		allowed = []LoginMethod{LoginBankID, LoginProviderProfile, LoginExisting}
+		return []LoginMethod{LoginBankID, LoginProviderProfile, LoginExisting}
 	case KindIntegration:
-		allowed = []LoginMethod{LoginPassword} // a neutral user never borrows a person's profile
+		return []LoginMethod{LoginPassword} // a neutral user never borrows a person's profile
 	}
+	return nil
+}
+
+func (inv *Invitation) allowMethod(a Acceptance) error {
+	allowed := inv.LoginMethods()
 	if !slices.Contains(allowed, a.Method) {
 		return fmt.Errorf("%w: %s invitations sign in with %v", ErrLoginMethod, inv.Kind, allowed)
 	}

@@ -1,17 +1,327 @@
-// Package ports translates between the outside world and the invitation service's
-// use cases: Connect handlers and event consumers. It holds no rules.
+// Package ports translates between the outside world and the invitation
+// service's use cases: the Connect handler (administrators and invitees) and
+// the event consumers. It holds no rules; errors are mapped to Connect codes
+// in one place (errors.go).
 package ports
 
-import "rollcall.dev/proto/gen/rollcall/invitation/v1/invitationv1connect"
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
 
-// Connect serves rollcall.invitation.v1.InvitationService. Requests are validated by the
-// platform's protovalidate interceptor before they reach it; methods without
-// a use case yet answer CodeUnimplemented (from the embedded type).
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
+	"rollcall.dev/proto/gen/rollcall/invitation/v1/invitationv1connect"
+	"rollcall.dev/services/invitation/adapters/postgres"
+	"rollcall.dev/services/invitation/app"
+	"rollcall.dev/services/invitation/domain"
+)
+
+// Authenticator turns an administrator's bearer token into the actor it
+// stands for (the identity service owns tokens, roles and grants).
+type Authenticator interface {
+	Authenticate(ctx context.Context, bearer string) (domain.Actor, error)
+}
+
+// LoginResult is what a login provider vouches for.
+type LoginResult struct {
+	Subject        string // the provider's subject (BankID, provider profile)
+	ExistingUserID string // set when the assertion is an existing Rollcall profile's
+}
+
+// LoginProviders verify the invitee's login assertion (BankID, provider
+// profiles such as Telia, an existing profile's session).
+type LoginProviders interface {
+	Verify(ctx context.Context, method domain.LoginMethod, provider, assertion string) (LoginResult, error)
+}
+
+// Connect serves rollcall.invitation.v1.InvitationService. Requests are
+// validated by the platform's protovalidate interceptor before they get here.
 type Connect struct {
-	invitationv1connect.UnimplementedInvitationServiceHandler
+	App    *app.Service
+	Auth   Authenticator
+	Logins LoginProviders
 }
 
 var _ invitationv1connect.InvitationServiceHandler = (*Connect)(nil)
 
-// NewConnect returns the handler.
-func NewConnect() *Connect { return &Connect{} }
+func (c *Connect) actor(ctx context.Context, h http.Header) (domain.Actor, error) {
+	const prefix = "Bearer "
+	v := h.Get("Authorization")
+	if len(v) <= len(prefix) || v[:len(prefix)] != prefix {
+		return domain.Actor{}, connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("a bearer token is required"))
+	}
+	a, err := c.Auth.Authenticate(ctx, v[len(prefix):])
+	if err != nil {
+		return domain.Actor{}, connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("the bearer token is not valid"))
+	}
+	return a, nil
+}
+
+// CreateInvitation implements the admin's form.
+func (c *Connect) CreateInvitation(ctx context.Context, req *connect.Request[invitationv1.CreateInvitationRequest]) (*connect.Response[invitationv1.CreateInvitationResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	form := domain.NewInvitation{
+		TenantID: m.GetTenantId(), Kind: domain.Kind(m.GetKind()), Origin: domain.Origin(m.GetOrigin()),
+		FirstName: m.GetFirstName(), LastName: m.GetLastName(), Email: m.GetEmail(), Mobile: m.GetMobile(),
+		CodeDelivery: domain.CodeDelivery(m.GetCodeDelivery()), Grants: GrantsFromProto(m.GetGrants()),
+	}
+	var lifetime time.Duration
+	if m.GetLifetime() != nil {
+		lifetime = m.GetLifetime().AsDuration()
+	}
+	inv, err := c.App.CreateWithLifetime(ctx, by, form, lifetime)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.CreateInvitationResponse{Invitation: InvitationToProto(inv)}), nil
+}
+
+// GetInvitation reads one invitation.
+func (c *Connect) GetInvitation(ctx context.Context, req *connect.Request[invitationv1.GetInvitationRequest]) (*connect.Response[invitationv1.GetInvitationResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	inv, err := c.App.Get(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.GetInvitationResponse{Invitation: InvitationToProto(inv)}), nil
+}
+
+type pageToken struct {
+	CreatedAt time.Time `json:"c"`
+	ID        string    `json:"i"`
+}
+
+// ListInvitations pages through the tenant's invitations.
+func (c *Connect) ListInvitations(ctx context.Context, req *connect.Request[invitationv1.ListInvitationsRequest]) (*connect.Response[invitationv1.ListInvitationsResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	f := app.ListFilter{Limit: int(m.GetPageSize())}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	for _, st := range m.GetStatuses() {
+		f.Statuses = append(f.Statuses, statusFromProto(st))
+	}
+	if t := m.GetPageToken(); t != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(t)
+		var pt pageToken
+		if err != nil || json.Unmarshal(raw, &pt) != nil || pt.ID == "" {
+			return nil, toConnect(&domain.FieldError{Field: "page_token", Reason: "is not a token this service issued"})
+		}
+		f.AfterCreatedAt, f.AfterID = pt.CreatedAt, pt.ID
+	}
+	invs, err := c.App.List(ctx, by, m.GetTenantId(), f)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	out := &invitationv1.ListInvitationsResponse{}
+	kinds := map[invitationv1.InvitationKind]bool{}
+	for _, k := range m.GetKinds() {
+		kinds[k] = true
+	}
+	for _, inv := range invs {
+		if len(kinds) > 0 && !kinds[invitationv1.InvitationKind(inv.Kind)] {
+			continue
+		}
+		out.Invitations = append(out.Invitations, InvitationToProto(inv))
+	}
+	if len(invs) == f.Limit {
+		last := invs[len(invs)-1]
+		raw, _ := json.Marshal(pageToken{CreatedAt: last.CreatedAt, ID: last.ID})
+		out.NextPageToken = base64.RawURLEncoding.EncodeToString(raw)
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RevokeInvitation withdraws an invitation.
+func (c *Connect) RevokeInvitation(ctx context.Context, req *connect.Request[invitationv1.RevokeInvitationRequest]) (*connect.Response[invitationv1.RevokeInvitationResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	inv, err := c.App.Revoke(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.RevokeInvitationResponse{Invitation: InvitationToProto(inv)}), nil
+}
+
+// ResendInvitation issues a new link and code.
+func (c *Connect) ResendInvitation(ctx context.Context, req *connect.Request[invitationv1.ResendInvitationRequest]) (*connect.Response[invitationv1.ResendInvitationResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	inv, err := c.App.Resend(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.ResendInvitationResponse{Invitation: InvitationToProto(inv)}), nil
+}
+
+// IssueNewCode is the inviter sending a new code.
+func (c *Connect) IssueNewCode(ctx context.Context, req *connect.Request[invitationv1.IssueNewCodeRequest]) (*connect.Response[invitationv1.IssueNewCodeResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	inv, err := c.App.IssueCode(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.IssueNewCodeResponse{Invitation: InvitationToProto(inv)}), nil
+}
+
+// OpenInvitation is the invitee following the link.
+func (c *Connect) OpenInvitation(ctx context.Context, req *connect.Request[invitationv1.OpenInvitationRequest]) (*connect.Response[invitationv1.OpenInvitationResponse], error) {
+	inv, err := c.App.Open(ctx, domain.Token(req.Msg.GetToken()))
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	out := &invitationv1.OpenInvitationResponse{
+		InvitationId: inv.ID, TenantId: inv.TenantID, Kind: invitationv1.InvitationKind(inv.Kind),
+		InviterName: inv.Inviter.Name, ExpiresAt: timestamppb.New(inv.ExpiresAt), CodeRequired: inv.NeedsCode(),
+		CodeDelivery: invitationv1.CodeDelivery(inv.CodeDelivery), Locked: inv.Status == domain.StatusLocked,
+		Email: inv.Email,
+	}
+	for _, lm := range inv.LoginMethods() {
+		out.LoginMethods = append(out.LoginMethods, invitationv1.LoginMethod(lm))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// VerifyCode checks a code without completing the invitation.
+func (c *Connect) VerifyCode(ctx context.Context, req *connect.Request[invitationv1.VerifyCodeRequest]) (*connect.Response[invitationv1.VerifyCodeResponse], error) {
+	tok := domain.Token(req.Msg.GetToken())
+	if err := c.App.VerifyCode(ctx, tok, domain.Code(req.Msg.GetCode())); err != nil {
+		return nil, toConnect(err)
+	}
+	inv, err := c.App.Open(ctx, tok)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	out := &invitationv1.VerifyCodeResponse{
+		InvitationId: inv.ID, Kind: invitationv1.InvitationKind(inv.Kind), Email: inv.Email,
+		FirstName: inv.FirstName, LastName: inv.LastName, ExpiresAt: timestamppb.New(inv.ExpiresAt),
+	}
+	for _, lm := range inv.LoginMethods() {
+		out.LoginMethods = append(out.LoginMethods, invitationv1.LoginMethod(lm))
+	}
+	return connect.NewResponse(out), nil
+}
+
+// RequestNewCode is the invitee asking for a new code.
+func (c *Connect) RequestNewCode(ctx context.Context, req *connect.Request[invitationv1.RequestNewCodeRequest]) (*connect.Response[invitationv1.RequestNewCodeResponse], error) {
+	tok := domain.Token(req.Msg.GetToken())
+	if err := c.App.RequestCode(ctx, tok); err != nil {
+		return nil, toConnect(err)
+	}
+	inv, err := c.App.Open(ctx, tok)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.RequestNewCodeResponse{CodeExpiresAt: timestamppb.New(inv.CodeExpiresAt)}), nil
+}
+
+// AcceptInvitation completes the invitation.
+func (c *Connect) AcceptInvitation(ctx context.Context, req *connect.Request[invitationv1.AcceptInvitationRequest]) (*connect.Response[invitationv1.AcceptInvitationResponse], error) {
+	m := req.Msg
+	form := app.AcceptForm{
+		Token: domain.Token(m.GetToken()), Code: domain.Code(m.GetCode()),
+		Method: domain.LoginMethod(m.GetLoginMethod()), Password: m.GetPassword(),
+	}
+	if a := m.GetLoginAssertion(); a != nil {
+		res, err := c.Logins.Verify(ctx, form.Method, a.GetProvider(), a.GetAssertion())
+		if err != nil {
+			return nil, toConnect(&domain.FieldError{Field: "login_assertion", Reason: "the login provider did not confirm the sign-in"})
+		}
+		form.ExternalSubject, form.ExistingUserID = res.Subject, res.ExistingUserID
+	}
+	inv, err := c.App.Accept(ctx, form)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.AcceptInvitationResponse{InvitationId: inv.ID, TenantId: inv.TenantID, UserId: inv.UserID}), nil
+}
+
+// InvitationToProto is the API view of an invitation (never a secret).
+func InvitationToProto(inv *domain.Invitation) *invitationv1.Invitation {
+	out := &invitationv1.Invitation{
+		InvitationId: inv.ID, TenantId: inv.TenantID, Kind: invitationv1.InvitationKind(inv.Kind),
+		FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: optional(inv.Mobile),
+		CodeDelivery: invitationv1.CodeDelivery(inv.CodeDelivery), Grants: postgres.GrantsToProto(inv.Grants),
+		Origin: commonv1.CreationOrigin(inv.Origin), PartnerId: optional(inv.PartnerID), Inviter: postgres.ActorToProto(inv.Inviter),
+		Status: statusToProto(inv.Status), CreatedAt: timestamppb.New(inv.CreatedAt), ExpiresAt: timestamppb.New(inv.ExpiresAt),
+	}
+	if !inv.AcceptedAt.IsZero() {
+		out.AcceptedAt = timestamppb.New(inv.AcceptedAt)
+	}
+	return out
+}
+
+var statuses = map[domain.Status]invitationv1.InvitationStatus{
+	domain.StatusPending:  invitationv1.InvitationStatus_INVITATION_STATUS_PENDING,
+	domain.StatusAccepted: invitationv1.InvitationStatus_INVITATION_STATUS_ACCEPTED,
+	domain.StatusExpired:  invitationv1.InvitationStatus_INVITATION_STATUS_EXPIRED,
+	domain.StatusRevoked:  invitationv1.InvitationStatus_INVITATION_STATUS_REVOKED,
+	domain.StatusLocked:   invitationv1.InvitationStatus_INVITATION_STATUS_LOCKED,
+}
+
+func statusToProto(s domain.Status) invitationv1.InvitationStatus { return statuses[s] }
+
+func statusFromProto(s invitationv1.InvitationStatus) domain.Status {
+	for k, v := range statuses {
+		if v == s {
+			return k
+		}
+	}
+	return ""
+}
+
+// GrantsFromProto maps the contract's grants to the domain's.
+func GrantsFromProto(g *commonv1.Grants) domain.Grants {
+	if g == nil {
+		return domain.Grants{}
+	}
+	sel := func(s *commonv1.Selection) *domain.Selection {
+		if s == nil {
+			return nil
+		}
+		return &domain.Selection{All: s.GetAll(), IDs: s.GetIds()}
+	}
+	out := domain.Grants{Level: domain.PermissionLevel(g.GetPermissionLevel()), Areas: g.GetPermissionAreas()}
+	if sc := g.GetScope(); sc != nil {
+		out.Scope = domain.Scope{
+			Organisations: sel(sc.GetOrganisations()), Customers: sel(sc.GetCustomers()), CostCentres: sel(sc.GetCostCentres()),
+			ProductCategories: sel(sc.GetProductCategories()), ApplicationLinks: sc.GetApplicationLinkIds(),
+		}
+	}
+	if p := g.GetAccessPackages(); p != nil {
+		out.Packages = &domain.Packages{IntegrationUser: p.GetIntegrationUser(), AllAdditionalPackages: p.GetAllAdditionalPackages(), Additional: p.GetAdditionalPackages()}
+	}
+	return out
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

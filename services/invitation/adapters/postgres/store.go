@@ -12,6 +12,7 @@ import (
 
 	"rollcall.dev/pkg/outbox"
 	"rollcall.dev/pkg/pgdb"
+	"rollcall.dev/services/invitation/app"
 	"rollcall.dev/services/invitation/domain"
 )
 
@@ -227,14 +228,8 @@ func (s *Store) Get(ctx context.Context, tenantID, id string) (*domain.Invitatio
 	return scan(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM invitations WHERE tenant_id = $1 AND id = $2`, tenantID, id))
 }
 
-// ListFilter narrows List.
-type ListFilter struct {
-	Statuses []domain.Status // empty: all
-	Limit    int
-	// After continues from the last item of the previous page.
-	AfterCreatedAt time.Time
-	AfterID        string
-}
+// ListFilter narrows List (the app layer's type).
+type ListFilter = app.ListFilter
 
 // List returns a tenant's invitations, newest first.
 func (s *Store) List(ctx context.Context, tenantID string, f ListFilter) ([]*domain.Invitation, error) {
