@@ -384,8 +384,9 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 		return nil, invalidField("password", "must be at least 12 characters")
 	}
 	var (
-		verdict error
-		target  *domain.Invitation
+		verdict  error
+		accepted bool
+		target   *domain.Invitation
 	)
 	inv, err := s.Store.UpdateByToken(ctx, f.Token, func(inv *domain.Invitation) error {
 		target = inv
@@ -393,8 +394,9 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 			Token: f.Token, Code: f.Code, Method: f.Method, ExistingUserID: f.ExistingUserID,
 			ExternalSubject: f.ExternalSubject, NewUserID: NewUserID(inv.ID),
 		}, s.Key, s.now())
+		accepted = verdict == nil
 		switch {
-		case verdict == nil:
+		case accepted:
 			return nil
 		case errors.Is(verdict, domain.ErrWrongCode), errors.Is(verdict, domain.ErrLocked):
 			return nil // save the attempt count (and the lock)
@@ -402,8 +404,8 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 			return verdict
 		}
 	}, func([]domain.Event) error {
-		if verdict != nil || f.Method != domain.LoginPassword {
-			return nil
+		if !accepted || f.Method != domain.LoginPassword {
+			return nil // nothing accepted (a wrong code is only counted), or no password
 		}
 		if err := s.Credentials.SetInitialPassword(ctx, target.TenantID, target.UserID, target.ID, f.Password); err != nil {
 			return fmt.Errorf("setting the password: %w", err)
