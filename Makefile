@@ -55,7 +55,7 @@ breaking: ## buf breaking: the proto schema against BREAKING_AGAINST (default HE
 
 .PHONY: bench
 bench: ## Benchmarks, each reporting its figures as a ratio to a baseline measured in the same run
-	go test -run '^$$' -bench . -benchtime 3x -count 1 rollcall.dev/pkg/...
+	go test -run '^$$' -bench . -benchtime 3x -count 1 rollcall.dev/pkg/... rollcall.dev/services/...
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module

@@ -136,7 +136,7 @@ type bundle struct {
 	org   string
 }
 
-func setup(t *testing.T) bundle {
+func setup(t testing.TB) bundle {
 	t.Helper()
 	pool := testkit.NewDB(t, migrations.FS)
 	store := postgres.New(pool, "/rollcall/invitation")
