@@ -4,12 +4,15 @@ go 1.26.0
 
 require (
 	github.com/nats-io/nats-server/v2 v2.15.2
+	github.com/stretchr/testify v1.12.1
 	rollcall.dev/pkg v0.0.0
 	rollcall.dev/services/identity v0.0.0
 	rollcall.dev/services/integrator-policy v0.0.0
 	rollcall.dev/services/invitation v0.0.0
 	rollcall.dev/services/sync v0.0.0
 )
+
+require github.com/peterldowns/pgtestdb v0.1.1 // indirect
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.2 // indirect
