@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"rollcall.dev/cmd/rollcall/internal/devpg"
+	"rollcall.dev/pkg/notify/mailsink"
 	"rollcall.dev/pkg/platform"
+	"rollcall.dev/pkg/server"
 	"rollcall.dev/pkg/telemetry"
 	identity "rollcall.dev/services/identity"
 	integratorpolicy "rollcall.dev/services/integrator-policy"
@@ -105,8 +108,16 @@ func (d *devCmd) Run(ctx context.Context) error {
 		dbNames[m.Name()] = name
 	}
 
+	// The mail and SMS sink: a real SMTP server keeping messages in memory,
+	// shown at /dev/mail/ on the same HTTP port.
+	sink, err := mailsink.Start(ctx, mailsink.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("mail sink: %w", err)
+	}
+	defer func() { _ = sink.Close(context.WithoutCancel(ctx)) }()
+
 	// NATS JetStream, embedded, with its store under the data dir.
-	ns, err := server.NewServer(&server.Options{
+	ns, err := natsserver.NewServer(&natsserver.Options{
 		ServerName: "rollcall-dev",
 		Host:       "127.0.0.1",
 		Port:       d.NATSPort,
@@ -132,6 +143,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 		NATSURL:         ns.ClientURL(),
 		ShutdownTimeout: d.Shutdown,
 		Log:             log,
+		ExtraHandlers:   []server.Handler{{Path: "/dev/mail/", Handler: http.StripPrefix("/dev/mail", sink.Handler())}},
 		OnReady: func(addr string) {
 			base := "http://" + displayAddr(addr)
 			fmt.Fprintf(out, "\nRollcall dev stack is ready.\n\n")
@@ -140,6 +152,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 			fmt.Fprintf(tw, "  health / readiness\t%s/healthz  %s/readyz\n", base, base)
 			fmt.Fprintf(tw, "  metrics\t%s/metrics\n", base)
 			fmt.Fprintf(tw, "  NATS JetStream (embedded)\t%s  (store %s)\n", ns.ClientURL(), filepath.Join(dataDir, "nats"))
+			fmt.Fprintf(tw, "  mail and SMS sink\t%s/dev/mail/  (SMTP %s)\n", base, sink.SMTPAddr())
 			fmt.Fprintf(tw, "  PostgreSQL\t%s\n", pgNote)
 			for _, m := range modules {
 				fmt.Fprintf(tw, "  service %s\tdatabase %s\n", m.Name(), dbNames[m.Name()])

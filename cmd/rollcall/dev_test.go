@@ -168,6 +168,9 @@ func TestDev(t *testing.T) {
 		}
 		code, _ = get(t, base+"/healthz")
 		require.Equal(t, http.StatusOK, code)
+		code, body = get(t, base+"/dev/mail/api/messages")
+		require.Equal(t, http.StatusOK, code, "the mail sink is served")
+		require.Equal(t, "[]", strings.TrimSpace(body))
 		code, body = get(t, base+"/metrics")
 		require.Equal(t, http.StatusOK, code)
 		require.Contains(t, body, "rollcall_outbox_lag_seconds")

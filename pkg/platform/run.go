@@ -33,6 +33,8 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	RelayInterval   time.Duration
 	Log             *slog.Logger
+	// ExtraHandlers are mounted beside the modules' (e.g. the dev mail sink).
+	ExtraHandlers []server.Handler
 	// OnReady is called once the server listens, with its address.
 	OnReady func(addr string)
 }
@@ -194,6 +196,7 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 		}
 	}
 
+	handlers = append(handlers, opts.ExtraHandlers...)
 	srv, err := server.New(server.Config{Addr: opts.Addr, ShutdownTimeout: opts.ShutdownTimeout}, log, handlers, serviceNames, checks)
 	if err != nil {
 		return fmt.Errorf("platform: server: %w", err)
