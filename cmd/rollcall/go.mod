@@ -12,7 +12,12 @@ require (
 	rollcall.dev/services/sync v0.0.0
 )
 
-require github.com/peterldowns/pgtestdb v0.1.1 // indirect
+require (
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	github.com/emersion/go-smtp v0.25.1 // indirect
+	github.com/peterldowns/pgtestdb v0.1.1 // indirect
+	github.com/wneessen/go-mail v0.8.1 // indirect
+)
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.12-20260825204119-511051f7f437.2 // indirect
