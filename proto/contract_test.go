@@ -543,7 +543,9 @@ func ruleCases() []ruleCase {
 		ok("grants.main_administrator_has_no_scope", "MainAdministratorWithApplicationLinks",
 			with(adminGrants, func(m *commonv1.Grants) { m.Scope = &commonv1.AccessScope{ApplicationLinkIds: []string{runID}} })),
 		bad("grants.main_administrator_has_no_scope", "MainAdministratorLimitedToAnOrganisation", "",
-			with(adminGrants, func(m *commonv1.Grants) { m.Scope = &commonv1.AccessScope{Organisations: &commonv1.Selection{All: true}} })),
+			with(adminGrants, func(m *commonv1.Grants) {
+				m.Scope = &commonv1.AccessScope{Organisations: &commonv1.Selection{All: true}}
+			})),
 		bad("grants.main_administrator_has_no_scope", "MainAdministratorWithProductCategories", "",
 			with(adminGrants, func(m *commonv1.Grants) {
 				m.Scope = &commonv1.AccessScope{ProductCategories: &commonv1.Selection{All: true}}
