@@ -279,8 +279,9 @@ func validInviteAccepted() *invitationv1.InviteAccepted {
 		UserId:      userID,
 		LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_BANKID,
 		FirstName:   "Anna", LastName: "Svensson", Email: "anna.svensson@example.se",
-		Grants:  customGrants(),
-		Inviter: inviter(),
+		Grants:          customGrants(),
+		Inviter:         inviter(),
+		ExternalSubject: proto.String("bankid:198001011234"),
 	}
 }
 
@@ -288,7 +289,7 @@ func integrationAccepted() *invitationv1.InviteAccepted {
 	msg := validInviteAccepted()
 	msg.Kind = invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION
 	msg.Origin = commonv1.CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION
-	msg.LoginMethod = invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD
+	msg.LoginMethod, msg.ExternalSubject = invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, nil
 	msg.FirstName, msg.LastName, msg.Email = "Klarna", "Integrasjon", "klarna@selskap.example"
 	msg.Grants = integrationGrants()
 	return msg
@@ -297,7 +298,7 @@ func integrationAccepted() *invitationv1.InviteAccepted {
 func integratorAccepted() *invitationv1.InviteAccepted {
 	msg := validInviteAccepted()
 	msg.Kind = invitationv1.InvitationKind_INVITATION_KIND_INTEGRATOR
-	msg.LoginMethod = invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD
+	msg.LoginMethod, msg.ExternalSubject = invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, nil
 	msg.FirstName, msg.LastName, msg.Email = "Ivan", "Petrov", "dev@partner.example"
 	msg.PartnerId = proto.String(partnerID)
 	msg.Grants = adminGrants()
@@ -627,15 +628,18 @@ func ruleCases() []ruleCase {
 		bad("invite_accepted.partner_iff_integrator", "MemberWithPartner", "",
 			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.PartnerId = proto.String(partnerID) })),
 		ok("invite_accepted.existing_profile_login", "ExistingProfile",
-			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.ExistingProfile, m.LoginMethod = true, existing })),
+			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) {
+				m.ExistingProfile, m.LoginMethod = true, existing
+				m.ExternalSubject = nil
+			})),
 		bad("invite_accepted.existing_profile_login", "ExistingProfileWithBankID", "",
 			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.ExistingProfile = true })),
 		bad("invite_accepted.existing_profile_login", "ExistingWithoutProfile", "",
-			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = existing })),
+			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = existing; m.ExternalSubject = nil })),
 		ok("invite_accepted.member_login_method", "ProviderProfile",
 			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = providerPr })),
 		bad("invite_accepted.member_login_method", "MemberWithPassword", "",
-			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = password })),
+			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = password; m.ExternalSubject = nil })),
 		ok("invite_accepted.integration_password_login", "Password", same(integrationAccepted)),
 		bad("invite_accepted.integration_password_login", "BankID", "",
 			with(integrationAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = bankID })),
@@ -723,6 +727,13 @@ func ruleCases() []ruleCase {
 			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) { m.Password = nil })),
 		bad("accept_invitation.password_iff_password_login", "PasswordWithBankID", "",
 			with(validAcceptInvitation, func(m *invitationv1.AcceptInvitationRequest) { m.LoginMethod = bankID })),
+
+		ok("invite_accepted.external_subject_for_external_logins", "BankID", same(validInviteAccepted)),
+		ok("invite_accepted.external_subject_for_external_logins", "Password", same(integrationAccepted)),
+		bad("invite_accepted.external_subject_for_external_logins", "BankIDWithoutSubject", "",
+			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.ExternalSubject = nil })),
+		bad("invite_accepted.external_subject_for_external_logins", "PasswordWithSubject", "",
+			with(integrationAccepted, func(m *invitationv1.InviteAccepted) { m.ExternalSubject = proto.String("x") })),
 
 		// identity.v1
 		ok("user_created.integrator_rules", "Integrator", same(integratorCreated)),

@@ -66,6 +66,8 @@ type Store interface {
 	Get(ctx context.Context, tenantID, id string) (*domain.Invitation, error)
 	List(ctx context.Context, tenantID string, f ListFilter) ([]*domain.Invitation, error)
 	DueForExpiry(ctx context.Context, now time.Time, limit int) ([][2]string, error)
-	PendingIntegratorInvitations(ctx context.Context, tenantID string) ([]string, error)
+	// PendingIntegratorInvitations lists live integrator invitations created
+	// before `before` (zero: all).
+	PendingIntegratorInvitations(ctx context.Context, tenantID string, before time.Time) ([]string, error)
 	Lifetime(ctx context.Context, tenantID string) (time.Duration, error)
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"rollcall.dev/pkg/pgdb"
+
 	"rollcall.dev/services/invitation/domain"
 )
 
@@ -20,7 +22,27 @@ var (
 	ErrUnknownTenant = errors.New("unknown tenant")
 	// ErrNotFound is an invitation that does not exist in the actor's tenant.
 	ErrNotFound = errors.New("invitation not found")
+	// ErrUnavailable is a service this one depends on (directory, partner
+	// registry, identity, mail or SMS) that did not answer: worth a retry.
+	ErrUnavailable = errors.New("a service the invitation depends on is unavailable")
+	// ErrMisconfigured is a service started without a usable code key.
+	ErrMisconfigured = errors.New("invitation service misconfigured")
 )
+
+func (s *Service) keyed() error {
+	if err := s.Key.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrMisconfigured, err)
+	}
+	return nil
+}
+
+// unavailable marks a dependency's failure, keeping its words.
+func unavailable(what string, err error) error {
+	if err == nil || errors.Is(err, ErrUnknownTenant) {
+		return err
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+}
 
 // Service runs the use cases.
 type Service struct {
@@ -76,34 +98,42 @@ func (s *Service) Create(ctx context.Context, by domain.Actor, form domain.NewIn
 // CreateWithLifetime is Create with this invitation's own lifetime (1 hour
 // to 30 days) instead of the tenant's; zero means the tenant's.
 func (s *Service) CreateWithLifetime(ctx context.Context, by domain.Actor, form domain.NewInvitation, lifetime time.Duration) (*domain.Invitation, error) {
+	if err := s.keyed(); err != nil {
+		return nil, err
+	}
 	if err := sameTenant(by, form.TenantID); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownTenant, err)
 	}
+	// The actor's rights first: someone who may not invite learns nothing
+	// about partners or the tenant's structure from the answers below.
+	if err := domain.MayInvite(by, form.Kind, form.Grants); err != nil {
+		return nil, err
+	}
 	tenant, err := s.Directory.Tenant(ctx, form.TenantID)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("directory", err)
 	}
 	for i, a := range form.Grants.Areas {
 		if !slices.Contains(tenant.Areas, a) {
-			return nil, &domain.FieldError{Field: fmt.Sprintf("grants.permission_areas[%d]", i), Reason: fmt.Sprintf("the tenant has no area %q", a)}
+			return nil, domain.Invalid(fmt.Sprintf("grants.permission_areas[%d]", i), "the tenant has no area %q", a)
 		}
 	}
 	unknown, err := s.Directory.UnknownScopeIDs(ctx, form.TenantID, form.Grants.Scope)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("directory", err)
 	}
 	for _, field := range []string{"organisations", "customers", "cost_centres", "product_categories", "application_links"} {
 		if ids := unknown[field]; len(ids) > 0 {
-			return nil, invalidField("grants.scope."+field, "unknown in this tenant: "+strings.Join(ids, ", "))
+			return nil, domain.Invalid("grants.scope."+field, "unknown in this tenant: %s", strings.Join(ids, ", "))
 		}
 	}
 	if form.Kind == domain.KindIntegrator {
-		partner, err := s.Partners.CheckPartner(ctx, form.Email)
+		partner, err := s.Partners.CheckPartner(ctx, strings.ToLower(strings.TrimSpace(form.Email)))
 		if err != nil {
-			return nil, fmt.Errorf("partner registry: %w", err)
+			return nil, unavailable("partner registry", err)
 		}
 		if partner == "" {
-			return nil, invalidField("email", "does not belong to a registered partner")
+			return nil, domain.Invalid("email", "does not belong to a registered partner")
 		}
 		form.PartnerID = partner
 	}
@@ -126,13 +156,9 @@ func (s *Service) CreateWithLifetime(ctx context.Context, by domain.Actor, form 
 		return nil, err
 	}
 	if inv.Kind == domain.KindIntegrator {
-		s.supersedeIntegratorInvitations(ctx, inv.TenantID, inv.ID)
+		s.supersedeIntegratorInvitations(ctx, inv)
 	}
 	return inv, nil
-}
-
-func invalidField(field, reason string) error {
-	return fmt.Errorf("%w", &domain.FieldError{Field: field, Reason: reason})
 }
 
 // deliver sends whatever secrets the events carry.
@@ -152,51 +178,49 @@ func (s *Service) deliver(ctx context.Context, t Tenant, inv *domain.Invitation)
 				code = e.Code
 			}
 		}
+		var err error
 		switch {
 		case tok != "":
-			return s.Notifier.Invitation(ctx, t, inv, tok, code)
+			err = s.Notifier.Invitation(ctx, t, inv, tok, code)
 		case code != "":
-			return s.Notifier.Code(ctx, t, inv, code)
+			err = s.Notifier.Code(ctx, t, inv, code)
 		}
-		return nil
+		return unavailable("delivery", err)
 	}
 }
 
-// supersedeIntegratorInvitations revokes the tenant's older pending
-// integrator invitations: only the newest can be accepted. Best effort: a
-// failure is logged and the next integrator event retries it.
-func (s *Service) supersedeIntegratorInvitations(ctx context.Context, tenantID, newest string) {
-	ids, err := s.Store.PendingIntegratorInvitations(ctx, tenantID)
+// supersedeIntegratorInvitations revokes the tenant's pending integrator
+// invitations created before newest: only the newest can be accepted. Two
+// invitations created at the same moment cannot revoke each other, since
+// each only looks back. Best effort: a failure is logged, and accepting the
+// older one is still refused by integrator policy.
+func (s *Service) supersedeIntegratorInvitations(ctx context.Context, newest *domain.Invitation) {
+	err := s.revokeIntegratorInvitations(ctx, newest.TenantID, newest.ID, newest.CreatedAt, domain.RevokedSuperseded)
 	if err != nil {
-		s.log().WarnContext(ctx, "listing integrator invitations failed", "tenant_id", tenantID, "error", err)
-		return
-	}
-	for _, id := range ids {
-		if id == newest {
-			continue
-		}
-		_, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
-			return inv.Revoke(domain.RevokedSuperseded, domain.Actor{}, newest, s.now())
-		}, nil)
-		if err != nil && !errors.Is(err, domain.ErrNotPending) {
-			s.log().WarnContext(ctx, "superseding an integrator invitation failed", "invitation_id", id, "error", err)
-		}
+		s.log().WarnContext(ctx, "superseding older integrator invitations failed", "tenant_id", newest.TenantID, "error", err)
 	}
 }
 
 // IntegratorReplaced reacts to integrator-policy's event: pending integrator
-// invitations other than the new integrator's are revoked.
+// invitations other than the new integrator's are revoked. Idempotent: a
+// redelivery finds nothing pending.
 func (s *Service) IntegratorReplaced(ctx context.Context, tenantID, newInvitationID string) error {
-	ids, err := s.Store.PendingIntegratorInvitations(ctx, tenantID)
+	return s.revokeIntegratorInvitations(ctx, tenantID, newInvitationID, time.Time{}, domain.RevokedIntegratorReplaced)
+}
+
+// revokeIntegratorInvitations revokes pending integrator invitations other
+// than keep, created before `before` (zero: any).
+func (s *Service) revokeIntegratorInvitations(ctx context.Context, tenantID, keep string, before time.Time, reason domain.RevokeReason) error {
+	ids, err := s.Store.PendingIntegratorInvitations(ctx, tenantID, before)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if id == newInvitationID {
+		if id == keep {
 			continue
 		}
 		_, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
-			return inv.Revoke(domain.RevokedIntegratorReplaced, domain.Actor{}, newInvitationID, s.now())
+			return inv.Revoke(reason, domain.Actor{}, keep, s.now())
 		}, nil)
 		if err != nil && !errors.Is(err, domain.ErrNotPending) {
 			return err
@@ -225,7 +249,7 @@ func (s *Service) Get(ctx context.Context, by domain.Actor, tenantID, id string)
 }
 
 func notFound(err error) error {
-	if err != nil && strings.Contains(err.Error(), "not found") {
+	if errors.Is(err, pgdb.ErrNotFound) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
@@ -254,6 +278,9 @@ func (s *Service) Revoke(ctx context.Context, by domain.Actor, tenantID, id stri
 		return nil, err
 	}
 	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
+		if err := domain.MayInvite(by, inv.Kind, inv.Grants); err != nil {
+			return err // managing an invitation takes the right to have sent it
+		}
 		return inv.Revoke(domain.RevokedByAdmin, by, "", s.now())
 	}, nil)
 	return inv, notFound(err)
@@ -268,18 +295,20 @@ func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id stri
 	if err := mayAdminister(by); err != nil {
 		return nil, err
 	}
-	tenant, err := s.Directory.Tenant(ctx, tenantID)
-	if err != nil {
+	if err := s.keyed(); err != nil {
 		return nil, err
 	}
-	lifetime, err := s.Store.Lifetime(ctx, tenantID)
+	tenant, err := s.Directory.Tenant(ctx, tenantID)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("directory", err)
 	}
 	var target *domain.Invitation
 	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
 		target = inv
-		return inv.Resend(domain.Policy{Lifetime: lifetime}, s.Key, s.now())
+		if err := domain.MayInvite(by, inv.Kind, inv.Grants); err != nil {
+			return err
+		}
+		return inv.Resend(s.Key, s.now())
 	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
 	return inv, notFound(err)
 }
@@ -292,13 +321,19 @@ func (s *Service) IssueCode(ctx context.Context, by domain.Actor, tenantID, id s
 	if err := mayAdminister(by); err != nil {
 		return nil, err
 	}
+	if err := s.keyed(); err != nil {
+		return nil, err
+	}
 	tenant, err := s.Directory.Tenant(ctx, tenantID)
 	if err != nil {
-		return nil, err
+		return nil, unavailable("directory", err)
 	}
 	var target *domain.Invitation
 	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
 		target = inv
+		if err := domain.MayInvite(by, inv.Kind, inv.Grants); err != nil {
+			return err
+		}
 		return inv.IssueCode(s.Key, s.now())
 	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
 	return inv, notFound(err)
@@ -310,13 +345,13 @@ func (s *Service) Open(ctx context.Context, tok domain.Token) (*domain.Invitatio
 	inv, err := s.Store.UpdateByToken(ctx, tok, func(inv *domain.Invitation) error {
 		return inv.Open(tok, s.now()) // may record Expired
 	}, nil)
-	return inv, invitee(err)
+	return inv, hideLinkFailure(err)
 }
 
-// invitee hides why a link failed: unknown, used, revoked and expired links
-// all read ErrInvalidToken.
-func invitee(err error) error {
-	if err != nil && (errors.Is(err, domain.ErrInvalidToken) || strings.Contains(err.Error(), "not found")) {
+// hideLinkFailure hides why a link failed: unknown, used, revoked and
+// expired links all read ErrInvalidToken.
+func hideLinkFailure(err error) error {
+	if errors.Is(err, domain.ErrInvalidToken) || errors.Is(err, pgdb.ErrNotFound) {
 		return domain.ErrInvalidToken
 	}
 	return err
@@ -325,6 +360,9 @@ func invitee(err error) error {
 // VerifyCode checks a code; a wrong one still counts (the attempt is saved
 // although the answer is an error).
 func (s *Service) VerifyCode(ctx context.Context, tok domain.Token, code domain.Code) error {
+	if err := s.keyed(); err != nil {
+		return err
+	}
 	var verdict error
 	_, err := s.Store.UpdateByToken(ctx, tok, func(inv *domain.Invitation) error {
 		verdict = inv.VerifyCode(tok, code, s.Key, s.now())
@@ -334,13 +372,16 @@ func (s *Service) VerifyCode(ctx context.Context, tok domain.Token, code domain.
 		return nil
 	}, nil)
 	if err != nil {
-		return invitee(err)
+		return hideLinkFailure(err)
 	}
 	return verdict
 }
 
 // RequestCode is the invitee asking for a new code (rate limited).
 func (s *Service) RequestCode(ctx context.Context, tok domain.Token) error {
+	if err := s.keyed(); err != nil {
+		return err
+	}
 	var target *domain.Invitation
 	var tenant Tenant
 	_, err := s.Store.UpdateByToken(ctx, tok, func(inv *domain.Invitation) error {
@@ -350,9 +391,9 @@ func (s *Service) RequestCode(ctx context.Context, tok domain.Token) error {
 		}
 		t, err := s.Directory.Tenant(ctx, inv.TenantID)
 		tenant = t
-		return err
+		return unavailable("directory", err)
 	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
-	return invitee(err)
+	return hideLinkFailure(err)
 }
 
 // AcceptForm is what the invitee sends to finish.
@@ -363,6 +404,8 @@ type AcceptForm struct {
 	ExistingUserID  string // the signed-in profile, with LoginExisting
 	ExternalSubject string // from the BankID or provider-profile login
 	Password        string // integration users
+	FirstName       string // when the invitation had none (integrators)
+	LastName        string
 }
 
 // userNamespace derives new users' ids from their invitation's id, so a
@@ -380,8 +423,11 @@ func NewUserID(invitationID string) string {
 // holds an accepted invitation without a password; a wrong code still
 // counts.
 func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation, error) {
+	if err := s.keyed(); err != nil {
+		return nil, err
+	}
 	if f.Method == domain.LoginPassword && len(strings.TrimSpace(f.Password)) < 12 {
-		return nil, invalidField("password", "must be at least 12 characters")
+		return nil, domain.Invalid("password", "must be at least 12 characters")
 	}
 	var (
 		verdict  error
@@ -393,6 +439,7 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 		verdict = inv.Accept(domain.Acceptance{
 			Token: f.Token, Code: f.Code, Method: f.Method, ExistingUserID: f.ExistingUserID,
 			ExternalSubject: f.ExternalSubject, NewUserID: NewUserID(inv.ID),
+			FirstName: f.FirstName, LastName: f.LastName,
 		}, s.Key, s.now())
 		accepted = verdict == nil
 		switch {
@@ -408,12 +455,12 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 			return nil // nothing accepted (a wrong code is only counted), or no password
 		}
 		if err := s.Credentials.SetInitialPassword(ctx, target.TenantID, target.UserID, target.ID, f.Password); err != nil {
-			return fmt.Errorf("setting the password: %w", err)
+			return unavailable("identity (setting the password)", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, invitee(err)
+		return nil, hideLinkFailure(err)
 	}
 	if verdict != nil {
 		return nil, verdict
@@ -428,6 +475,7 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	n := 0
+	var firstErr error
 	for _, k := range due {
 		_, err := s.Store.Update(ctx, k[0], k[1], func(inv *domain.Invitation) error {
 			if !inv.Expire(s.now()) {
@@ -438,12 +486,16 @@ func (s *Service) Sweep(ctx context.Context, limit int) (int, error) {
 		switch {
 		case errors.Is(err, errNothing):
 		case err != nil:
-			return n, err
+			// One bad row must not stop the others expiring.
+			s.log().WarnContext(ctx, "expiring an invitation failed", "tenant_id", k[0], "invitation_id", k[1], "error", err)
+			if firstErr == nil {
+				firstErr = err
+			}
 		default:
 			n++
 		}
 	}
-	return n, nil
+	return n, firstErr
 }
 
 var errNothing = errors.New("nothing to do")

@@ -289,6 +289,7 @@ func TestCreate(t *testing.T) {
 		first, err := b.svc.Create(ctx, b.admin, f)
 		require.NoError(t, err)
 		require.Equal(t, partnerID, first.PartnerID)
+		*b.clock = b.clock.Add(time.Second)
 		second, err := b.svc.Create(ctx, b.admin, f)
 		require.NoError(t, err)
 		got, err := b.svc.Get(ctx, b.admin, b.admin.TenantID, first.ID)
@@ -400,6 +401,22 @@ func TestInvitee(t *testing.T) {
 		require.Equal(t, app.NewUserID(inv.ID), got.UserID)
 	})
 
+	t.Run("AnIntegratorAcceptsWithHisNameAndAValidEvent", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		f := domain.NewInvitation{TenantID: b.admin.TenantID, Kind: domain.KindIntegrator, Origin: domain.OriginUserAdministration,
+			Email: "partner@integrator.example", CodeDelivery: domain.CodeNone, Grants: domain.Grants{Level: domain.LevelMainAdministrator}}
+		inv, err := b.svc.Create(ctx, b.admin, f)
+		require.NoError(t, err)
+		tok := b.note.last(t, inv.ID).tok
+		_, err = b.svc.Accept(ctx, app.AcceptForm{Token: tok, Method: domain.LoginProviderProfile, ExternalSubject: "bitrix24:77"})
+		requireField(t, err, "first_name")
+		_, err = b.svc.Accept(ctx, app.AcceptForm{Token: tok, Method: domain.LoginProviderProfile, ExternalSubject: "bitrix24:77", FirstName: "Ivan", LastName: "Petrov"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"UserInvited", "InviteAccepted"}, b.events(t), "and events() validated InviteAccepted against its contract")
+	})
+
 	t.Run("ResendKillsTheOldLink", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -463,6 +480,66 @@ func TestInvitee(t *testing.T) {
 
 func TestAdministration(t *testing.T) {
 	t.Parallel()
+
+	t.Run("ManagingAnInvitationTakesTheRightToHaveSentIt", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		f := b.member()
+		f.Grants = domain.Grants{Level: domain.LevelMainAdministrator}
+		inv, err := b.svc.Create(ctx, b.admin, f)
+		require.NoError(t, err)
+		narrow := b.admin
+		narrow.Role = domain.RoleSuperuser
+		narrow.Grants = domain.Grants{Level: domain.LevelCustom, Areas: []string{"support"}}
+		_, err = b.svc.Revoke(ctx, narrow, inv.TenantID, inv.ID)
+		require.ErrorIs(t, err, domain.ErrForbidden)
+		_, err = b.svc.Resend(ctx, narrow, inv.TenantID, inv.ID)
+		require.ErrorIs(t, err, domain.ErrForbidden)
+		_, err = b.svc.IssueCode(ctx, narrow, inv.TenantID, inv.ID)
+		require.ErrorIs(t, err, domain.ErrForbidden)
+		require.Equal(t, []string{"UserInvited"}, b.events(t))
+	})
+
+	t.Run("NonAdministratorsLearnNothingAboutPartners", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		user := b.admin
+		user.Role = domain.RoleUser
+		f := domain.NewInvitation{TenantID: b.admin.TenantID, Kind: domain.KindIntegrator, Origin: domain.OriginUserAdministration,
+			Email: "someone@else.example", CodeDelivery: domain.CodeNone, Grants: domain.Grants{Level: domain.LevelMainAdministrator}}
+		_, err := b.svc.Create(context.Background(), user, f)
+		require.ErrorIs(t, err, domain.ErrForbidden, "refused before the registry is asked")
+	})
+
+	t.Run("ResendKeepsTheInvitationsOwnLifetime", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		inv, err := b.svc.CreateWithLifetime(ctx, b.admin, b.member(), 3*time.Hour)
+		require.NoError(t, err)
+		*b.clock = b.clock.Add(time.Hour)
+		got, err := b.svc.Resend(ctx, b.admin, inv.TenantID, inv.ID)
+		require.NoError(t, err)
+		require.Equal(t, b.clock.Add(3*time.Hour), got.ExpiresAt)
+	})
+
+	t.Run("DependencyFailuresAreUnavailableAndWriteNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.note.fail = errors.New("dial tcp: connection refused")
+		_, err := b.svc.Create(context.Background(), b.admin, b.member())
+		require.ErrorIs(t, err, app.ErrUnavailable)
+		require.Empty(t, b.events(t))
+	})
+
+	t.Run("AMissingCodeKeyIsAConfigurationError", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.svc.Key = nil
+		_, err := b.svc.Create(context.Background(), b.admin, b.member())
+		require.ErrorIs(t, err, app.ErrMisconfigured)
+	})
 
 	t.Run("SweepExpiresAndRecords", func(t *testing.T) {
 		t.Parallel()

@@ -44,6 +44,10 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 func (e *FieldError) Unwrap() error { return e.err }
 
+// Invalid is a FieldError wrapping ErrInvalid, for rules checked outside
+// the domain (the tenant's areas, unknown scope ids, the partner registry).
+func Invalid(field, format string, args ...any) error { return invalid(field, format, args...) }
+
 func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), err: ErrInvalid}
 }

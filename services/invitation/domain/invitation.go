@@ -30,6 +30,7 @@ type Invitation struct {
 	TokenHash []byte
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	Lifetime  time.Duration // the link's lifetime, reused by Resend
 
 	CodeHash       []byte
 	CodeExpiresAt  time.Time
@@ -143,7 +144,7 @@ func Create(form NewInvitation, by Actor, policy Policy, key CodeKey, now time.T
 		Email: strings.ToLower(strings.TrimSpace(form.Email)), Mobile: form.Mobile,
 		CodeDelivery: form.CodeDelivery, Grants: form.Grants, Language: form.Language,
 		PartnerID: form.PartnerID, Inviter: by,
-		Status: StatusPending, CreatedAt: now, ExpiresAt: now.Add(lifetime),
+		Status: StatusPending, CreatedAt: now, ExpiresAt: now.Add(lifetime), Lifetime: lifetime,
 	}
 	tok, err := inv.newLink()
 	if err != nil {
@@ -362,8 +363,9 @@ func (inv *Invitation) newCode(key CodeKey, now time.Time) (Code, error) {
 	}
 	inv.CodeHash = key.hash(inv.ID, c)
 	inv.CodeExpiresAt = now.Add(CodeValidity)
-	inv.CodeAttempts = 0
 	inv.LastCodeSentAt = now
+	// Wrong attempts are not reset here: a code the invitee asks for keeps
+	// the count, or asking would be a way round the lock.
 	return c, nil
 }
 
@@ -436,6 +438,10 @@ type Acceptance struct {
 	ExistingUserID  string // with LoginExisting: the profile that signed in
 	ExternalSubject string // BankID or provider profile subject
 	NewUserID       string // the id a new user gets (chosen by the caller)
+	// FirstName and LastName, when the invitation had none (integrators are
+	// invited by email alone) or the invitee corrects them.
+	FirstName string
+	LastName  string
 }
 
 // Accept finishes the invitation: the token and, when needed, the code must
@@ -451,6 +457,20 @@ func (inv *Invitation) Accept(a Acceptance, key CodeKey, now time.Time) error {
 	if err := inv.allowMethod(a); err != nil {
 		return err
 	}
+	first, last := inv.FirstName, inv.LastName
+	if !blank(a.FirstName) {
+		first = strings.TrimSpace(a.FirstName)
+	}
+	if !blank(a.LastName) {
+		last = strings.TrimSpace(a.LastName)
+	}
+	if blank(first) {
+		return invalid("first_name", "is required: the invitation has none")
+	}
+	if blank(last) {
+		return invalid("last_name", "is required: the invitation has none")
+	}
+	inv.FirstName, inv.LastName = first, last
 	inv.Status = StatusAccepted
 	inv.AcceptedAt = now
 	inv.LoginMethod = a.Method
@@ -506,14 +526,14 @@ func (inv *Invitation) live(now time.Time) error {
 	return nil
 }
 
-// Resend gives the invitee a new link (the old one dies), a fresh lifetime,
-// and a new code when the kind has one; it also unlocks. Only a live
-// (pending or locked) invitation can be resent.
-func (inv *Invitation) Resend(policy Policy, key CodeKey, now time.Time) error {
+// Resend gives the invitee a new link (the old one dies), the invitation's
+// lifetime afresh, and a new code when the kind has one; it also unlocks.
+// Only a live (pending or locked) invitation can be resent.
+func (inv *Invitation) Resend(key CodeKey, now time.Time) error {
 	if err := inv.live(now); err != nil {
 		return err
 	}
-	lifetime, err := policy.lifetime()
+	lifetime, err := Policy{Lifetime: inv.Lifetime}.lifetime()
 	if err != nil {
 		return err
 	}
@@ -549,6 +569,7 @@ func (inv *Invitation) reissueCode(key CodeKey, now time.Time) error {
 		return err
 	}
 	inv.CodeRequests = 0
+	inv.CodeAttempts = 0 // the inviter's decision resets the count and unlocks
 	inv.Status = StatusPending
 	inv.record(CodeIssued{Code: c})
 	return nil

@@ -280,7 +280,7 @@ func TestAcceptFlow(t *testing.T) {
 			"a neutral integration user never attaches to a person's profile")
 		require.NoError(t, i.inv.Accept(domain.Acceptance{Token: i.tok, Method: domain.LoginPassword, NewUserID: "u-int"}, key, t0))
 		p := create(t, integratorForm(), admin())
-		require.NoError(t, p.inv.Accept(domain.Acceptance{Token: p.tok, Method: domain.LoginProviderProfile, ExternalSubject: "idp:9", NewUserID: "u-p"}, key, t0))
+		require.NoError(t, p.inv.Accept(domain.Acceptance{Token: p.tok, Method: domain.LoginProviderProfile, ExternalSubject: "idp:9", NewUserID: "u-p", FirstName: "Ivan", LastName: "Petrov"}, key, t0))
 	})
 
 	t.Run("WrongTokensAllLookTheSame", func(t *testing.T) {
@@ -329,6 +329,38 @@ func TestAcceptFlow(t *testing.T) {
 		require.NoError(t, c.inv.Accept(domain.Acceptance{Token: c.tok, Code: fresh, Method: domain.LoginBankID, ExternalSubject: "b", NewUserID: "u"}, key, t0.Add(2*time.Minute)))
 	})
 
+	t.Run("AskingForANewCodeDoesNotResetTheWrongAttempts", func(t *testing.T) {
+		t.Parallel()
+		c := create(t, memberForm(), admin())
+		now := t0
+		guesses := 0
+		var locked bool
+		for range 10 {
+			err := c.inv.VerifyCode(c.tok, "999999", key, now)
+			guesses++
+			if errors.Is(err, domain.ErrLocked) {
+				locked = true
+				break
+			}
+			if guesses%2 == 0 {
+				now = now.Add(domain.CodeRequestEvery)
+				require.NoError(t, c.inv.RequestCode(c.tok, key, now))
+			}
+		}
+		require.True(t, locked)
+		require.Equal(t, domain.MaxCodeAttempts, guesses, "five wrong codes in all, however many new codes were asked for")
+	})
+
+	t.Run("AnIntegratorGivesHisNameOnAcceptance", func(t *testing.T) {
+		t.Parallel()
+		p := create(t, integratorForm(), admin())
+		a := domain.Acceptance{Token: p.tok, Method: domain.LoginProviderProfile, ExternalSubject: "idp:1", NewUserID: "u"}
+		requireField(t, p.inv.Accept(a, key, t0), domain.ErrInvalid, "first_name")
+		a.FirstName, a.LastName = " Ivan ", "Petrov"
+		require.NoError(t, p.inv.Accept(a, key, t0))
+		require.Equal(t, "Ivan", p.inv.FirstName)
+	})
+
 	t.Run("CodeExpiresAfterTenMinutes", func(t *testing.T) {
 		t.Parallel()
 		c := create(t, memberForm(), admin())
@@ -373,7 +405,7 @@ func TestAcceptFlow(t *testing.T) {
 		t.Parallel()
 		c := create(t, memberForm(), admin())
 		later := t0.Add(6 * 24 * time.Hour)
-		require.NoError(t, c.inv.Resend(domain.Policy{}, key, later))
+		require.NoError(t, c.inv.Resend(key, later))
 		evs := c.inv.Events()
 		require.Len(t, evs, 2)
 		tok := evs[0].(domain.LinkIssued).Token
@@ -389,13 +421,13 @@ func TestAcceptFlow(t *testing.T) {
 		t.Parallel()
 		c := create(t, memberForm(), admin())
 		require.NoError(t, c.inv.Accept(domain.Acceptance{Token: c.tok, Code: c.code, Method: domain.LoginBankID, ExternalSubject: "b", NewUserID: "u"}, key, t0))
-		require.ErrorIs(t, c.inv.Resend(domain.Policy{}, key, t0), domain.ErrNotPending)
+		require.ErrorIs(t, c.inv.Resend(key, t0), domain.ErrNotPending)
 		require.ErrorIs(t, c.inv.Revoke(domain.RevokedByAdmin, admin(), "", t0), domain.ErrNotPending)
 		require.ErrorIs(t, c.inv.IssueCode(key, t0), domain.ErrNotPending)
 		e := create(t, memberForm(), admin())
 		require.True(t, e.inv.Expire(e.inv.ExpiresAt))
 		require.False(t, e.inv.Expire(e.inv.ExpiresAt), "expiring twice changes nothing")
-		require.ErrorIs(t, e.inv.Resend(domain.Policy{}, key, e.inv.ExpiresAt), domain.ErrNotPending)
+		require.ErrorIs(t, e.inv.Resend(key, e.inv.ExpiresAt), domain.ErrNotPending)
 	})
 }
 

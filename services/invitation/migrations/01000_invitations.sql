@@ -20,6 +20,7 @@ CREATE TABLE invitations (
     token_hash        bytea       NOT NULL,
     created_at        timestamptz NOT NULL,
     expires_at        timestamptz NOT NULL,
+    lifetime_seconds  integer     NOT NULL CHECK (lifetime_seconds BETWEEN 3600 AND 2592000),
     code_hash         bytea,
     code_expires_at   timestamptz,
     code_attempts     integer     NOT NULL DEFAULT 0,
@@ -47,9 +48,7 @@ CREATE INDEX invitations_live_expiry ON invitations (expires_at) WHERE status IN
 -- Per-tenant invitation settings (lifetime within 1 hour and 30 days).
 CREATE TABLE invitation_settings (
     tenant_id        uuid     PRIMARY KEY,
-    lifetime_seconds integer  NOT NULL CHECK (lifetime_seconds BETWEEN 3600 AND 2592000),
-    language         text     NOT NULL DEFAULT 'en',
-    tenant_name      text     NOT NULL DEFAULT ''
+    lifetime_seconds integer  NOT NULL CHECK (lifetime_seconds BETWEEN 3600 AND 2592000)
 );
 
 -- +goose Down

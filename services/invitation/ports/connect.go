@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
@@ -122,7 +123,7 @@ func (c *Connect) ListInvitations(ctx context.Context, req *connect.Request[invi
 	if t := m.GetPageToken(); t != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(t)
 		var pt pageToken
-		if err != nil || json.Unmarshal(raw, &pt) != nil || pt.ID == "" {
+		if err != nil || json.Unmarshal(raw, &pt) != nil || uuid.Validate(pt.ID) != nil {
 			return nil, toConnect(&domain.FieldError{Field: "page_token", Reason: "is not a token this service issued"})
 		}
 		f.AfterCreatedAt, f.AfterID = pt.CreatedAt, pt.ID
@@ -246,6 +247,7 @@ func (c *Connect) AcceptInvitation(ctx context.Context, req *connect.Request[inv
 	form := app.AcceptForm{
 		Token: domain.Token(m.GetToken()), Code: domain.Code(m.GetCode()),
 		Method: domain.LoginMethod(m.GetLoginMethod()), Password: m.GetPassword(),
+		FirstName: m.GetFirstName(), LastName: m.GetLastName(),
 	}
 	if a := m.GetLoginAssertion(); a != nil {
 		res, err := c.Logins.Verify(ctx, form.Method, a.GetProvider(), a.GetAssertion())

@@ -1,8 +1,10 @@
 package ports
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -39,6 +41,13 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeNotFound, errors.New("not found"))
 	case errors.Is(err, postgres.ErrDuplicate):
 		code = connect.CodeAlreadyExists
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("timed out; try again"))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
+	case errors.Is(err, app.ErrUnavailable):
+		// Say which dependency, not its raw error (it may carry addresses).
+		return connect.NewError(connect.CodeUnavailable, errors.New(dependencyOf(err)+" is unavailable; nothing was changed, try again"))
 	}
 	var fe *domain.FieldError
 	if errors.As(err, &fe) && code == connect.CodeInternal {
@@ -76,4 +85,14 @@ func reasonOf(err error) string {
 		return fe.Reason
 	}
 	return fmt.Sprint(err)
+}
+
+// dependencyOf names the failing dependency from an ErrUnavailable chain
+// ("...: delivery: ..." -> "delivery").
+func dependencyOf(err error) string {
+	msg := strings.TrimPrefix(err.Error(), app.ErrUnavailable.Error()+": ")
+	if i := strings.Index(msg, ":"); i > 0 {
+		return msg[:i]
+	}
+	return "a dependency"
 }

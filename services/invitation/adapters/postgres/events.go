@@ -45,6 +45,9 @@ func record(inv *domain.Invitation, ev domain.Event) (outbox.Record, bool, error
 			FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: optional(inv.Mobile),
 			Grants: GrantsToProto(inv.Grants), PartnerId: optional(inv.PartnerID), Inviter: ActorToProto(inv.Inviter),
 		}
+		if inv.LoginMethod == domain.LoginBankID || inv.LoginMethod == domain.LoginProviderProfile {
+			msg.(*invitationv1.InviteAccepted).ExternalSubject = optional(inv.ExternalSubject)
+		}
 	case domain.Expired:
 		verb = "expired"
 		msg = &invitationv1.InviteExpired{

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -37,12 +38,13 @@ func New(pool *pgxpool.Pool, source string) *Store {
 }
 
 const columns = `tenant_id::text, id::text, kind, origin, first_name, last_name, email, mobile, code_delivery,
-grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, code_hash,
+grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, lifetime_seconds, code_hash,
 code_expires_at, code_attempts, code_requests, last_code_sent_at, accepted_at, user_id, login_method,
 external_subject, revoked_at, revoke_reason, revoked_by, superseded_by, version`
 
 type row struct {
 	grants, inviter, revokedBy                           []byte
+	lifetimeSeconds                                      int64
 	codeExpiresAt, lastCodeSentAt, acceptedAt, revokedAt *time.Time
 	status                                               string
 }
@@ -54,7 +56,7 @@ func scan(r pgx.Row) (*domain.Invitation, error) {
 	)
 	err := r.Scan(&inv.TenantID, &inv.ID, &inv.Kind, &inv.Origin, &inv.FirstName, &inv.LastName, &inv.Email,
 		&inv.Mobile, &inv.CodeDelivery, &x.grants, &inv.Language, &inv.PartnerID, &x.inviter, &x.status,
-		&inv.TokenHash, &inv.CreatedAt, &inv.ExpiresAt, &inv.CodeHash, &x.codeExpiresAt, &inv.CodeAttempts,
+		&inv.TokenHash, &inv.CreatedAt, &inv.ExpiresAt, &x.lifetimeSeconds, &inv.CodeHash, &x.codeExpiresAt, &inv.CodeAttempts,
 		&inv.CodeRequests, &x.lastCodeSentAt, &x.acceptedAt, &inv.UserID, &inv.LoginMethod,
 		&inv.ExternalSubject, &x.revokedAt, &inv.RevokeReason, &x.revokedBy, &inv.SupersededBy, &inv.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -64,6 +66,7 @@ func scan(r pgx.Row) (*domain.Invitation, error) {
 		return nil, fmt.Errorf("invitation store: scan: %w", err)
 	}
 	inv.Status = domain.Status(x.status)
+	inv.Lifetime = time.Duration(x.lifetimeSeconds) * time.Second
 	if err := json.Unmarshal(x.grants, &inv.Grants); err != nil {
 		return nil, fmt.Errorf("invitation store: grants: %w", err)
 	}
@@ -109,12 +112,13 @@ func (s *Store) Create(ctx context.Context, inv *domain.Invitation, deliver func
 	err = pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 INSERT INTO invitations (tenant_id, id, kind, origin, first_name, last_name, email, mobile, code_delivery,
-  grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, code_hash,
+  grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, lifetime_seconds, code_hash,
   code_expires_at, last_code_sent_at)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`,
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
 			inv.TenantID, inv.ID, inv.Kind, inv.Origin, inv.FirstName, inv.LastName, inv.Email, inv.Mobile,
 			inv.CodeDelivery, grants, inv.Language, inv.PartnerID, inviter, string(inv.Status), inv.TokenHash,
-			inv.CreatedAt, inv.ExpiresAt, inv.CodeHash, nullTime(inv.CodeExpiresAt), nullTime(inv.LastCodeSentAt))
+			inv.CreatedAt, inv.ExpiresAt, int64(inv.Lifetime/time.Second), inv.CodeHash,
+			nullTime(inv.CodeExpiresAt), nullTime(inv.LastCodeSentAt))
 		if pgdb.IsUniqueViolation(err, "invitations_pkey") {
 			return ErrDuplicate
 		}
@@ -139,6 +143,11 @@ func (s *Store) finish(ctx context.Context, tx pgx.Tx, inv *domain.Invitation, d
 		}
 		if !ok {
 			continue // delivery-only events (new link, new code)
+		}
+		// An event that breaks its own contract would be dead-lettered by
+		// every consumer; refuse the change instead.
+		if err := protovalidate.Validate(rec.Event); err != nil {
+			return fmt.Errorf("invitation store: %s would break its contract: %w", outboxType(rec), err)
 		}
 		if _, err := outbox.Append(ctx, tx, s.source, rec); err != nil {
 			return fmt.Errorf("invitation store: %w", err)
@@ -205,6 +214,7 @@ func (s *Store) save(ctx context.Context, tx pgx.Tx, inv *domain.Invitation) err
 	}
 	tag, err := tx.Exec(ctx, `
 UPDATE invitations SET status = $3, token_hash = $4, expires_at = $5, code_hash = $6, code_expires_at = $7,
+  first_name = $20, last_name = $21,
   code_attempts = $8, code_requests = $9, last_code_sent_at = $10, accepted_at = $11, user_id = $12,
   login_method = $13, external_subject = $14, revoked_at = $15, revoke_reason = $16, revoked_by = $17,
   superseded_by = $19, version = version + 1
@@ -212,7 +222,7 @@ WHERE tenant_id = $1 AND id = $2 AND version = $18`,
 		inv.TenantID, inv.ID, string(inv.Status), inv.TokenHash, inv.ExpiresAt, inv.CodeHash,
 		nullTime(inv.CodeExpiresAt), inv.CodeAttempts, inv.CodeRequests, nullTime(inv.LastCodeSentAt),
 		nullTime(inv.AcceptedAt), inv.UserID, inv.LoginMethod, inv.ExternalSubject, nullTime(inv.RevokedAt),
-		inv.RevokeReason, revokedBy, inv.Version, inv.SupersededBy)
+		inv.RevokeReason, revokedBy, inv.Version, inv.SupersededBy, inv.FirstName, inv.LastName)
 	if err != nil {
 		return fmt.Errorf("invitation store: update: %w", err)
 	}
@@ -279,9 +289,13 @@ WHERE status IN ('pending', 'locked') AND expires_at <= $1 ORDER BY expires_at L
 }
 
 // PendingIntegratorInvitations lists a tenant's live integrator invitations.
-func (s *Store) PendingIntegratorInvitations(ctx context.Context, tenantID string) ([]string, error) {
+func (s *Store) PendingIntegratorInvitations(ctx context.Context, tenantID string, before time.Time) ([]string, error) {
+	if before.IsZero() {
+		before = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT id::text FROM invitations
-WHERE tenant_id = $1 AND kind = $2 AND status IN ('pending', 'locked') ORDER BY created_at`, tenantID, domain.KindIntegrator)
+WHERE tenant_id = $1 AND kind = $2 AND status IN ('pending', 'locked') AND created_at < $3 ORDER BY created_at`,
+		tenantID, domain.KindIntegrator, before)
 	if err != nil {
 		return nil, fmt.Errorf("invitation store: integrator invitations: %w", err)
 	}
@@ -311,4 +325,8 @@ ON CONFLICT (tenant_id) DO UPDATE SET lifetime_seconds = EXCLUDED.lifetime_secon
 		return fmt.Errorf("invitation store: set lifetime: %w", err)
 	}
 	return nil
+}
+
+func outboxType(r outbox.Record) string {
+	return string(r.Event.ProtoReflect().Descriptor().FullName())
 }

@@ -136,6 +136,24 @@ func TestStore(t *testing.T) {
 		require.Empty(t, outboxEvents(t, pool))
 	})
 
+	t.Run("AnEventThatWouldBreakItsContractWritesNothing", func(t *testing.T) {
+		t.Parallel()
+		s, pool := setup(t)
+		ctx := context.Background()
+		tenant := id()
+		m := newInvitation(t, tenant, func(f *domain.NewInvitation) {
+			f.Kind, f.CodeDelivery, f.FirstName, f.LastName = domain.KindIntegrator, domain.CodeNone, "", ""
+			f.Grants = domain.Grants{Level: domain.LevelMainAdministrator}
+			f.PartnerID = "not-a-uuid" // the contract wants a lowercase UUID
+		})
+		err := s.Create(ctx, m.inv, nil)
+		require.ErrorContains(t, err, "would break its contract")
+		require.ErrorContains(t, err, "partner_id")
+		_, err = s.Get(ctx, tenant, m.inv.ID)
+		require.ErrorIs(t, err, postgres.ErrNotFound)
+		require.Empty(t, outboxEvents(t, pool))
+	})
+
 	t.Run("DuplicateID", func(t *testing.T) {
 		t.Parallel()
 		s, _ := setup(t)
