@@ -80,7 +80,12 @@ func sameTenant(by domain.Actor, tenantID string) error {
 	return nil
 }
 
-func mayAdminister(by domain.Actor) error {
+// administers checks that the actor belongs to the tenant and is one of its
+// administrators or superusers (seed 001).
+func administers(by domain.Actor, tenantID string) error {
+	if err := sameTenant(by, tenantID); err != nil {
+		return err
+	}
 	if by.Role != domain.RoleMainAdministrator && by.Role != domain.RoleSuperuser {
 		return fmt.Errorf("%w: only administrators and superusers manage invitations", domain.ErrForbidden)
 	}
@@ -238,10 +243,7 @@ func (s *Service) log() *slog.Logger {
 
 // Get reads one invitation of the actor's tenant.
 func (s *Service) Get(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
-	if err := sameTenant(by, tenantID); err != nil {
-		return nil, err
-	}
-	if err := mayAdminister(by); err != nil {
+	if err := administers(by, tenantID); err != nil {
 		return nil, err
 	}
 	inv, err := s.Store.Get(ctx, tenantID, id)
@@ -257,10 +259,7 @@ func notFound(err error) error {
 
 // List pages through the actor's tenant's invitations.
 func (s *Service) List(ctx context.Context, by domain.Actor, tenantID string, f ListFilter) ([]*domain.Invitation, error) {
-	if err := sameTenant(by, tenantID); err != nil {
-		return nil, err
-	}
-	if err := mayAdminister(by); err != nil {
+	if err := administers(by, tenantID); err != nil {
 		return nil, err
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
@@ -271,10 +270,7 @@ func (s *Service) List(ctx context.Context, by domain.Actor, tenantID string, f 
 
 // Revoke withdraws a live invitation.
 func (s *Service) Revoke(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
-	if err := sameTenant(by, tenantID); err != nil {
-		return nil, err
-	}
-	if err := mayAdminister(by); err != nil {
+	if err := administers(by, tenantID); err != nil {
 		return nil, err
 	}
 	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
@@ -289,10 +285,7 @@ func (s *Service) Revoke(ctx context.Context, by domain.Actor, tenantID, id stri
 // Resend issues a new link (the old one dies) and code, with a fresh
 // lifetime, and delivers them before committing.
 func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
-	if err := sameTenant(by, tenantID); err != nil {
-		return nil, err
-	}
-	if err := mayAdminister(by); err != nil {
+	if err := administers(by, tenantID); err != nil {
 		return nil, err
 	}
 	if err := s.keyed(); err != nil {
@@ -315,10 +308,7 @@ func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id stri
 
 // IssueCode is the inviter sending a new code, which also unlocks.
 func (s *Service) IssueCode(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
-	if err := sameTenant(by, tenantID); err != nil {
-		return nil, err
-	}
-	if err := mayAdminister(by); err != nil {
+	if err := administers(by, tenantID); err != nil {
 		return nil, err
 	}
 	if err := s.keyed(); err != nil {
