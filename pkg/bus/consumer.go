@@ -278,7 +278,7 @@ func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.Message
 	return func(msg jetstream.Msg) {
 		m := toMessage(msg)
 		ctx := otel.GetTextMapPropagator().Extract(bg, HeaderCarrier(msg.Headers()))
-		ctx, span := tracer.Start(ctx, "process "+orDefault(m.Type, m.Subject),
+		ctx, span := tracer().Start(ctx, "process "+orDefault(m.Type, m.Subject),
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(
 				attribute.String("messaging.system", "nats"),

@@ -13,7 +13,10 @@ import (
 
 const instrumentation = "rollcall.dev/pkg/bus"
 
-var tracer = otel.Tracer(instrumentation)
+// tracer is looked up at use time: a tracer taken at package start-up stays
+// bound to whichever provider was global first, and spans would miss a
+// provider installed later (telemetry.Setup in main, or a test's recorder).
+func tracer() trace.Tracer { return otel.GetTracerProvider().Tracer(instrumentation) }
 
 // Publisher publishes events to JetStream and waits for the stream's ack.
 type Publisher struct {
@@ -114,7 +117,7 @@ func (p *Publisher) PublishBatch(ctx context.Context, events []Event, spanCtx fu
 
 // StartPublishSpan starts the producer span for publishing e.
 func StartPublishSpan(ctx context.Context, e Event) (context.Context, trace.Span) {
-	return tracer.Start(ctx, "publish "+e.Type,
+	return tracer().Start(ctx, "publish "+e.Type,
 		trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "nats"),
