@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -141,8 +142,8 @@ func streamOfSubject(subject string) string {
 }
 
 func subjectMatches(pattern, subject string) bool {
-	pt := splitTokens(pattern)
-	st := splitTokens(subject)
+	pt := strings.Split(pattern, ".")
+	st := strings.Split(subject, ".")
 	for i, p := range pt {
 		if p == ">" {
 			return len(st) > i
@@ -152,16 +153,4 @@ func subjectMatches(pattern, subject string) bool {
 		}
 	}
 	return len(pt) == len(st)
-}
-
-func splitTokens(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '.' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
 }

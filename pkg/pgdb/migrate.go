@@ -2,8 +2,10 @@ package pgdb
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -87,15 +89,18 @@ func MigrationsHash(fsys fs.FS) (string, error) {
 		return "", err
 	}
 	sort.Strings(names)
-	h := newHasher()
+	h := sha256.New()
 	for _, n := range names {
 		b, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return "", err
 		}
-		h.add(n, b)
+		h.Write([]byte(n))
+		h.Write([]byte{0})
+		h.Write(b)
+		h.Write([]byte{0})
 	}
-	return h.sum(), nil
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // unionFS is a flat, read-only directory made of *.sql files from several

@@ -49,7 +49,7 @@ func NewPool(ctx context.Context, cfg PoolConfig) (*pgxpool.Pool, error) {
 	defer cancel()
 	if err := pool.Ping(pingCtx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("pgdb: ping %s: %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("pgdb: ping %s: %w", RedactURL(cfg.URL), err)
 	}
 	return pool, nil
 }
@@ -150,14 +150,12 @@ func IsUniqueViolation(err error, constraint string) bool {
 	return constraint == "" || pgErr.ConstraintName == constraint
 }
 
-// redactURL drops the password from a connection string for error messages.
-func redactURL(raw string) string {
+// RedactURL drops the password (and options) from a connection string, for
+// error messages and logs.
+func RedactURL(raw string) string {
 	cfg, err := pgconn.ParseConfig(raw)
 	if err != nil {
 		return "<unparseable database url>"
 	}
 	return fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
-
-// RedactURL is redactURL for other packages' log lines.
-func RedactURL(raw string) string { return redactURL(raw) }

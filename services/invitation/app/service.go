@@ -285,29 +285,18 @@ func (s *Service) Revoke(ctx context.Context, by domain.Actor, tenantID, id stri
 // Resend issues a new link (the old one dies) and code, with a fresh
 // lifetime, and delivers them before committing.
 func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
-	if err := administers(by, tenantID); err != nil {
-		return nil, err
-	}
-	if err := s.keyed(); err != nil {
-		return nil, err
-	}
-	tenant, err := s.Directory.Tenant(ctx, tenantID)
-	if err != nil {
-		return nil, unavailable("directory", err)
-	}
-	var target *domain.Invitation
-	inv, err := s.Store.Update(ctx, tenantID, id, func(inv *domain.Invitation) error {
-		target = inv
-		if err := domain.MayInvite(by, inv.Kind, inv.Grants); err != nil {
-			return err
-		}
-		return inv.Resend(s.Key, s.now())
-	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
-	return inv, notFound(err)
+	return s.reissue(ctx, by, tenantID, id, func(inv *domain.Invitation) error { return inv.Resend(s.Key, s.now()) })
 }
 
 // IssueCode is the inviter sending a new code, which also unlocks.
 func (s *Service) IssueCode(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
+	return s.reissue(ctx, by, tenantID, id, func(inv *domain.Invitation) error { return inv.IssueCode(s.Key, s.now()) })
+}
+
+// reissue runs an administrator's change that produces new secrets (link,
+// code) and delivers them before the change commits. Managing an invitation
+// takes the right to have sent it.
+func (s *Service) reissue(ctx context.Context, by domain.Actor, tenantID, id string, change func(*domain.Invitation) error) (*domain.Invitation, error) {
 	if err := administers(by, tenantID); err != nil {
 		return nil, err
 	}
@@ -324,7 +313,7 @@ func (s *Service) IssueCode(ctx context.Context, by domain.Actor, tenantID, id s
 		if err := domain.MayInvite(by, inv.Kind, inv.Grants); err != nil {
 			return err
 		}
-		return inv.IssueCode(s.Key, s.now())
+		return change(inv)
 	}, func(evs []domain.Event) error { return s.deliver(ctx, tenant, target)(evs) })
 	return inv, notFound(err)
 }

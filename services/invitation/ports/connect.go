@@ -267,9 +267,9 @@ func (c *Connect) AcceptInvitation(ctx context.Context, req *connect.Request[inv
 func InvitationToProto(inv *domain.Invitation) *invitationv1.Invitation {
 	out := &invitationv1.Invitation{
 		InvitationId: inv.ID, TenantId: inv.TenantID, Kind: invitationv1.InvitationKind(inv.Kind),
-		FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: optional(inv.Mobile),
+		FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: postgres.Optional(inv.Mobile),
 		CodeDelivery: invitationv1.CodeDelivery(inv.CodeDelivery), Grants: postgres.GrantsToProto(inv.Grants),
-		Origin: commonv1.CreationOrigin(inv.Origin), PartnerId: optional(inv.PartnerID), Inviter: postgres.ActorToProto(inv.Inviter),
+		Origin: commonv1.CreationOrigin(inv.Origin), PartnerId: postgres.Optional(inv.PartnerID), Inviter: postgres.ActorToProto(inv.Inviter),
 		Status: statusToProto(inv.Status), CreatedAt: timestamppb.New(inv.CreatedAt), ExpiresAt: timestamppb.New(inv.ExpiresAt),
 	}
 	if !inv.AcceptedAt.IsZero() {
@@ -319,11 +319,4 @@ func GrantsFromProto(g *commonv1.Grants) domain.Grants {
 		out.Packages = &domain.Packages{IntegrationUser: p.GetIntegrationUser(), AllAdditionalPackages: p.GetAllAdditionalPackages(), Additional: p.GetAdditionalPackages()}
 	}
 	return out
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

@@ -32,9 +32,9 @@ func record(inv *domain.Invitation, ev domain.Event) (outbox.Record, bool, error
 		msg = &invitationv1.UserInvited{
 			InvitationId: inv.ID, TenantId: inv.TenantID, OccurredAt: timestamppb.New(inv.CreatedAt),
 			Kind: KindToProto(inv.Kind), Origin: OriginToProto(inv.Origin),
-			FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: optional(inv.Mobile),
+			FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: Optional(inv.Mobile),
 			CodeDelivery: DeliveryToProto(inv.CodeDelivery), Grants: GrantsToProto(inv.Grants),
-			PartnerId: optional(inv.PartnerID), ExpiresAt: timestamppb.New(inv.ExpiresAt), Inviter: ActorToProto(inv.Inviter),
+			PartnerId: Optional(inv.PartnerID), ExpiresAt: timestamppb.New(inv.ExpiresAt), Inviter: ActorToProto(inv.Inviter),
 		}
 	case domain.Accepted:
 		verb = "accepted"
@@ -42,11 +42,11 @@ func record(inv *domain.Invitation, ev domain.Event) (outbox.Record, bool, error
 			InvitationId: inv.ID, TenantId: inv.TenantID, OccurredAt: now, AcceptedAt: timestamppb.New(inv.AcceptedAt),
 			Kind: KindToProto(inv.Kind), Origin: OriginToProto(inv.Origin), UserId: inv.UserID,
 			ExistingProfile: e.ExistingProfile, LoginMethod: invitationv1.LoginMethod(inv.LoginMethod),
-			FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: optional(inv.Mobile),
-			Grants: GrantsToProto(inv.Grants), PartnerId: optional(inv.PartnerID), Inviter: ActorToProto(inv.Inviter),
+			FirstName: inv.FirstName, LastName: inv.LastName, Email: inv.Email, Mobile: Optional(inv.Mobile),
+			Grants: GrantsToProto(inv.Grants), PartnerId: Optional(inv.PartnerID), Inviter: ActorToProto(inv.Inviter),
 		}
 		if inv.LoginMethod == domain.LoginBankID || inv.LoginMethod == domain.LoginProviderProfile {
-			msg.(*invitationv1.InviteAccepted).ExternalSubject = optional(inv.ExternalSubject)
+			msg.(*invitationv1.InviteAccepted).ExternalSubject = Optional(inv.ExternalSubject)
 		}
 	case domain.Expired:
 		verb = "expired"
@@ -58,7 +58,7 @@ func record(inv *domain.Invitation, ev domain.Event) (outbox.Record, bool, error
 		verb = "revoked"
 		m := &invitationv1.InviteRevoked{
 			InvitationId: inv.ID, TenantId: inv.TenantID, OccurredAt: now, Kind: KindToProto(inv.Kind),
-			Reason: invitationv1.RevocationReason(e.Reason), SupersededByInvitationId: optional(inv.SupersededBy),
+			Reason: invitationv1.RevocationReason(e.Reason), SupersededByInvitationId: Optional(inv.SupersededBy),
 		}
 		if inv.RevokedBy.UserID != "" {
 			m.RevokedBy = ActorToProto(inv.RevokedBy)
@@ -78,7 +78,8 @@ func record(inv *domain.Invitation, ev domain.Event) (outbox.Record, bool, error
 	return outbox.Record{Subject: Subject(inv.TenantID, inv.ID, verb), Aggregate: "invitation/" + inv.ID, Event: msg}, true, nil
 }
 
-func optional(s string) *string {
+// Optional is nil for an empty string (absent in the contract).
+func Optional(s string) *string {
 	if s == "" {
 		return nil
 	}
