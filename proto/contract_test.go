@@ -1213,8 +1213,10 @@ func TestSecretsAreMarkedDebugRedact(t *testing.T) {
 	}
 	slices.Sort(got)
 	want := []string{
+		"rollcall.identity.v1.AuthenticateRequest.token",
 		"rollcall.identity.v1.ServiceUserLetter.password",
 		"rollcall.identity.v1.SetInitialPasswordRequest.password",
+		"rollcall.identity.v1.VerifyLoginRequest.assertion",
 		"rollcall.invitation.v1.AcceptInvitationRequest.code",
 		"rollcall.invitation.v1.AcceptInvitationRequest.password",
 		"rollcall.invitation.v1.AcceptInvitationRequest.token",

@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -92,7 +95,34 @@ func (d *devCmd) Run(ctx context.Context) error {
 		pgNote = "private PostgreSQL cluster " + cluster.String()
 	}
 
-	modules := []platform.Module{invitation.Module(), identity.Module(), integratorpolicy.Module(), syncsvc.Module()}
+	// The mail and SMS sink: a real SMTP server keeping messages in memory,
+	// shown at /dev/mail/ on the same HTTP port.
+	sink, err := mailsink.Start(ctx, mailsink.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("mail sink: %w", err)
+	}
+	defer func() { _ = sink.Close(context.WithoutCancel(ctx)) }()
+
+	// Bind the HTTP port now: the services call each other on it, so they
+	// must know it before they are built (":0" picks a free port).
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", d.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.HTTPAddr, err)
+	}
+	defer func() { _ = ln.Close() }()
+	smtpHost, smtpPort := sink.SMTPHostPort()
+	token, err := devServiceToken(dataDir)
+	if err != nil {
+		return err
+	}
+	env := platform.DevEnv{
+		BaseURL: "http://" + dialAddr(ln.Addr().String()), ServiceToken: token, DataDir: dataDir,
+		SMTPHost: smtpHost, SMTPPort: smtpPort, SMS: sink.SMSSender(), Out: out, Log: log,
+	}
+	modules, err := devModules(env)
+	if err != nil {
+		return err
+	}
 	units := make([]platform.Unit, 0, len(modules))
 	dbNames := make(map[string]string, len(modules))
 	for _, m := range modules {
@@ -107,14 +137,6 @@ func (d *devCmd) Run(ctx context.Context) error {
 		units = append(units, platform.Unit{Module: m, DatabaseURL: u})
 		dbNames[m.Name()] = name
 	}
-
-	// The mail and SMS sink: a real SMTP server keeping messages in memory,
-	// shown at /dev/mail/ on the same HTTP port.
-	sink, err := mailsink.Start(ctx, mailsink.Options{Logger: log})
-	if err != nil {
-		return fmt.Errorf("mail sink: %w", err)
-	}
-	defer func() { _ = sink.Close(context.WithoutCancel(ctx)) }()
 
 	// NATS JetStream, embedded, with its store under the data dir.
 	ns, err := natsserver.NewServer(&natsserver.Options{
@@ -140,6 +162,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 
 	err = platform.Run(ctx, platform.Options{
 		Addr:            d.HTTPAddr,
+		Listener:        ln,
 		NATSURL:         ns.ClientURL(),
 		ShutdownTimeout: d.Shutdown,
 		Log:             log,
@@ -204,3 +227,54 @@ func displayAddr(addr string) string {
 }
 
 func redact(u string) string { return telemetry.RedactString(u) }
+
+// devModules builds the four services with their development configuration.
+func devModules(env platform.DevEnv) ([]platform.Module, error) {
+	invCfg, err := invitation.DevConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("invitation config: %w", err)
+	}
+	idCfg, err := identity.DevConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("identity config: %w", err)
+	}
+	ipCfg, err := integratorpolicy.DevConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("integrator-policy config: %w", err)
+	}
+	syCfg, err := syncsvc.DevConfig(env)
+	if err != nil {
+		return nil, fmt.Errorf("sync config: %w", err)
+	}
+	return []platform.Module{invitation.Module(invCfg), identity.Module(idCfg), integratorpolicy.Module(ipCfg), syncsvc.Module(syCfg)}, nil
+}
+
+// devServiceToken is the service token of the dev stack, generated once and
+// kept under the data dir so clients configured with it keep working.
+func devServiceToken(dataDir string) (string, error) {
+	p := filepath.Join(dataDir, "service-token")
+	if b, err := os.ReadFile(p); err == nil && len(bytes.TrimSpace(b)) >= 32 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(p, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("service token: %w", err)
+	}
+	return tok, nil
+}
+
+// dialAddr turns a bound address (":8080", "[::]:8080") into one to dial.
+func dialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

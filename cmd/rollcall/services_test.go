@@ -16,6 +16,10 @@ import (
 	"rollcall.dev/pkg/testkit"
 )
 
+// serviceEnv is each service's own configuration for the test (its
+// Config's variables), registered by env_<service>_test.go.
+var serviceEnv = map[string][]string{}
+
 var servingLine = regexp.MustCompile(`"msg":"serving".*"addr":"([^"]+)"`)
 
 // Each service binary reads its typed config from the environment, migrates,
@@ -33,6 +37,7 @@ func TestServiceBinaries(t *testing.T) {
 
 			cmd := exec.Command(bin)
 			cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "NATS_URL="+n.URL, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=info")
+			cmd.Env = append(cmd.Env, serviceEnv[name]...)
 			stderr, err := cmd.StderrPipe()
 			require.NoError(t, err)
 			require.NoError(t, cmd.Start())

@@ -62,3 +62,19 @@ func ServeOne(ctx context.Context, m Module) error {
 		Log:             tel.Logger(),
 	}, Unit{Module: m, DatabaseURL: cfg.DatabaseURL})
 }
+
+// Validator is a service Config that can check itself.
+type Validator interface{ Validate() error }
+
+// LoadEnv reads a service's own Config (env struct tags, as Config) from the
+// environment and validates it. Service mains call it once, then pass the
+// Config to their Module constructor.
+func LoadEnv(ctx context.Context, cfg Validator) error {
+	if err := envconfig.Process(ctx, cfg); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -26,7 +27,8 @@ type Unit struct {
 // Options configure Run.
 type Options struct {
 	Addr            string
-	DBMaxConns      int32 // per service pool; 0 = pgxpool's default
+	Listener        net.Listener // optional: an already bound listener, used instead of Addr
+	DBMaxConns      int32        // per service pool; 0 = pgxpool's default
 	NATSURL         string
 	NATSOptions     []nats.Option // e.g. nats.UserCredentials
 	StreamReplicas  int
@@ -197,7 +199,7 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 	}
 
 	handlers = append(handlers, opts.ExtraHandlers...)
-	srv, err := server.New(server.Config{Addr: opts.Addr, ShutdownTimeout: opts.ShutdownTimeout}, log, handlers, serviceNames, checks)
+	srv, err := server.New(server.Config{Addr: opts.Addr, Listener: opts.Listener, ShutdownTimeout: opts.ShutdownTimeout}, log, handlers, serviceNames, checks)
 	if err != nil {
 		return fmt.Errorf("platform: server: %w", err)
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	// Addr is the TCP address to listen on, e.g. ":8080". Port 0 picks a
 	// free port; Addr reports the real one after Listen.
 	Addr string
+	// Listener, when set, is used instead of listening on Addr (a caller
+	// that must know the port before the services are built binds it).
+	Listener net.Listener
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests
 	// after its context ends (default 10s). Streams still open then are cut.
 	ShutdownTimeout time.Duration
@@ -167,6 +170,10 @@ func (s *Server) Listen() error {
 	defer s.mu.Unlock()
 	if s.ln != nil {
 		return errors.New("server: already listening")
+	}
+	if s.cfg.Listener != nil {
+		s.ln = s.cfg.Listener
+		return nil
 	}
 	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", s.cfg.Addr)
 	if err != nil {

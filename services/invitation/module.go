@@ -26,9 +26,9 @@ import (
 const Name = "invitation"
 
 // Module returns the invitation service for the platform runtime.
-func Module() platform.Module { return module{} }
+func Module(cfg Config) platform.Module { return module{cfg: cfg} }
 
-type module struct{}
+type module struct{ cfg Config }
 
 func (module) Name() string { return Name }
 

@@ -25,9 +25,9 @@ var migrations embed.FS
 const Name = "sync"
 
 // Module returns the sync service for the platform runtime.
-func Module() platform.Module { return module{} }
+func Module(cfg Config) platform.Module { return module{cfg: cfg} }
 
-type module struct{}
+type module struct{ cfg Config }
 
 func (module) Name() string { return Name }
 

@@ -23,5 +23,9 @@ func main() {
 }
 
 func realMain(ctx context.Context) error {
-	return platform.ServeOne(ctx, identity.Module())
+	var cfg identity.Config
+	if err := platform.LoadEnv(ctx, &cfg); err != nil {
+		return err
+	}
+	return platform.ServeOne(ctx, identity.Module(cfg))
 }

@@ -283,6 +283,70 @@ func (ServiceUserStatus) EnumDescriptor() ([]byte, []int) {
 	return file_rollcall_identity_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
+// Role is what a user may do in the tenant's administration, beside the
+// permission level of his grants (seed 001). Main administrators and
+// superusers may invite; the application manager creates service users
+// (seed 002).
+type Role int32
+
+const (
+	// Not set; always rejected.
+	Role_ROLE_UNSPECIFIED Role = 0
+	// Main administrator: every area of the tenant.
+	Role_ROLE_MAIN_ADMINISTRATOR Role = 1
+	// Superuser: administers within his own grants.
+	Role_ROLE_SUPERUSER Role = 2
+	// Application manager: manages applications and service users.
+	Role_ROLE_APPLICATION_MANAGER Role = 3
+	// An ordinary user with no administration rights.
+	Role_ROLE_USER Role = 4
+)
+
+// Enum value maps for Role.
+var (
+	Role_name = map[int32]string{
+		0: "ROLE_UNSPECIFIED",
+		1: "ROLE_MAIN_ADMINISTRATOR",
+		2: "ROLE_SUPERUSER",
+		3: "ROLE_APPLICATION_MANAGER",
+		4: "ROLE_USER",
+	}
+	Role_value = map[string]int32{
+		"ROLE_UNSPECIFIED":         0,
+		"ROLE_MAIN_ADMINISTRATOR":  1,
+		"ROLE_SUPERUSER":           2,
+		"ROLE_APPLICATION_MANAGER": 3,
+		"ROLE_USER":                4,
+	}
+)
+
+func (x Role) Enum() *Role {
+	p := new(Role)
+	*p = x
+	return p
+}
+
+func (x Role) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Role) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_identity_v1_events_proto_enumTypes[4].Descriptor()
+}
+
+func (Role) Type() protoreflect.EnumType {
+	return &file_rollcall_identity_v1_events_proto_enumTypes[4]
+}
+
+func (x Role) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Role.Descriptor instead.
+func (Role) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
 // UserProfile is a person, integration or integrator user's current
 // attributes.
 type UserProfile struct {
@@ -1074,7 +1138,13 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x11ServiceUserStatus\x12#\n" +
 	"\x1fSERVICE_USER_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aSERVICE_USER_STATUS_ACTIVE\x10\x01\x12 \n" +
-	"\x1cSERVICE_USER_STATUS_INACTIVE\x10\x02B\xd1\x01\n" +
+	"\x1cSERVICE_USER_STATUS_INACTIVE\x10\x02*z\n" +
+	"\x04Role\x12\x14\n" +
+	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17ROLE_MAIN_ADMINISTRATOR\x10\x01\x12\x12\n" +
+	"\x0eROLE_SUPERUSER\x10\x02\x12\x1c\n" +
+	"\x18ROLE_APPLICATION_MANAGER\x10\x03\x12\r\n" +
+	"\tROLE_USER\x10\x04B\xd1\x01\n" +
 	"\x18com.rollcall.identity.v1B\vEventsProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
 var (
@@ -1089,39 +1159,40 @@ func file_rollcall_identity_v1_events_proto_rawDescGZIP() []byte {
 	return file_rollcall_identity_v1_events_proto_rawDescData
 }
 
-var file_rollcall_identity_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_rollcall_identity_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_rollcall_identity_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_rollcall_identity_v1_events_proto_goTypes = []any{
 	(UserKind)(0),                    // 0: rollcall.identity.v1.UserKind
 	(UserField)(0),                   // 1: rollcall.identity.v1.UserField
 	(DeactivationReason)(0),          // 2: rollcall.identity.v1.DeactivationReason
 	(ServiceUserStatus)(0),           // 3: rollcall.identity.v1.ServiceUserStatus
-	(*UserProfile)(nil),              // 4: rollcall.identity.v1.UserProfile
-	(*UserCreated)(nil),              // 5: rollcall.identity.v1.UserCreated
-	(*UserUpdated)(nil),              // 6: rollcall.identity.v1.UserUpdated
-	(*UserDeactivated)(nil),          // 7: rollcall.identity.v1.UserDeactivated
-	(*ServiceUserCreated)(nil),       // 8: rollcall.identity.v1.ServiceUserCreated
-	(*ServiceUserPasswordReset)(nil), // 9: rollcall.identity.v1.ServiceUserPasswordReset
-	(*v1.Grants)(nil),                // 10: rollcall.common.v1.Grants
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
-	(v1.CreationOrigin)(0),           // 12: rollcall.common.v1.CreationOrigin
+	(Role)(0),                        // 4: rollcall.identity.v1.Role
+	(*UserProfile)(nil),              // 5: rollcall.identity.v1.UserProfile
+	(*UserCreated)(nil),              // 6: rollcall.identity.v1.UserCreated
+	(*UserUpdated)(nil),              // 7: rollcall.identity.v1.UserUpdated
+	(*UserDeactivated)(nil),          // 8: rollcall.identity.v1.UserDeactivated
+	(*ServiceUserCreated)(nil),       // 9: rollcall.identity.v1.ServiceUserCreated
+	(*ServiceUserPasswordReset)(nil), // 10: rollcall.identity.v1.ServiceUserPasswordReset
+	(*v1.Grants)(nil),                // 11: rollcall.common.v1.Grants
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
+	(v1.CreationOrigin)(0),           // 13: rollcall.common.v1.CreationOrigin
 }
 var file_rollcall_identity_v1_events_proto_depIdxs = []int32{
-	10, // 0: rollcall.identity.v1.UserProfile.grants:type_name -> rollcall.common.v1.Grants
-	11, // 1: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	11, // 0: rollcall.identity.v1.UserProfile.grants:type_name -> rollcall.common.v1.Grants
+	12, // 1: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: rollcall.identity.v1.UserCreated.kind:type_name -> rollcall.identity.v1.UserKind
-	12, // 3: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
-	4,  // 4: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
-	11, // 5: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 3: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
+	5,  // 4: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
+	12, // 5: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 6: rollcall.identity.v1.UserUpdated.changed_fields:type_name -> rollcall.identity.v1.UserField
-	4,  // 7: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
-	11, // 8: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
+	5,  // 7: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
+	12, // 8: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 9: rollcall.identity.v1.UserDeactivated.kind:type_name -> rollcall.identity.v1.UserKind
 	2,  // 10: rollcall.identity.v1.UserDeactivated.reason:type_name -> rollcall.identity.v1.DeactivationReason
-	11, // 11: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	12, // 11: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 12: rollcall.identity.v1.ServiceUserCreated.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	11, // 13: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
-	11, // 14: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
+	12, // 13: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
+	12, // 14: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
 	15, // [15:15] is the sub-list for method output_type
 	15, // [15:15] is the sub-list for method input_type
 	15, // [15:15] is the sub-list for extension type_name
@@ -1143,7 +1214,7 @@ func file_rollcall_identity_v1_events_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_events_proto_rawDesc), len(file_rollcall_identity_v1_events_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
