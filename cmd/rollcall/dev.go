@@ -117,7 +117,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 	}
 	env := platform.DevEnv{
 		BaseURL: "http://" + dialAddr(ln.Addr().String()), ServiceToken: token, DataDir: dataDir,
-		SMTPHost: smtpHost, SMTPPort: smtpPort, SMS: sink.SMSSender(), Out: out, Log: log,
+		SMTPHost: smtpHost, SMTPPort: smtpPort, Out: out, Log: log,
 	}
 	modules, err := devModules(env)
 	if err != nil {

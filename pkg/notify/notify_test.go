@@ -482,3 +482,40 @@ func TestEmailSpanCarriesCountsNotAddresses(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"ok", "permanent"}, outcomes)
 }
+
+func TestHTTPSMSClassifiesAnswers(t *testing.T) {
+	t.Parallel()
+	var got []notify.HTTPSMSRequest
+	var auth []string
+	status := http.StatusAccepted
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m notify.HTTPSMSRequest
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		got = append(got, m)
+		auth = append(auth, r.Header.Get("Authorization"))
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	gw, err := notify.NewHTTPSMS(srv.URL, "gw-token", 0)
+	require.NoError(t, err)
+	msg := notify.SMS{To: "+4791234567", Text: "hei", Sender: "Rollcall"}
+	require.NoError(t, gw.SendSMS(ctx, msg))
+	require.Equal(t, []notify.HTTPSMSRequest{{To: "+4791234567", Text: "hei", Sender: "Rollcall"}}, got)
+	require.Equal(t, []string{"Bearer gw-token"}, auth)
+
+	for code, permanent := range map[int]bool{400: true, 401: true, 422: true, 429: false, 500: false, 503: false} {
+		status = code
+		err := gw.SendSMS(ctx, msg)
+		require.Error(t, err, "%d", code)
+		require.Equal(t, !permanent, notify.IsTransient(err), "%d: %v", code, err)
+	}
+	// Invalid messages never reach the gateway.
+	n := len(got)
+	require.ErrorIs(t, gw.SendSMS(ctx, notify.SMS{To: "0047", Text: "x"}), notify.ErrInvalid)
+	require.Len(t, got, n)
+	srv.Close()
+	require.True(t, notify.IsTransient(gw.SendSMS(ctx, msg)))
+	_, err = notify.NewHTTPSMS("gateway.example/sms", "", 0)
+	require.ErrorIs(t, err, notify.ErrInvalid)
+}

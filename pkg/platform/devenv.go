@@ -3,8 +3,6 @@ package platform
 import (
 	"io"
 	"log/slog"
-
-	"rollcall.dev/pkg/notify"
 )
 
 // DevEnv is what `rollcall dev` tells each service about the all-in-one
@@ -20,11 +18,10 @@ type DevEnv struct {
 	// DataDir keeps state that must survive a restart of `rollcall dev`
 	// (generated keys, the bootstrap admin's token).
 	DataDir string
-	// SMTPHost and SMTPPort are the dev mail sink's SMTP server.
+	// SMTPHost and SMTPPort are the dev mail sink's SMTP server; its HTTP
+	// SMS gateway is BaseURL + "/dev/mail/api/sms".
 	SMTPHost string
 	SMTPPort int
-	// SMS captures text messages in the same sink.
-	SMS notify.SMSSender
 	// Out is the developer's terminal, for what they must see at start-up.
 	Out io.Writer
 	Log *slog.Logger

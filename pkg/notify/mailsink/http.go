@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"rollcall.dev/pkg/notify"
 )
 
 // Handler serves the store over HTTP. Every path is relative, so it works
@@ -17,6 +19,8 @@ import (
 //	                            recipient (exact, case-insensitive)
 //	GET    /api/messages/{id}   JSON, one message
 //	DELETE /api/messages        clears the store
+//	POST   /api/sms             an SMS gateway: {"to","text","sender"} as
+//	                            notify.HTTPSMS posts it; 422 when invalid
 //
 // It has no access control: see the package doc.
 func (s *Sink) Handler() http.Handler {
@@ -24,6 +28,7 @@ func (s *Sink) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.servePage)
 	mux.HandleFunc("GET /api/messages", s.serveList)
 	mux.HandleFunc("GET /api/messages/{id}", s.serveOne)
+	mux.HandleFunc("POST /api/sms", s.serveSMS)
 	mux.HandleFunc("DELETE /api/messages", func(w http.ResponseWriter, _ *http.Request) {
 		s.Clear()
 		w.WriteHeader(http.StatusNoContent)
@@ -125,4 +130,24 @@ func (s *Sink) servePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = page.Execute(w, s.filtered(r))
+}
+
+// serveSMS is the sink as an HTTP SMS gateway (notify.HTTPSMS), so a
+// service in another process can have its SMS captured too.
+func (s *Sink) serveSMS(w http.ResponseWriter, r *http.Request) {
+	var m notify.HTTPSMSRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := dec.Decode(&m); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON {to, text, sender}"})
+		return
+	}
+	if err := s.SMSSender().SendSMS(r.Context(), notify.SMS(m)); err != nil {
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, notify.ErrInvalid) {
+			status = http.StatusUnprocessableEntity
+		}
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
 }

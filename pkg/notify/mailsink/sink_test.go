@@ -306,3 +306,31 @@ Content-Type: text/html; charset=utf-8
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 	})
 }
+
+// The sink doubles as an HTTP SMS gateway, and notify.HTTPSMS is its client.
+func TestSMSGatewayOverHTTP(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sink, err := mailsink.Start(ctx, mailsink.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = sink.Close(context.Background()) })
+	srv := httptest.NewServer(http.StripPrefix("/dev/mail", sink.Handler()))
+	t.Cleanup(srv.Close)
+
+	gw, err := notify.NewHTTPSMS(srv.URL+"/dev/mail/api/sms", "", 0)
+	require.NoError(t, err)
+	require.NoError(t, gw.SendSMS(ctx, notify.SMS{To: "+4791234567", Text: "Kode: 123456"}))
+	m, err := sink.Wait(ctx, func(m mailsink.Message) bool { return m.SentTo("+4791234567") })
+	require.NoError(t, err)
+	require.Equal(t, "Kode: 123456", m.Text)
+
+	// Refused by the gateway: permanent, not retried.
+	res, err := http.Post(srv.URL+"/dev/mail/api/sms", "application/json", strings.NewReader(`{"to":"12345","text":"x"}`))
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	require.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	res, err = http.Post(srv.URL+"/dev/mail/api/sms", "application/json", strings.NewReader(`not json`))
+	require.NoError(t, err)
+	_ = res.Body.Close()
+	require.Equal(t, http.StatusBadRequest, res.StatusCode)
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -37,9 +38,10 @@ type LoginResult struct {
 }
 
 // LoginProviders verify the invitee's login assertion (BankID, provider
-// profiles such as Telia, an existing profile's session).
+// profiles such as Telia, an existing profile's session). The assertion is
+// bound to the tenant being joined and to the invitation (audience).
 type LoginProviders interface {
-	Verify(ctx context.Context, method domain.LoginMethod, provider, assertion string) (LoginResult, error)
+	Verify(ctx context.Context, tenantID, invitationID string, method domain.LoginMethod, provider, assertion string) (LoginResult, error)
 }
 
 // Connect serves rollcall.invitation.v1.InvitationService. Requests are
@@ -59,6 +61,9 @@ func (c *Connect) actor(ctx context.Context, h http.Header) (domain.Actor, error
 		return domain.Actor{}, connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("a bearer token is required"))
 	}
 	a, err := c.Auth.Authenticate(ctx, v[len(prefix):])
+	if errors.Is(err, app.ErrUnavailable) {
+		return domain.Actor{}, toConnect(err)
+	}
 	if err != nil {
 		return domain.Actor{}, connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("the bearer token is not valid"))
 	}
@@ -75,7 +80,7 @@ func (c *Connect) CreateInvitation(ctx context.Context, req *connect.Request[inv
 	form := domain.NewInvitation{
 		TenantID: m.GetTenantId(), Kind: domain.Kind(m.GetKind()), Origin: domain.Origin(m.GetOrigin()),
 		FirstName: m.GetFirstName(), LastName: m.GetLastName(), Email: m.GetEmail(), Mobile: m.GetMobile(),
-		CodeDelivery: domain.CodeDelivery(m.GetCodeDelivery()), Grants: GrantsFromProto(m.GetGrants()),
+		CodeDelivery: domain.CodeDelivery(m.GetCodeDelivery()), Grants: postgres.GrantsFromProto(m.GetGrants()),
 	}
 	var lifetime time.Duration
 	if m.GetLifetime() != nil {
@@ -250,7 +255,16 @@ func (c *Connect) AcceptInvitation(ctx context.Context, req *connect.Request[inv
 		FirstName: m.GetFirstName(), LastName: m.GetLastName(),
 	}
 	if a := m.GetLoginAssertion(); a != nil {
-		res, err := c.Logins.Verify(ctx, form.Method, a.GetProvider(), a.GetAssertion())
+		// The assertion is verified against the invitation it was made for;
+		// a bad link answers as every bad link does.
+		inv, err := c.App.Open(ctx, form.Token)
+		if err != nil {
+			return nil, toConnect(err)
+		}
+		res, err := c.Logins.Verify(ctx, inv.TenantID, inv.ID, form.Method, a.GetProvider(), a.GetAssertion())
+		if errors.Is(err, app.ErrUnavailable) {
+			return nil, toConnect(err)
+		}
 		if err != nil {
 			return nil, toConnect(&domain.FieldError{Field: "login_assertion", Reason: "the login provider did not confirm the sign-in"})
 		}
@@ -295,28 +309,4 @@ func statusFromProto(s invitationv1.InvitationStatus) domain.Status {
 		}
 	}
 	return ""
-}
-
-// GrantsFromProto maps the contract's grants to the domain's.
-func GrantsFromProto(g *commonv1.Grants) domain.Grants {
-	if g == nil {
-		return domain.Grants{}
-	}
-	sel := func(s *commonv1.Selection) *domain.Selection {
-		if s == nil {
-			return nil
-		}
-		return &domain.Selection{All: s.GetAll(), IDs: s.GetIds()}
-	}
-	out := domain.Grants{Level: domain.PermissionLevel(g.GetPermissionLevel()), Areas: g.GetPermissionAreas()}
-	if sc := g.GetScope(); sc != nil {
-		out.Scope = domain.Scope{
-			Organisations: sel(sc.GetOrganisations()), Customers: sel(sc.GetCustomers()), CostCentres: sel(sc.GetCostCentres()),
-			ProductCategories: sel(sc.GetProductCategories()), ApplicationLinks: sc.GetApplicationLinkIds(),
-		}
-	}
-	if p := g.GetAccessPackages(); p != nil {
-		out.Packages = &domain.Packages{IntegrationUser: p.GetIntegrationUser(), AllAdditionalPackages: p.GetAllAdditionalPackages(), Additional: p.GetAdditionalPackages()}
-	}
-	return out
 }

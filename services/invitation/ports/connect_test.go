@@ -42,7 +42,7 @@ func (t tokens) Authenticate(_ context.Context, bearer string) (domain.Actor, er
 // logins is a stand-in login provider: "bankid" assertions "ok:<subject>".
 type logins struct{}
 
-func (logins) Verify(_ context.Context, _ domain.LoginMethod, provider, assertion string) (ports.LoginResult, error) {
+func (logins) Verify(_ context.Context, _, _ string, _ domain.LoginMethod, provider, assertion string) (ports.LoginResult, error) {
 	if provider != "bankid" || !strings.HasPrefix(assertion, "ok:") {
 		return ports.LoginResult{}, errors.New("rejected")
 	}

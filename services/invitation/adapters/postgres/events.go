@@ -123,3 +123,27 @@ func GrantsToProto(g domain.Grants) *commonv1.Grants {
 	}
 	return out
 }
+
+// GrantsFromProto maps the contract's grants to the domain's.
+func GrantsFromProto(g *commonv1.Grants) domain.Grants {
+	if g == nil {
+		return domain.Grants{}
+	}
+	sel := func(s *commonv1.Selection) *domain.Selection {
+		if s == nil {
+			return nil
+		}
+		return &domain.Selection{All: s.GetAll(), IDs: s.GetIds()}
+	}
+	out := domain.Grants{Level: domain.PermissionLevel(g.GetPermissionLevel()), Areas: g.GetPermissionAreas()}
+	if sc := g.GetScope(); sc != nil {
+		out.Scope = domain.Scope{
+			Organisations: sel(sc.GetOrganisations()), Customers: sel(sc.GetCustomers()), CostCentres: sel(sc.GetCostCentres()),
+			ProductCategories: sel(sc.GetProductCategories()), ApplicationLinks: sc.GetApplicationLinkIds(),
+		}
+	}
+	if p := g.GetAccessPackages(); p != nil {
+		out.Packages = &domain.Packages{IntegrationUser: p.GetIntegrationUser(), AllAdditionalPackages: p.GetAllAdditionalPackages(), Additional: p.GetAdditionalPackages()}
+	}
+	return out
+}

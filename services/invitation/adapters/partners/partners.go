@@ -1,0 +1,45 @@
+// Package partners is the invitation service's client of the partner
+// registry (the integrator-policy service's CheckPartner), asked while the
+// admin waits on the "invite integrator" form.
+package partners
+
+import (
+	"context"
+	"fmt"
+
+	"connectrpc.com/connect"
+
+	"rollcall.dev/pkg/svcauth"
+	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
+	"rollcall.dev/proto/gen/rollcall/integrator/v1/integratorv1connect"
+	"rollcall.dev/services/invitation/app"
+)
+
+// Client implements app.Partners.
+type Client struct {
+	c integratorv1connect.IntegratorPolicyServiceClient
+}
+
+var _ app.Partners = (*Client)(nil)
+
+// New returns a client of the integrator-policy service at c.BaseURL.
+func New(c svcauth.Client) *Client {
+	return &Client{c: integratorv1connect.NewIntegratorPolicyServiceClient(c.HTTP, c.BaseURL, c.Options...)}
+}
+
+// CheckPartner returns the partner the email belongs to, or "" when none.
+// Any failure to get an answer wraps app.ErrUnavailable: the admin is told to
+// try again, never that the email is not a partner's.
+func (p *Client) CheckPartner(ctx context.Context, email string) (string, error) {
+	res, err := p.c.CheckPartner(ctx, connect.NewRequest(&integratorv1.CheckPartnerRequest{Email: email}))
+	if err != nil {
+		return "", fmt.Errorf("%w: integrator-policy (checking the partner): %w", app.ErrUnavailable, err)
+	}
+	if !res.Msg.GetRegistered() {
+		return "", nil
+	}
+	if res.Msg.GetPartnerId() == "" {
+		return "", fmt.Errorf("%w: integrator-policy answered registered without a partner id", app.ErrUnavailable)
+	}
+	return res.Msg.GetPartnerId(), nil
+}
