@@ -33,6 +33,11 @@ const (
 	DismissalReason_DISMISSAL_REASON_ADMIN DismissalReason = 1
 	// The partner is no longer registered (certification withdrawn).
 	DismissalReason_DISMISSAL_REASON_PARTNER_UNREGISTERED DismissalReason = 2
+	// He accepted an integrator invitation that a newer one had already
+	// superseded, while the newer invitation's integrator holds the tenant's
+	// place (e.g. two pending invitations accepted close together): the newer
+	// invitation wins, so his access is closed at once.
+	DismissalReason_DISMISSAL_REASON_SUPERSEDED DismissalReason = 3
 )
 
 // Enum value maps for DismissalReason.
@@ -41,11 +46,13 @@ var (
 		0: "DISMISSAL_REASON_UNSPECIFIED",
 		1: "DISMISSAL_REASON_ADMIN",
 		2: "DISMISSAL_REASON_PARTNER_UNREGISTERED",
+		3: "DISMISSAL_REASON_SUPERSEDED",
 	}
 	DismissalReason_value = map[string]int32{
 		"DISMISSAL_REASON_UNSPECIFIED":          0,
 		"DISMISSAL_REASON_ADMIN":                1,
 		"DISMISSAL_REASON_PARTNER_UNREGISTERED": 2,
+		"DISMISSAL_REASON_SUPERSEDED":           3,
 	}
 )
 
@@ -82,12 +89,16 @@ type Action int32
 const (
 	// Not set; always rejected.
 	Action_ACTION_UNSPECIFIED Action = 0
-	// Create a user with administrator rights (integrators may not).
+	// Create a user with administrator rights, main administrator or
+	// superuser (integrators may not).
 	Action_ACTION_CREATE_ADMINISTRATOR Action = 1
-	// Give an existing user administrator rights (integrators may not).
+	// Give an existing user administrator rights, main administrator or
+	// superuser (integrators may not).
 	Action_ACTION_GRANT_ADMINISTRATOR Action = 2
 	// Dismiss (deactivate) an employee (integrators may not).
 	Action_ACTION_DISMISS_EMPLOYEE Action = 3
+	// Turn off an employee's two-factor authentication (integrators may not).
+	Action_ACTION_DISABLE_TWO_FACTOR Action = 4
 )
 
 // Enum value maps for Action.
@@ -97,12 +108,14 @@ var (
 		1: "ACTION_CREATE_ADMINISTRATOR",
 		2: "ACTION_GRANT_ADMINISTRATOR",
 		3: "ACTION_DISMISS_EMPLOYEE",
+		4: "ACTION_DISABLE_TWO_FACTOR",
 	}
 	Action_value = map[string]int32{
 		"ACTION_UNSPECIFIED":          0,
 		"ACTION_CREATE_ADMINISTRATOR": 1,
 		"ACTION_GRANT_ADMINISTRATOR":  2,
 		"ACTION_DISMISS_EMPLOYEE":     3,
+		"ACTION_DISABLE_TWO_FACTOR":   4,
 	}
 )
 
@@ -737,16 +750,18 @@ const file_rollcall_integrator_v1_events_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06action\x12J\n" +
 	"\bresource\x18\x05 \x01(\tB.\xbaH+r)\x10\x01\x18\x80\x022\"^[a-z][a-z0-9-]*/[A-Za-z0-9._:-]+$R\bresource\x12H\n" +
 	"\x06reason\x18\x06 \x01(\x0e2$.rollcall.integrator.v1.DenialReasonB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason*z\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason*\x9b\x01\n" +
 	"\x0fDismissalReason\x12 \n" +
 	"\x1cDISMISSAL_REASON_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16DISMISSAL_REASON_ADMIN\x10\x01\x12)\n" +
-	"%DISMISSAL_REASON_PARTNER_UNREGISTERED\x10\x02*~\n" +
+	"%DISMISSAL_REASON_PARTNER_UNREGISTERED\x10\x02\x12\x1f\n" +
+	"\x1bDISMISSAL_REASON_SUPERSEDED\x10\x03*\x9d\x01\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bACTION_CREATE_ADMINISTRATOR\x10\x01\x12\x1e\n" +
 	"\x1aACTION_GRANT_ADMINISTRATOR\x10\x02\x12\x1b\n" +
-	"\x17ACTION_DISMISS_EMPLOYEE\x10\x03*~\n" +
+	"\x17ACTION_DISMISS_EMPLOYEE\x10\x03\x12\x1d\n" +
+	"\x19ACTION_DISABLE_TWO_FACTOR\x10\x04*~\n" +
 	"\fDenialReason\x12\x1d\n" +
 	"\x19DENIAL_REASON_UNSPECIFIED\x10\x00\x12(\n" +
 	"$DENIAL_REASON_INTEGRATOR_RESTRICTION\x10\x01\x12%\n" +

@@ -23,6 +23,741 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OverflowMode says what happens when a tenant already has as many active
+// integrators as its policy allows and another one is invited.
+type OverflowMode int32
+
+const (
+	// Not set; always rejected in requests.
+	OverflowMode_OVERFLOW_MODE_UNSPECIFIED OverflowMode = 0
+	// The default (seed 003): inviting another integrator automatically
+	// dismisses the current one (the longest-serving one when several may be
+	// active); IntegratorReplaced is emitted when he is invited.
+	OverflowMode_OVERFLOW_MODE_REPLACE_CURRENT OverflowMode = 1
+	// The administrator chooses whom to dismiss: nobody is dismissed on the
+	// invitation; an integrator who accepts over the limit waits (not active,
+	// every guarded action refused) until an administrator dismisses an
+	// active integrator, which lets the longest-waiting one in, or dismisses
+	// the waiting one.
+	OverflowMode_OVERFLOW_MODE_ADMIN_CHOOSES OverflowMode = 2
+)
+
+// Enum value maps for OverflowMode.
+var (
+	OverflowMode_name = map[int32]string{
+		0: "OVERFLOW_MODE_UNSPECIFIED",
+		1: "OVERFLOW_MODE_REPLACE_CURRENT",
+		2: "OVERFLOW_MODE_ADMIN_CHOOSES",
+	}
+	OverflowMode_value = map[string]int32{
+		"OVERFLOW_MODE_UNSPECIFIED":     0,
+		"OVERFLOW_MODE_REPLACE_CURRENT": 1,
+		"OVERFLOW_MODE_ADMIN_CHOOSES":   2,
+	}
+)
+
+func (x OverflowMode) Enum() *OverflowMode {
+	p := new(OverflowMode)
+	*p = x
+	return p
+}
+
+func (x OverflowMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OverflowMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_integrator_v1_service_proto_enumTypes[0].Descriptor()
+}
+
+func (OverflowMode) Type() protoreflect.EnumType {
+	return &file_rollcall_integrator_v1_service_proto_enumTypes[0]
+}
+
+func (x OverflowMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OverflowMode.Descriptor instead.
+func (OverflowMode) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{0}
+}
+
+// PartnerMatch says how an email matched a partner.
+type PartnerMatch int32
+
+const (
+	// No match (or not set).
+	PartnerMatch_PARTNER_MATCH_UNSPECIFIED PartnerMatch = 0
+	// The email is one of the partner's verified addresses.
+	PartnerMatch_PARTNER_MATCH_EMAIL PartnerMatch = 1
+	// The email's domain is one of the partner's verified domains.
+	PartnerMatch_PARTNER_MATCH_DOMAIN PartnerMatch = 2
+)
+
+// Enum value maps for PartnerMatch.
+var (
+	PartnerMatch_name = map[int32]string{
+		0: "PARTNER_MATCH_UNSPECIFIED",
+		1: "PARTNER_MATCH_EMAIL",
+		2: "PARTNER_MATCH_DOMAIN",
+	}
+	PartnerMatch_value = map[string]int32{
+		"PARTNER_MATCH_UNSPECIFIED": 0,
+		"PARTNER_MATCH_EMAIL":       1,
+		"PARTNER_MATCH_DOMAIN":      2,
+	}
+)
+
+func (x PartnerMatch) Enum() *PartnerMatch {
+	p := new(PartnerMatch)
+	*p = x
+	return p
+}
+
+func (x PartnerMatch) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PartnerMatch) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_integrator_v1_service_proto_enumTypes[1].Descriptor()
+}
+
+func (PartnerMatch) Type() protoreflect.EnumType {
+	return &file_rollcall_integrator_v1_service_proto_enumTypes[1]
+}
+
+func (x PartnerMatch) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PartnerMatch.Descriptor instead.
+func (PartnerMatch) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{1}
+}
+
+// IntegratorState is where an integrator stands in a tenant.
+type IntegratorState int32
+
+const (
+	// Not set.
+	IntegratorState_INTEGRATOR_STATE_UNSPECIFIED IntegratorState = 0
+	// Active: admin rights with the integrator's carve-outs.
+	IntegratorState_INTEGRATOR_STATE_ACTIVE IntegratorState = 1
+	// Accepted over the limit under OVERFLOW_MODE_ADMIN_CHOOSES; not active.
+	IntegratorState_INTEGRATOR_STATE_WAITING IntegratorState = 2
+)
+
+// Enum value maps for IntegratorState.
+var (
+	IntegratorState_name = map[int32]string{
+		0: "INTEGRATOR_STATE_UNSPECIFIED",
+		1: "INTEGRATOR_STATE_ACTIVE",
+		2: "INTEGRATOR_STATE_WAITING",
+	}
+	IntegratorState_value = map[string]int32{
+		"INTEGRATOR_STATE_UNSPECIFIED": 0,
+		"INTEGRATOR_STATE_ACTIVE":      1,
+		"INTEGRATOR_STATE_WAITING":     2,
+	}
+)
+
+func (x IntegratorState) Enum() *IntegratorState {
+	p := new(IntegratorState)
+	*p = x
+	return p
+}
+
+func (x IntegratorState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (IntegratorState) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_integrator_v1_service_proto_enumTypes[2].Descriptor()
+}
+
+func (IntegratorState) Type() protoreflect.EnumType {
+	return &file_rollcall_integrator_v1_service_proto_enumTypes[2]
+}
+
+func (x IntegratorState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use IntegratorState.Descriptor instead.
+func (IntegratorState) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{2}
+}
+
+// Assignment is one integrator of a tenant, active or waiting.
+type Assignment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The integrator.
+	Integrator *IntegratorRef `protobuf:"bytes,1,opt,name=integrator,proto3" json:"integrator,omitempty"`
+	// Active or waiting.
+	State IntegratorState `protobuf:"varint,2,opt,name=state,proto3,enum=rollcall.integrator.v1.IntegratorState" json:"state,omitempty"`
+	// The accepted invitation that brought him (lowercase UUID).
+	InvitationId string `protobuf:"bytes,3,opt,name=invitation_id,json=invitationId,proto3" json:"invitation_id,omitempty"`
+	// When he became active (or started waiting).
+	Since         *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Assignment) Reset() {
+	*x = Assignment{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Assignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Assignment) ProtoMessage() {}
+
+func (x *Assignment) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
+func (*Assignment) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Assignment) GetIntegrator() *IntegratorRef {
+	if x != nil {
+		return x.Integrator
+	}
+	return nil
+}
+
+func (x *Assignment) GetState() IntegratorState {
+	if x != nil {
+		return x.State
+	}
+	return IntegratorState_INTEGRATOR_STATE_UNSPECIFIED
+}
+
+func (x *Assignment) GetInvitationId() string {
+	if x != nil {
+		return x.InvitationId
+	}
+	return ""
+}
+
+func (x *Assignment) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// Policy is a tenant's integrator policy.
+type Policy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// How many integrators may be active at once (default 1, seed 003).
+	MaxActiveIntegrators uint32 `protobuf:"varint,2,opt,name=max_active_integrators,json=maxActiveIntegrators,proto3" json:"max_active_integrators,omitempty"`
+	// What happens over the limit (default REPLACE_CURRENT, seed 003).
+	OverflowMode OverflowMode `protobuf:"varint,3,opt,name=overflow_mode,json=overflowMode,proto3,enum=rollcall.integrator.v1.OverflowMode" json:"overflow_mode,omitempty"`
+	// When it was last changed; absent for the defaults.
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Who last changed it (lowercase UUID); absent for the defaults.
+	UpdatedByUserId *string `protobuf:"bytes,5,opt,name=updated_by_user_id,json=updatedByUserId,proto3,oneof" json:"updated_by_user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Policy) Reset() {
+	*x = Policy{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Policy) ProtoMessage() {}
+
+func (x *Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Policy.ProtoReflect.Descriptor instead.
+func (*Policy) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Policy) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *Policy) GetMaxActiveIntegrators() uint32 {
+	if x != nil {
+		return x.MaxActiveIntegrators
+	}
+	return 0
+}
+
+func (x *Policy) GetOverflowMode() OverflowMode {
+	if x != nil {
+		return x.OverflowMode
+	}
+	return OverflowMode_OVERFLOW_MODE_UNSPECIFIED
+}
+
+func (x *Policy) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Policy) GetUpdatedByUserId() string {
+	if x != nil && x.UpdatedByUserId != nil {
+		return *x.UpdatedByUserId
+	}
+	return ""
+}
+
+// RevokePartnerRequest names the partner.
+type RevokePartnerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner (lowercase UUID).
+	PartnerId string `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	// Why, for the audit trail.
+	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePartnerRequest) Reset() {
+	*x = RevokePartnerRequest{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartnerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartnerRequest) ProtoMessage() {}
+
+func (x *RevokePartnerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartnerRequest.ProtoReflect.Descriptor instead.
+func (*RevokePartnerRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RevokePartnerRequest) GetPartnerId() string {
+	if x != nil {
+		return x.PartnerId
+	}
+	return ""
+}
+
+func (x *RevokePartnerRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// RevokePartnerResponse is the revoked partner.
+type RevokePartnerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partner, now revoked.
+	Partner *Partner `protobuf:"bytes,1,opt,name=partner,proto3" json:"partner,omitempty"`
+	// How many active or waiting integrators were dismissed, across tenants.
+	DismissedIntegrators uint32 `protobuf:"varint,2,opt,name=dismissed_integrators,json=dismissedIntegrators,proto3" json:"dismissed_integrators,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RevokePartnerResponse) Reset() {
+	*x = RevokePartnerResponse{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePartnerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePartnerResponse) ProtoMessage() {}
+
+func (x *RevokePartnerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePartnerResponse.ProtoReflect.Descriptor instead.
+func (*RevokePartnerResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RevokePartnerResponse) GetPartner() *Partner {
+	if x != nil {
+		return x.Partner
+	}
+	return nil
+}
+
+func (x *RevokePartnerResponse) GetDismissedIntegrators() uint32 {
+	if x != nil {
+		return x.DismissedIntegrators
+	}
+	return 0
+}
+
+// ListPartnersRequest filters the list.
+type ListPartnersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Include revoked partners too.
+	IncludeRevoked bool `protobuf:"varint,1,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListPartnersRequest) Reset() {
+	*x = ListPartnersRequest{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartnersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartnersRequest) ProtoMessage() {}
+
+func (x *ListPartnersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartnersRequest.ProtoReflect.Descriptor instead.
+func (*ListPartnersRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListPartnersRequest) GetIncludeRevoked() bool {
+	if x != nil {
+		return x.IncludeRevoked
+	}
+	return false
+}
+
+// ListPartnersResponse is the registry.
+type ListPartnersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The partners, by name.
+	Partners      []*Partner `protobuf:"bytes,1,rep,name=partners,proto3" json:"partners,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPartnersResponse) Reset() {
+	*x = ListPartnersResponse{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartnersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartnersResponse) ProtoMessage() {}
+
+func (x *ListPartnersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartnersResponse.ProtoReflect.Descriptor instead.
+func (*ListPartnersResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListPartnersResponse) GetPartners() []*Partner {
+	if x != nil {
+		return x.Partners
+	}
+	return nil
+}
+
+// GetPolicyRequest names the tenant.
+type GetPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPolicyRequest) Reset() {
+	*x = GetPolicyRequest{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPolicyRequest) ProtoMessage() {}
+
+func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetPolicyRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// GetPolicyResponse is the policy.
+type GetPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's policy.
+	Policy        *Policy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPolicyResponse) Reset() {
+	*x = GetPolicyResponse{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPolicyResponse) ProtoMessage() {}
+
+func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetPolicyResponse) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+// SetPolicyRequest is the new policy.
+type SetPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// How many integrators may be active at once: 1 to 10. Lowering it below
+	// the number active now is refused (dismiss one first).
+	MaxActiveIntegrators uint32 `protobuf:"varint,2,opt,name=max_active_integrators,json=maxActiveIntegrators,proto3" json:"max_active_integrators,omitempty"`
+	// What happens over the limit.
+	OverflowMode  OverflowMode `protobuf:"varint,3,opt,name=overflow_mode,json=overflowMode,proto3,enum=rollcall.integrator.v1.OverflowMode" json:"overflow_mode,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPolicyRequest) Reset() {
+	*x = SetPolicyRequest{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPolicyRequest) ProtoMessage() {}
+
+func (x *SetPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SetPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetPolicyRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetPolicyRequest) GetMaxActiveIntegrators() uint32 {
+	if x != nil {
+		return x.MaxActiveIntegrators
+	}
+	return 0
+}
+
+func (x *SetPolicyRequest) GetOverflowMode() OverflowMode {
+	if x != nil {
+		return x.OverflowMode
+	}
+	return OverflowMode_OVERFLOW_MODE_UNSPECIFIED
+}
+
+// SetPolicyResponse is the stored policy.
+type SetPolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's policy now.
+	Policy *Policy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// Integrators who were waiting and became active because the limit rose.
+	Assigned      []*IntegratorRef `protobuf:"bytes,2,rep,name=assigned,proto3" json:"assigned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPolicyResponse) Reset() {
+	*x = SetPolicyResponse{}
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPolicyResponse) ProtoMessage() {}
+
+func (x *SetPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPolicyResponse.ProtoReflect.Descriptor instead.
+func (*SetPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetPolicyResponse) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *SetPolicyResponse) GetAssigned() []*IntegratorRef {
+	if x != nil {
+		return x.Assigned
+	}
+	return nil
+}
+
 // Partner is a certified integration partner.
 type Partner struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,14 +768,19 @@ type Partner struct {
 	// Email addresses of its integrators.
 	Emails []string `protobuf:"bytes,3,rep,name=emails,proto3" json:"emails,omitempty"`
 	// When it was registered.
-	RegisteredAt  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	// Verified email domains: any address at one of them belongs to the
+	// partner (exact domain, lowercase; subdomains do not match).
+	Domains []string `protobuf:"bytes,5,rep,name=domains,proto3" json:"domains,omitempty"`
+	// When its certification was withdrawn; absent while registered.
+	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Partner) Reset() {
 	*x = Partner{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[0]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -52,7 +792,7 @@ func (x *Partner) String() string {
 func (*Partner) ProtoMessage() {}
 
 func (x *Partner) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[0]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -65,7 +805,7 @@ func (x *Partner) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Partner.ProtoReflect.Descriptor instead.
 func (*Partner) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{0}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Partner) GetPartnerId() string {
@@ -96,20 +836,38 @@ func (x *Partner) GetRegisteredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Partner) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+func (x *Partner) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
 // RegisterPartnerRequest describes a partner.
 type RegisterPartnerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Company name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Email addresses of its integrators; at least one.
-	Emails        []string `protobuf:"bytes,2,rep,name=emails,proto3" json:"emails,omitempty"`
+	// Verified email addresses of its integrators. At least one email or one
+	// domain is required.
+	Emails []string `protobuf:"bytes,2,rep,name=emails,proto3" json:"emails,omitempty"`
+	// Verified email domains (e.g. "integra.example"): every address at one
+	// of them belongs to the partner.
+	Domains       []string `protobuf:"bytes,3,rep,name=domains,proto3" json:"domains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RegisterPartnerRequest) Reset() {
 	*x = RegisterPartnerRequest{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[1]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -121,7 +879,7 @@ func (x *RegisterPartnerRequest) String() string {
 func (*RegisterPartnerRequest) ProtoMessage() {}
 
 func (x *RegisterPartnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[1]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -134,7 +892,7 @@ func (x *RegisterPartnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPartnerRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPartnerRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{1}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RegisterPartnerRequest) GetName() string {
@@ -151,6 +909,13 @@ func (x *RegisterPartnerRequest) GetEmails() []string {
 	return nil
 }
 
+func (x *RegisterPartnerRequest) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
 // RegisterPartnerResponse is the registered partner.
 type RegisterPartnerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -162,7 +927,7 @@ type RegisterPartnerResponse struct {
 
 func (x *RegisterPartnerResponse) Reset() {
 	*x = RegisterPartnerResponse{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[2]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -174,7 +939,7 @@ func (x *RegisterPartnerResponse) String() string {
 func (*RegisterPartnerResponse) ProtoMessage() {}
 
 func (x *RegisterPartnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[2]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -187,7 +952,7 @@ func (x *RegisterPartnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPartnerResponse.ProtoReflect.Descriptor instead.
 func (*RegisterPartnerResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{2}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RegisterPartnerResponse) GetPartner() *Partner {
@@ -208,7 +973,7 @@ type CheckPartnerRequest struct {
 
 func (x *CheckPartnerRequest) Reset() {
 	*x = CheckPartnerRequest{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[3]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -220,7 +985,7 @@ func (x *CheckPartnerRequest) String() string {
 func (*CheckPartnerRequest) ProtoMessage() {}
 
 func (x *CheckPartnerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[3]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -233,7 +998,7 @@ func (x *CheckPartnerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckPartnerRequest.ProtoReflect.Descriptor instead.
 func (*CheckPartnerRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{3}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CheckPartnerRequest) GetEmail() string {
@@ -251,14 +1016,16 @@ type CheckPartnerResponse struct {
 	// The partner (lowercase UUID), when registered.
 	PartnerId *string `protobuf:"bytes,2,opt,name=partner_id,json=partnerId,proto3,oneof" json:"partner_id,omitempty"`
 	// The partner's name, when registered, to show the admin.
-	PartnerName   *string `protobuf:"bytes,3,opt,name=partner_name,json=partnerName,proto3,oneof" json:"partner_name,omitempty"`
+	PartnerName *string `protobuf:"bytes,3,opt,name=partner_name,json=partnerName,proto3,oneof" json:"partner_name,omitempty"`
+	// How it matched: the exact address first, then the address's domain.
+	MatchedBy     PartnerMatch `protobuf:"varint,4,opt,name=matched_by,json=matchedBy,proto3,enum=rollcall.integrator.v1.PartnerMatch" json:"matched_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckPartnerResponse) Reset() {
 	*x = CheckPartnerResponse{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[4]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -270,7 +1037,7 @@ func (x *CheckPartnerResponse) String() string {
 func (*CheckPartnerResponse) ProtoMessage() {}
 
 func (x *CheckPartnerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[4]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -283,7 +1050,7 @@ func (x *CheckPartnerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckPartnerResponse.ProtoReflect.Descriptor instead.
 func (*CheckPartnerResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{4}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CheckPartnerResponse) GetRegistered() bool {
@@ -307,6 +1074,13 @@ func (x *CheckPartnerResponse) GetPartnerName() string {
 	return ""
 }
 
+func (x *CheckPartnerResponse) GetMatchedBy() PartnerMatch {
+	if x != nil {
+		return x.MatchedBy
+	}
+	return PartnerMatch_PARTNER_MATCH_UNSPECIFIED
+}
+
 // GetActiveIntegratorRequest names the tenant.
 type GetActiveIntegratorRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -318,7 +1092,7 @@ type GetActiveIntegratorRequest struct {
 
 func (x *GetActiveIntegratorRequest) Reset() {
 	*x = GetActiveIntegratorRequest{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[5]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +1104,7 @@ func (x *GetActiveIntegratorRequest) String() string {
 func (*GetActiveIntegratorRequest) ProtoMessage() {}
 
 func (x *GetActiveIntegratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[5]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +1117,7 @@ func (x *GetActiveIntegratorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetActiveIntegratorRequest.ProtoReflect.Descriptor instead.
 func (*GetActiveIntegratorRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{5}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetActiveIntegratorRequest) GetTenantId() string {
@@ -359,14 +1133,19 @@ type GetActiveIntegratorResponse struct {
 	// The active integrator; absent when the tenant has none.
 	Integrator *IntegratorRef `protobuf:"bytes,1,opt,name=integrator,proto3" json:"integrator,omitempty"`
 	// When he became active.
-	AssignedAt    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	AssignedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=assigned_at,json=assignedAt,proto3" json:"assigned_at,omitempty"`
+	// Every integrator of the tenant, active and waiting (more than one only
+	// when the policy allows several or makes the newcomer wait).
+	Assignments []*Assignment `protobuf:"bytes,3,rep,name=assignments,proto3" json:"assignments,omitempty"`
+	// The tenant's policy.
+	Policy        *Policy `protobuf:"bytes,4,opt,name=policy,proto3" json:"policy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetActiveIntegratorResponse) Reset() {
 	*x = GetActiveIntegratorResponse{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[6]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +1157,7 @@ func (x *GetActiveIntegratorResponse) String() string {
 func (*GetActiveIntegratorResponse) ProtoMessage() {}
 
 func (x *GetActiveIntegratorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[6]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +1170,7 @@ func (x *GetActiveIntegratorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetActiveIntegratorResponse.ProtoReflect.Descriptor instead.
 func (*GetActiveIntegratorResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{6}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetActiveIntegratorResponse) GetIntegrator() *IntegratorRef {
@@ -404,6 +1183,20 @@ func (x *GetActiveIntegratorResponse) GetIntegrator() *IntegratorRef {
 func (x *GetActiveIntegratorResponse) GetAssignedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.AssignedAt
+	}
+	return nil
+}
+
+func (x *GetActiveIntegratorResponse) GetAssignments() []*Assignment {
+	if x != nil {
+		return x.Assignments
+	}
+	return nil
+}
+
+func (x *GetActiveIntegratorResponse) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
 	}
 	return nil
 }
@@ -425,7 +1218,7 @@ type DismissIntegratorRequest struct {
 
 func (x *DismissIntegratorRequest) Reset() {
 	*x = DismissIntegratorRequest{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[7]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -437,7 +1230,7 @@ func (x *DismissIntegratorRequest) String() string {
 func (*DismissIntegratorRequest) ProtoMessage() {}
 
 func (x *DismissIntegratorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[7]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -450,7 +1243,7 @@ func (x *DismissIntegratorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DismissIntegratorRequest.ProtoReflect.Descriptor instead.
 func (*DismissIntegratorRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{7}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DismissIntegratorRequest) GetTenantId() string {
@@ -485,7 +1278,7 @@ type DismissIntegratorResponse struct {
 
 func (x *DismissIntegratorResponse) Reset() {
 	*x = DismissIntegratorResponse{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[8]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +1290,7 @@ func (x *DismissIntegratorResponse) String() string {
 func (*DismissIntegratorResponse) ProtoMessage() {}
 
 func (x *DismissIntegratorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[8]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +1303,7 @@ func (x *DismissIntegratorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DismissIntegratorResponse.ProtoReflect.Descriptor instead.
 func (*DismissIntegratorResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{8}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DismissIntegratorResponse) GetIntegrator() *IntegratorRef {
@@ -537,7 +1330,7 @@ type CheckActionRequest struct {
 
 func (x *CheckActionRequest) Reset() {
 	*x = CheckActionRequest{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[9]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -549,7 +1342,7 @@ func (x *CheckActionRequest) String() string {
 func (*CheckActionRequest) ProtoMessage() {}
 
 func (x *CheckActionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[9]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -562,7 +1355,7 @@ func (x *CheckActionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckActionRequest.ProtoReflect.Descriptor instead.
 func (*CheckActionRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{9}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CheckActionRequest) GetTenantId() string {
@@ -608,7 +1401,7 @@ type CheckActionResponse struct {
 
 func (x *CheckActionResponse) Reset() {
 	*x = CheckActionResponse{}
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[10]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +1413,7 @@ func (x *CheckActionResponse) String() string {
 func (*CheckActionResponse) ProtoMessage() {}
 
 func (x *CheckActionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[10]
+	mi := &file_rollcall_integrator_v1_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +1426,7 @@ func (x *CheckActionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckActionResponse.ProtoReflect.Descriptor instead.
 func (*CheckActionResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{10}
+	return file_rollcall_integrator_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CheckActionResponse) GetAllowed() bool {
@@ -661,39 +1454,87 @@ var File_rollcall_integrator_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_integrator_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"$rollcall/integrator/v1/service.proto\x12\x16rollcall.integrator.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#rollcall/integrator/v1/events.proto\"\x95\x01\n" +
+	"$rollcall/integrator/v1/service.proto\x12\x16rollcall.integrator.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#rollcall/integrator/v1/events.proto\"\xe9\x01\n" +
+	"\n" +
+	"Assignment\x12E\n" +
+	"\n" +
+	"integrator\x18\x01 \x01(\v2%.rollcall.integrator.v1.IntegratorRefR\n" +
+	"integrator\x12=\n" +
+	"\x05state\x18\x02 \x01(\x0e2'.rollcall.integrator.v1.IntegratorStateR\x05state\x12#\n" +
+	"\rinvitation_id\x18\x03 \x01(\tR\finvitationId\x120\n" +
+	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"\xaa\x02\n" +
+	"\x06Policy\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x124\n" +
+	"\x16max_active_integrators\x18\x02 \x01(\rR\x14maxActiveIntegrators\x12I\n" +
+	"\roverflow_mode\x18\x03 \x01(\x0e2$.rollcall.integrator.v1.OverflowModeR\foverflowMode\x129\n" +
+	"\n" +
+	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x120\n" +
+	"\x12updated_by_user_id\x18\x05 \x01(\tH\x00R\x0fupdatedByUserId\x88\x01\x01B\x15\n" +
+	"\x13_updated_by_user_id\"\x9a\x01\n" +
+	"\x14RevokePartnerRequest\x12d\n" +
+	"\n" +
+	"partner_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\tpartnerId\x12\x1c\n" +
+	"\x04note\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"\x87\x01\n" +
+	"\x15RevokePartnerResponse\x129\n" +
+	"\apartner\x18\x01 \x01(\v2\x1f.rollcall.integrator.v1.PartnerR\apartner\x123\n" +
+	"\x15dismissed_integrators\x18\x02 \x01(\rR\x14dismissedIntegrators\">\n" +
+	"\x13ListPartnersRequest\x12'\n" +
+	"\x0finclude_revoked\x18\x01 \x01(\bR\x0eincludeRevoked\"S\n" +
+	"\x14ListPartnersResponse\x12;\n" +
+	"\bpartners\x18\x01 \x03(\v2\x1f.rollcall.integrator.v1.PartnerR\bpartners\"v\n" +
+	"\x10GetPolicyRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"K\n" +
+	"\x11GetPolicyResponse\x126\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1e.rollcall.integrator.v1.PolicyR\x06policy\"\x8e\x02\n" +
+	"\x10SetPolicyRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12?\n" +
+	"\x16max_active_integrators\x18\x02 \x01(\rB\t\xbaH\x06*\x04\x18\n" +
+	"(\x01R\x14maxActiveIntegrators\x12U\n" +
+	"\roverflow_mode\x18\x03 \x01(\x0e2$.rollcall.integrator.v1.OverflowModeB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\foverflowMode\"\x8e\x01\n" +
+	"\x11SetPolicyResponse\x126\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1e.rollcall.integrator.v1.PolicyR\x06policy\x12A\n" +
+	"\bassigned\x18\x02 \x03(\v2%.rollcall.integrator.v1.IntegratorRefR\bassigned\"\xea\x01\n" +
 	"\aPartner\x12\x1d\n" +
 	"\n" +
 	"partner_id\x18\x01 \x01(\tR\tpartnerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
 	"\x06emails\x18\x03 \x03(\tR\x06emails\x12?\n" +
-	"\rregistered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\"g\n" +
+	"\rregistered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12\x18\n" +
+	"\adomains\x18\x05 \x03(\tR\adomains\x129\n" +
+	"\n" +
+	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"\x94\x01\n" +
 	"\x16RegisterPartnerRequest\x12\x1e\n" +
 	"\x04name\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12-\n" +
-	"\x06emails\x18\x02 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10d\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x06emails\"T\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12+\n" +
+	"\x06emails\x18\x02 \x03(\tB\x13\xbaH\x10\x92\x01\r\x10d\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x06emails\x12-\n" +
+	"\adomains\x18\x03 \x03(\tB\x13\xbaH\x10\x92\x01\r\x10d\x18\x01\"\ar\x05\x18\xfd\x01h\x01R\adomains\"T\n" +
 	"\x17RegisterPartnerResponse\x129\n" +
 	"\apartner\x18\x01 \x01(\v2\x1f.rollcall.integrator.v1.PartnerR\apartner\"7\n" +
 	"\x13CheckPartnerRequest\x12 \n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\"\xa2\x01\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\"\xe7\x01\n" +
 	"\x14CheckPartnerResponse\x12\x1e\n" +
 	"\n" +
 	"registered\x18\x01 \x01(\bR\n" +
 	"registered\x12\"\n" +
 	"\n" +
 	"partner_id\x18\x02 \x01(\tH\x00R\tpartnerId\x88\x01\x01\x12&\n" +
-	"\fpartner_name\x18\x03 \x01(\tH\x01R\vpartnerName\x88\x01\x01B\r\n" +
+	"\fpartner_name\x18\x03 \x01(\tH\x01R\vpartnerName\x88\x01\x01\x12C\n" +
+	"\n" +
+	"matched_by\x18\x04 \x01(\x0e2$.rollcall.integrator.v1.PartnerMatchR\tmatchedByB\r\n" +
 	"\v_partner_idB\x0f\n" +
 	"\r_partner_name\"\x80\x01\n" +
 	"\x1aGetActiveIntegratorRequest\x12b\n" +
-	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"\xa1\x01\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"\x9f\x02\n" +
 	"\x1bGetActiveIntegratorResponse\x12E\n" +
 	"\n" +
 	"integrator\x18\x01 \x01(\v2%.rollcall.integrator.v1.IntegratorRefR\n" +
 	"integrator\x12;\n" +
 	"\vassigned_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"assignedAt\"\x91\x02\n" +
+	"assignedAt\x12D\n" +
+	"\vassignments\x18\x03 \x03(\v2\".rollcall.integrator.v1.AssignmentR\vassignments\x126\n" +
+	"\x06policy\x18\x04 \x01(\v2\x1e.rollcall.integrator.v1.PolicyR\x06policy\"\x91\x02\n" +
 	"\x18DismissIntegratorRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12s\n" +
 	"\x12integrator_user_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x10integratorUserId\x12\x1c\n" +
@@ -711,13 +1552,29 @@ const file_rollcall_integrator_v1_service_proto_rawDesc = "" +
 	"\x13CheckActionResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12<\n" +
 	"\x06reason\x18\x02 \x01(\x0e2$.rollcall.integrator.v1.DenialReasonR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage2\xe5\x04\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage*q\n" +
+	"\fOverflowMode\x12\x1d\n" +
+	"\x19OVERFLOW_MODE_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dOVERFLOW_MODE_REPLACE_CURRENT\x10\x01\x12\x1f\n" +
+	"\x1bOVERFLOW_MODE_ADMIN_CHOOSES\x10\x02*`\n" +
+	"\fPartnerMatch\x12\x1d\n" +
+	"\x19PARTNER_MATCH_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13PARTNER_MATCH_EMAIL\x10\x01\x12\x18\n" +
+	"\x14PARTNER_MATCH_DOMAIN\x10\x02*n\n" +
+	"\x0fIntegratorState\x12 \n" +
+	"\x1cINTEGRATOR_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17INTEGRATOR_STATE_ACTIVE\x10\x01\x12\x1c\n" +
+	"\x18INTEGRATOR_STATE_WAITING\x10\x022\x8c\b\n" +
 	"\x17IntegratorPolicyService\x12r\n" +
 	"\x0fRegisterPartner\x12..rollcall.integrator.v1.RegisterPartnerRequest\x1a/.rollcall.integrator.v1.RegisterPartnerResponse\x12n\n" +
 	"\fCheckPartner\x12+.rollcall.integrator.v1.CheckPartnerRequest\x1a,.rollcall.integrator.v1.CheckPartnerResponse\"\x03\x90\x02\x01\x12\x83\x01\n" +
 	"\x13GetActiveIntegrator\x122.rollcall.integrator.v1.GetActiveIntegratorRequest\x1a3.rollcall.integrator.v1.GetActiveIntegratorResponse\"\x03\x90\x02\x01\x12x\n" +
 	"\x11DismissIntegrator\x120.rollcall.integrator.v1.DismissIntegratorRequest\x1a1.rollcall.integrator.v1.DismissIntegratorResponse\x12f\n" +
-	"\vCheckAction\x12*.rollcall.integrator.v1.CheckActionRequest\x1a+.rollcall.integrator.v1.CheckActionResponseB\xe0\x01\n" +
+	"\vCheckAction\x12*.rollcall.integrator.v1.CheckActionRequest\x1a+.rollcall.integrator.v1.CheckActionResponse\x12l\n" +
+	"\rRevokePartner\x12,.rollcall.integrator.v1.RevokePartnerRequest\x1a-.rollcall.integrator.v1.RevokePartnerResponse\x12n\n" +
+	"\fListPartners\x12+.rollcall.integrator.v1.ListPartnersRequest\x1a,.rollcall.integrator.v1.ListPartnersResponse\"\x03\x90\x02\x01\x12e\n" +
+	"\tGetPolicy\x12(.rollcall.integrator.v1.GetPolicyRequest\x1a).rollcall.integrator.v1.GetPolicyResponse\"\x03\x90\x02\x01\x12`\n" +
+	"\tSetPolicy\x12(.rollcall.integrator.v1.SetPolicyRequest\x1a).rollcall.integrator.v1.SetPolicyResponseB\xe0\x01\n" +
 	"\x1acom.rollcall.integrator.v1B\fServiceProtoP\x01Z:rollcall.dev/proto/gen/rollcall/integrator/v1;integratorv1\xa2\x02\x03RIX\xaa\x02\x16Rollcall.Integrator.V1\xca\x02\x16Rollcall\\Integrator\\V1\xe2\x02\"Rollcall\\Integrator\\V1\\GPBMetadata\xea\x02\x18Rollcall::Integrator::V1b\x06proto3"
 
 var (
@@ -732,47 +1589,84 @@ func file_rollcall_integrator_v1_service_proto_rawDescGZIP() []byte {
 	return file_rollcall_integrator_v1_service_proto_rawDescData
 }
 
-var file_rollcall_integrator_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_rollcall_integrator_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_rollcall_integrator_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_rollcall_integrator_v1_service_proto_goTypes = []any{
-	(*Partner)(nil),                     // 0: rollcall.integrator.v1.Partner
-	(*RegisterPartnerRequest)(nil),      // 1: rollcall.integrator.v1.RegisterPartnerRequest
-	(*RegisterPartnerResponse)(nil),     // 2: rollcall.integrator.v1.RegisterPartnerResponse
-	(*CheckPartnerRequest)(nil),         // 3: rollcall.integrator.v1.CheckPartnerRequest
-	(*CheckPartnerResponse)(nil),        // 4: rollcall.integrator.v1.CheckPartnerResponse
-	(*GetActiveIntegratorRequest)(nil),  // 5: rollcall.integrator.v1.GetActiveIntegratorRequest
-	(*GetActiveIntegratorResponse)(nil), // 6: rollcall.integrator.v1.GetActiveIntegratorResponse
-	(*DismissIntegratorRequest)(nil),    // 7: rollcall.integrator.v1.DismissIntegratorRequest
-	(*DismissIntegratorResponse)(nil),   // 8: rollcall.integrator.v1.DismissIntegratorResponse
-	(*CheckActionRequest)(nil),          // 9: rollcall.integrator.v1.CheckActionRequest
-	(*CheckActionResponse)(nil),         // 10: rollcall.integrator.v1.CheckActionResponse
-	(*timestamppb.Timestamp)(nil),       // 11: google.protobuf.Timestamp
-	(*IntegratorRef)(nil),               // 12: rollcall.integrator.v1.IntegratorRef
-	(Action)(0),                         // 13: rollcall.integrator.v1.Action
-	(DenialReason)(0),                   // 14: rollcall.integrator.v1.DenialReason
+	(OverflowMode)(0),                   // 0: rollcall.integrator.v1.OverflowMode
+	(PartnerMatch)(0),                   // 1: rollcall.integrator.v1.PartnerMatch
+	(IntegratorState)(0),                // 2: rollcall.integrator.v1.IntegratorState
+	(*Assignment)(nil),                  // 3: rollcall.integrator.v1.Assignment
+	(*Policy)(nil),                      // 4: rollcall.integrator.v1.Policy
+	(*RevokePartnerRequest)(nil),        // 5: rollcall.integrator.v1.RevokePartnerRequest
+	(*RevokePartnerResponse)(nil),       // 6: rollcall.integrator.v1.RevokePartnerResponse
+	(*ListPartnersRequest)(nil),         // 7: rollcall.integrator.v1.ListPartnersRequest
+	(*ListPartnersResponse)(nil),        // 8: rollcall.integrator.v1.ListPartnersResponse
+	(*GetPolicyRequest)(nil),            // 9: rollcall.integrator.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),           // 10: rollcall.integrator.v1.GetPolicyResponse
+	(*SetPolicyRequest)(nil),            // 11: rollcall.integrator.v1.SetPolicyRequest
+	(*SetPolicyResponse)(nil),           // 12: rollcall.integrator.v1.SetPolicyResponse
+	(*Partner)(nil),                     // 13: rollcall.integrator.v1.Partner
+	(*RegisterPartnerRequest)(nil),      // 14: rollcall.integrator.v1.RegisterPartnerRequest
+	(*RegisterPartnerResponse)(nil),     // 15: rollcall.integrator.v1.RegisterPartnerResponse
+	(*CheckPartnerRequest)(nil),         // 16: rollcall.integrator.v1.CheckPartnerRequest
+	(*CheckPartnerResponse)(nil),        // 17: rollcall.integrator.v1.CheckPartnerResponse
+	(*GetActiveIntegratorRequest)(nil),  // 18: rollcall.integrator.v1.GetActiveIntegratorRequest
+	(*GetActiveIntegratorResponse)(nil), // 19: rollcall.integrator.v1.GetActiveIntegratorResponse
+	(*DismissIntegratorRequest)(nil),    // 20: rollcall.integrator.v1.DismissIntegratorRequest
+	(*DismissIntegratorResponse)(nil),   // 21: rollcall.integrator.v1.DismissIntegratorResponse
+	(*CheckActionRequest)(nil),          // 22: rollcall.integrator.v1.CheckActionRequest
+	(*CheckActionResponse)(nil),         // 23: rollcall.integrator.v1.CheckActionResponse
+	(*IntegratorRef)(nil),               // 24: rollcall.integrator.v1.IntegratorRef
+	(*timestamppb.Timestamp)(nil),       // 25: google.protobuf.Timestamp
+	(Action)(0),                         // 26: rollcall.integrator.v1.Action
+	(DenialReason)(0),                   // 27: rollcall.integrator.v1.DenialReason
 }
 var file_rollcall_integrator_v1_service_proto_depIdxs = []int32{
-	11, // 0: rollcall.integrator.v1.Partner.registered_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: rollcall.integrator.v1.RegisterPartnerResponse.partner:type_name -> rollcall.integrator.v1.Partner
-	12, // 2: rollcall.integrator.v1.GetActiveIntegratorResponse.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
-	11, // 3: rollcall.integrator.v1.GetActiveIntegratorResponse.assigned_at:type_name -> google.protobuf.Timestamp
-	12, // 4: rollcall.integrator.v1.DismissIntegratorResponse.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
-	13, // 5: rollcall.integrator.v1.CheckActionRequest.action:type_name -> rollcall.integrator.v1.Action
-	14, // 6: rollcall.integrator.v1.CheckActionResponse.reason:type_name -> rollcall.integrator.v1.DenialReason
-	1,  // 7: rollcall.integrator.v1.IntegratorPolicyService.RegisterPartner:input_type -> rollcall.integrator.v1.RegisterPartnerRequest
-	3,  // 8: rollcall.integrator.v1.IntegratorPolicyService.CheckPartner:input_type -> rollcall.integrator.v1.CheckPartnerRequest
-	5,  // 9: rollcall.integrator.v1.IntegratorPolicyService.GetActiveIntegrator:input_type -> rollcall.integrator.v1.GetActiveIntegratorRequest
-	7,  // 10: rollcall.integrator.v1.IntegratorPolicyService.DismissIntegrator:input_type -> rollcall.integrator.v1.DismissIntegratorRequest
-	9,  // 11: rollcall.integrator.v1.IntegratorPolicyService.CheckAction:input_type -> rollcall.integrator.v1.CheckActionRequest
-	2,  // 12: rollcall.integrator.v1.IntegratorPolicyService.RegisterPartner:output_type -> rollcall.integrator.v1.RegisterPartnerResponse
-	4,  // 13: rollcall.integrator.v1.IntegratorPolicyService.CheckPartner:output_type -> rollcall.integrator.v1.CheckPartnerResponse
-	6,  // 14: rollcall.integrator.v1.IntegratorPolicyService.GetActiveIntegrator:output_type -> rollcall.integrator.v1.GetActiveIntegratorResponse
-	8,  // 15: rollcall.integrator.v1.IntegratorPolicyService.DismissIntegrator:output_type -> rollcall.integrator.v1.DismissIntegratorResponse
-	10, // 16: rollcall.integrator.v1.IntegratorPolicyService.CheckAction:output_type -> rollcall.integrator.v1.CheckActionResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	24, // 0: rollcall.integrator.v1.Assignment.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
+	2,  // 1: rollcall.integrator.v1.Assignment.state:type_name -> rollcall.integrator.v1.IntegratorState
+	25, // 2: rollcall.integrator.v1.Assignment.since:type_name -> google.protobuf.Timestamp
+	0,  // 3: rollcall.integrator.v1.Policy.overflow_mode:type_name -> rollcall.integrator.v1.OverflowMode
+	25, // 4: rollcall.integrator.v1.Policy.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 5: rollcall.integrator.v1.RevokePartnerResponse.partner:type_name -> rollcall.integrator.v1.Partner
+	13, // 6: rollcall.integrator.v1.ListPartnersResponse.partners:type_name -> rollcall.integrator.v1.Partner
+	4,  // 7: rollcall.integrator.v1.GetPolicyResponse.policy:type_name -> rollcall.integrator.v1.Policy
+	0,  // 8: rollcall.integrator.v1.SetPolicyRequest.overflow_mode:type_name -> rollcall.integrator.v1.OverflowMode
+	4,  // 9: rollcall.integrator.v1.SetPolicyResponse.policy:type_name -> rollcall.integrator.v1.Policy
+	24, // 10: rollcall.integrator.v1.SetPolicyResponse.assigned:type_name -> rollcall.integrator.v1.IntegratorRef
+	25, // 11: rollcall.integrator.v1.Partner.registered_at:type_name -> google.protobuf.Timestamp
+	25, // 12: rollcall.integrator.v1.Partner.revoked_at:type_name -> google.protobuf.Timestamp
+	13, // 13: rollcall.integrator.v1.RegisterPartnerResponse.partner:type_name -> rollcall.integrator.v1.Partner
+	1,  // 14: rollcall.integrator.v1.CheckPartnerResponse.matched_by:type_name -> rollcall.integrator.v1.PartnerMatch
+	24, // 15: rollcall.integrator.v1.GetActiveIntegratorResponse.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
+	25, // 16: rollcall.integrator.v1.GetActiveIntegratorResponse.assigned_at:type_name -> google.protobuf.Timestamp
+	3,  // 17: rollcall.integrator.v1.GetActiveIntegratorResponse.assignments:type_name -> rollcall.integrator.v1.Assignment
+	4,  // 18: rollcall.integrator.v1.GetActiveIntegratorResponse.policy:type_name -> rollcall.integrator.v1.Policy
+	24, // 19: rollcall.integrator.v1.DismissIntegratorResponse.integrator:type_name -> rollcall.integrator.v1.IntegratorRef
+	26, // 20: rollcall.integrator.v1.CheckActionRequest.action:type_name -> rollcall.integrator.v1.Action
+	27, // 21: rollcall.integrator.v1.CheckActionResponse.reason:type_name -> rollcall.integrator.v1.DenialReason
+	14, // 22: rollcall.integrator.v1.IntegratorPolicyService.RegisterPartner:input_type -> rollcall.integrator.v1.RegisterPartnerRequest
+	16, // 23: rollcall.integrator.v1.IntegratorPolicyService.CheckPartner:input_type -> rollcall.integrator.v1.CheckPartnerRequest
+	18, // 24: rollcall.integrator.v1.IntegratorPolicyService.GetActiveIntegrator:input_type -> rollcall.integrator.v1.GetActiveIntegratorRequest
+	20, // 25: rollcall.integrator.v1.IntegratorPolicyService.DismissIntegrator:input_type -> rollcall.integrator.v1.DismissIntegratorRequest
+	22, // 26: rollcall.integrator.v1.IntegratorPolicyService.CheckAction:input_type -> rollcall.integrator.v1.CheckActionRequest
+	5,  // 27: rollcall.integrator.v1.IntegratorPolicyService.RevokePartner:input_type -> rollcall.integrator.v1.RevokePartnerRequest
+	7,  // 28: rollcall.integrator.v1.IntegratorPolicyService.ListPartners:input_type -> rollcall.integrator.v1.ListPartnersRequest
+	9,  // 29: rollcall.integrator.v1.IntegratorPolicyService.GetPolicy:input_type -> rollcall.integrator.v1.GetPolicyRequest
+	11, // 30: rollcall.integrator.v1.IntegratorPolicyService.SetPolicy:input_type -> rollcall.integrator.v1.SetPolicyRequest
+	15, // 31: rollcall.integrator.v1.IntegratorPolicyService.RegisterPartner:output_type -> rollcall.integrator.v1.RegisterPartnerResponse
+	17, // 32: rollcall.integrator.v1.IntegratorPolicyService.CheckPartner:output_type -> rollcall.integrator.v1.CheckPartnerResponse
+	19, // 33: rollcall.integrator.v1.IntegratorPolicyService.GetActiveIntegrator:output_type -> rollcall.integrator.v1.GetActiveIntegratorResponse
+	21, // 34: rollcall.integrator.v1.IntegratorPolicyService.DismissIntegrator:output_type -> rollcall.integrator.v1.DismissIntegratorResponse
+	23, // 35: rollcall.integrator.v1.IntegratorPolicyService.CheckAction:output_type -> rollcall.integrator.v1.CheckActionResponse
+	6,  // 36: rollcall.integrator.v1.IntegratorPolicyService.RevokePartner:output_type -> rollcall.integrator.v1.RevokePartnerResponse
+	8,  // 37: rollcall.integrator.v1.IntegratorPolicyService.ListPartners:output_type -> rollcall.integrator.v1.ListPartnersResponse
+	10, // 38: rollcall.integrator.v1.IntegratorPolicyService.GetPolicy:output_type -> rollcall.integrator.v1.GetPolicyResponse
+	12, // 39: rollcall.integrator.v1.IntegratorPolicyService.SetPolicy:output_type -> rollcall.integrator.v1.SetPolicyResponse
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_integrator_v1_service_proto_init() }
@@ -781,19 +1675,21 @@ func file_rollcall_integrator_v1_service_proto_init() {
 		return
 	}
 	file_rollcall_integrator_v1_events_proto_init()
-	file_rollcall_integrator_v1_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_rollcall_integrator_v1_service_proto_msgTypes[1].OneofWrappers = []any{}
+	file_rollcall_integrator_v1_service_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_integrator_v1_service_proto_rawDesc), len(file_rollcall_integrator_v1_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   11,
+			NumEnums:      3,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_rollcall_integrator_v1_service_proto_goTypes,
 		DependencyIndexes: file_rollcall_integrator_v1_service_proto_depIdxs,
+		EnumInfos:         file_rollcall_integrator_v1_service_proto_enumTypes,
 		MessageInfos:      file_rollcall_integrator_v1_service_proto_msgTypes,
 	}.Build()
 	File_rollcall_integrator_v1_service_proto = out.File

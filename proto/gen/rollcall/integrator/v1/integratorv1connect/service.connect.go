@@ -48,6 +48,18 @@ const (
 	// IntegratorPolicyServiceCheckActionProcedure is the fully-qualified name of the
 	// IntegratorPolicyService's CheckAction RPC.
 	IntegratorPolicyServiceCheckActionProcedure = "/rollcall.integrator.v1.IntegratorPolicyService/CheckAction"
+	// IntegratorPolicyServiceRevokePartnerProcedure is the fully-qualified name of the
+	// IntegratorPolicyService's RevokePartner RPC.
+	IntegratorPolicyServiceRevokePartnerProcedure = "/rollcall.integrator.v1.IntegratorPolicyService/RevokePartner"
+	// IntegratorPolicyServiceListPartnersProcedure is the fully-qualified name of the
+	// IntegratorPolicyService's ListPartners RPC.
+	IntegratorPolicyServiceListPartnersProcedure = "/rollcall.integrator.v1.IntegratorPolicyService/ListPartners"
+	// IntegratorPolicyServiceGetPolicyProcedure is the fully-qualified name of the
+	// IntegratorPolicyService's GetPolicy RPC.
+	IntegratorPolicyServiceGetPolicyProcedure = "/rollcall.integrator.v1.IntegratorPolicyService/GetPolicy"
+	// IntegratorPolicyServiceSetPolicyProcedure is the fully-qualified name of the
+	// IntegratorPolicyService's SetPolicy RPC.
+	IntegratorPolicyServiceSetPolicyProcedure = "/rollcall.integrator.v1.IntegratorPolicyService/SetPolicy"
 )
 
 // IntegratorPolicyServiceClient is a client for the rollcall.integrator.v1.IntegratorPolicyService
@@ -67,6 +79,19 @@ type IntegratorPolicyServiceClient interface {
 	// CheckAction says whether an actor may carry out a guarded action, and
 	// records an ActionDenied event when not.
 	CheckAction(context.Context, *connect.Request[v1.CheckActionRequest]) (*connect.Response[v1.CheckActionResponse], error)
+	// RevokePartner withdraws a partner's certification: its emails and
+	// domains stop matching, and every active integrator of the partner is
+	// dismissed (IntegratorDismissed, reason PARTNER_UNREGISTERED).
+	// Operator-only.
+	RevokePartner(context.Context, *connect.Request[v1.RevokePartnerRequest]) (*connect.Response[v1.RevokePartnerResponse], error)
+	// ListPartners lists the registered partners, by name. Operator-only.
+	ListPartners(context.Context, *connect.Request[v1.ListPartnersRequest]) (*connect.Response[v1.ListPartnersResponse], error)
+	// GetPolicy returns the tenant's integrator policy (the defaults when the
+	// tenant never set one).
+	GetPolicy(context.Context, *connect.Request[v1.GetPolicyRequest]) (*connect.Response[v1.GetPolicyResponse], error)
+	// SetPolicy changes how many integrators may be active and what happens
+	// when another is invited over the limit. Main administrators only.
+	SetPolicy(context.Context, *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error)
 }
 
 // NewIntegratorPolicyServiceClient constructs a client for the
@@ -113,6 +138,32 @@ func NewIntegratorPolicyServiceClient(httpClient connect.HTTPClient, baseURL str
 			connect.WithSchema(integratorPolicyServiceMethods.ByName("CheckAction")),
 			connect.WithClientOptions(opts...),
 		),
+		revokePartner: connect.NewClient[v1.RevokePartnerRequest, v1.RevokePartnerResponse](
+			httpClient,
+			baseURL+IntegratorPolicyServiceRevokePartnerProcedure,
+			connect.WithSchema(integratorPolicyServiceMethods.ByName("RevokePartner")),
+			connect.WithClientOptions(opts...),
+		),
+		listPartners: connect.NewClient[v1.ListPartnersRequest, v1.ListPartnersResponse](
+			httpClient,
+			baseURL+IntegratorPolicyServiceListPartnersProcedure,
+			connect.WithSchema(integratorPolicyServiceMethods.ByName("ListPartners")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		getPolicy: connect.NewClient[v1.GetPolicyRequest, v1.GetPolicyResponse](
+			httpClient,
+			baseURL+IntegratorPolicyServiceGetPolicyProcedure,
+			connect.WithSchema(integratorPolicyServiceMethods.ByName("GetPolicy")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		setPolicy: connect.NewClient[v1.SetPolicyRequest, v1.SetPolicyResponse](
+			httpClient,
+			baseURL+IntegratorPolicyServiceSetPolicyProcedure,
+			connect.WithSchema(integratorPolicyServiceMethods.ByName("SetPolicy")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -123,6 +174,10 @@ type integratorPolicyServiceClient struct {
 	getActiveIntegrator *connect.Client[v1.GetActiveIntegratorRequest, v1.GetActiveIntegratorResponse]
 	dismissIntegrator   *connect.Client[v1.DismissIntegratorRequest, v1.DismissIntegratorResponse]
 	checkAction         *connect.Client[v1.CheckActionRequest, v1.CheckActionResponse]
+	revokePartner       *connect.Client[v1.RevokePartnerRequest, v1.RevokePartnerResponse]
+	listPartners        *connect.Client[v1.ListPartnersRequest, v1.ListPartnersResponse]
+	getPolicy           *connect.Client[v1.GetPolicyRequest, v1.GetPolicyResponse]
+	setPolicy           *connect.Client[v1.SetPolicyRequest, v1.SetPolicyResponse]
 }
 
 // RegisterPartner calls rollcall.integrator.v1.IntegratorPolicyService.RegisterPartner.
@@ -150,6 +205,26 @@ func (c *integratorPolicyServiceClient) CheckAction(ctx context.Context, req *co
 	return c.checkAction.CallUnary(ctx, req)
 }
 
+// RevokePartner calls rollcall.integrator.v1.IntegratorPolicyService.RevokePartner.
+func (c *integratorPolicyServiceClient) RevokePartner(ctx context.Context, req *connect.Request[v1.RevokePartnerRequest]) (*connect.Response[v1.RevokePartnerResponse], error) {
+	return c.revokePartner.CallUnary(ctx, req)
+}
+
+// ListPartners calls rollcall.integrator.v1.IntegratorPolicyService.ListPartners.
+func (c *integratorPolicyServiceClient) ListPartners(ctx context.Context, req *connect.Request[v1.ListPartnersRequest]) (*connect.Response[v1.ListPartnersResponse], error) {
+	return c.listPartners.CallUnary(ctx, req)
+}
+
+// GetPolicy calls rollcall.integrator.v1.IntegratorPolicyService.GetPolicy.
+func (c *integratorPolicyServiceClient) GetPolicy(ctx context.Context, req *connect.Request[v1.GetPolicyRequest]) (*connect.Response[v1.GetPolicyResponse], error) {
+	return c.getPolicy.CallUnary(ctx, req)
+}
+
+// SetPolicy calls rollcall.integrator.v1.IntegratorPolicyService.SetPolicy.
+func (c *integratorPolicyServiceClient) SetPolicy(ctx context.Context, req *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error) {
+	return c.setPolicy.CallUnary(ctx, req)
+}
+
 // IntegratorPolicyServiceHandler is an implementation of the
 // rollcall.integrator.v1.IntegratorPolicyService service.
 type IntegratorPolicyServiceHandler interface {
@@ -167,6 +242,19 @@ type IntegratorPolicyServiceHandler interface {
 	// CheckAction says whether an actor may carry out a guarded action, and
 	// records an ActionDenied event when not.
 	CheckAction(context.Context, *connect.Request[v1.CheckActionRequest]) (*connect.Response[v1.CheckActionResponse], error)
+	// RevokePartner withdraws a partner's certification: its emails and
+	// domains stop matching, and every active integrator of the partner is
+	// dismissed (IntegratorDismissed, reason PARTNER_UNREGISTERED).
+	// Operator-only.
+	RevokePartner(context.Context, *connect.Request[v1.RevokePartnerRequest]) (*connect.Response[v1.RevokePartnerResponse], error)
+	// ListPartners lists the registered partners, by name. Operator-only.
+	ListPartners(context.Context, *connect.Request[v1.ListPartnersRequest]) (*connect.Response[v1.ListPartnersResponse], error)
+	// GetPolicy returns the tenant's integrator policy (the defaults when the
+	// tenant never set one).
+	GetPolicy(context.Context, *connect.Request[v1.GetPolicyRequest]) (*connect.Response[v1.GetPolicyResponse], error)
+	// SetPolicy changes how many integrators may be active and what happens
+	// when another is invited over the limit. Main administrators only.
+	SetPolicy(context.Context, *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error)
 }
 
 // NewIntegratorPolicyServiceHandler builds an HTTP handler from the service implementation. It
@@ -208,6 +296,32 @@ func NewIntegratorPolicyServiceHandler(svc IntegratorPolicyServiceHandler, opts 
 		connect.WithSchema(integratorPolicyServiceMethods.ByName("CheckAction")),
 		connect.WithHandlerOptions(opts...),
 	)
+	integratorPolicyServiceRevokePartnerHandler := connect.NewUnaryHandler(
+		IntegratorPolicyServiceRevokePartnerProcedure,
+		svc.RevokePartner,
+		connect.WithSchema(integratorPolicyServiceMethods.ByName("RevokePartner")),
+		connect.WithHandlerOptions(opts...),
+	)
+	integratorPolicyServiceListPartnersHandler := connect.NewUnaryHandler(
+		IntegratorPolicyServiceListPartnersProcedure,
+		svc.ListPartners,
+		connect.WithSchema(integratorPolicyServiceMethods.ByName("ListPartners")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	integratorPolicyServiceGetPolicyHandler := connect.NewUnaryHandler(
+		IntegratorPolicyServiceGetPolicyProcedure,
+		svc.GetPolicy,
+		connect.WithSchema(integratorPolicyServiceMethods.ByName("GetPolicy")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	integratorPolicyServiceSetPolicyHandler := connect.NewUnaryHandler(
+		IntegratorPolicyServiceSetPolicyProcedure,
+		svc.SetPolicy,
+		connect.WithSchema(integratorPolicyServiceMethods.ByName("SetPolicy")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.integrator.v1.IntegratorPolicyService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IntegratorPolicyServiceRegisterPartnerProcedure:
@@ -220,6 +334,14 @@ func NewIntegratorPolicyServiceHandler(svc IntegratorPolicyServiceHandler, opts 
 			integratorPolicyServiceDismissIntegratorHandler.ServeHTTP(w, r)
 		case IntegratorPolicyServiceCheckActionProcedure:
 			integratorPolicyServiceCheckActionHandler.ServeHTTP(w, r)
+		case IntegratorPolicyServiceRevokePartnerProcedure:
+			integratorPolicyServiceRevokePartnerHandler.ServeHTTP(w, r)
+		case IntegratorPolicyServiceListPartnersProcedure:
+			integratorPolicyServiceListPartnersHandler.ServeHTTP(w, r)
+		case IntegratorPolicyServiceGetPolicyProcedure:
+			integratorPolicyServiceGetPolicyHandler.ServeHTTP(w, r)
+		case IntegratorPolicyServiceSetPolicyProcedure:
+			integratorPolicyServiceSetPolicyHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -247,4 +369,20 @@ func (UnimplementedIntegratorPolicyServiceHandler) DismissIntegrator(context.Con
 
 func (UnimplementedIntegratorPolicyServiceHandler) CheckAction(context.Context, *connect.Request[v1.CheckActionRequest]) (*connect.Response[v1.CheckActionResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.integrator.v1.IntegratorPolicyService.CheckAction is not implemented"))
+}
+
+func (UnimplementedIntegratorPolicyServiceHandler) RevokePartner(context.Context, *connect.Request[v1.RevokePartnerRequest]) (*connect.Response[v1.RevokePartnerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.integrator.v1.IntegratorPolicyService.RevokePartner is not implemented"))
+}
+
+func (UnimplementedIntegratorPolicyServiceHandler) ListPartners(context.Context, *connect.Request[v1.ListPartnersRequest]) (*connect.Response[v1.ListPartnersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.integrator.v1.IntegratorPolicyService.ListPartners is not implemented"))
+}
+
+func (UnimplementedIntegratorPolicyServiceHandler) GetPolicy(context.Context, *connect.Request[v1.GetPolicyRequest]) (*connect.Response[v1.GetPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.integrator.v1.IntegratorPolicyService.GetPolicy is not implemented"))
+}
+
+func (UnimplementedIntegratorPolicyServiceHandler) SetPolicy(context.Context, *connect.Request[v1.SetPolicyRequest]) (*connect.Response[v1.SetPolicyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.integrator.v1.IntegratorPolicyService.SetPolicy is not implemented"))
 }
