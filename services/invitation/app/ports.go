@@ -70,4 +70,5 @@ type Store interface {
 	// before `before` (zero: all).
 	PendingIntegratorInvitations(ctx context.Context, tenantID string, before time.Time) ([]string, error)
 	Lifetime(ctx context.Context, tenantID string) (time.Duration, error)
+	SetLifetime(ctx context.Context, tenantID string, l time.Duration) error
 }

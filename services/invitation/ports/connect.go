@@ -15,6 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
@@ -125,6 +126,9 @@ func (c *Connect) ListInvitations(ctx context.Context, req *connect.Request[invi
 	for _, st := range m.GetStatuses() {
 		f.Statuses = append(f.Statuses, statusFromProto(st))
 	}
+	for _, k := range m.GetKinds() {
+		f.Kinds = append(f.Kinds, domain.Kind(k))
+	}
 	if t := m.GetPageToken(); t != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(t)
 		var pt pageToken
@@ -138,14 +142,7 @@ func (c *Connect) ListInvitations(ctx context.Context, req *connect.Request[invi
 		return nil, toConnect(err)
 	}
 	out := &invitationv1.ListInvitationsResponse{}
-	kinds := map[invitationv1.InvitationKind]bool{}
-	for _, k := range m.GetKinds() {
-		kinds[k] = true
-	}
 	for _, inv := range invs {
-		if len(kinds) > 0 && !kinds[invitationv1.InvitationKind(inv.Kind)] {
-			continue
-		}
 		out.Invitations = append(out.Invitations, InvitationToProto(inv))
 	}
 	if len(invs) == f.Limit {
@@ -309,4 +306,30 @@ func statusFromProto(s invitationv1.InvitationStatus) domain.Status {
 		}
 	}
 	return ""
+}
+
+// GetInvitationSettings returns the tenant's invitation settings.
+func (c *Connect) GetInvitationSettings(ctx context.Context, req *connect.Request[invitationv1.GetInvitationSettingsRequest]) (*connect.Response[invitationv1.GetInvitationSettingsResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.App.Settings(ctx, by, req.Msg.GetTenantId())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.GetInvitationSettingsResponse{Settings: &invitationv1.InvitationSettings{DefaultLifetime: durationpb.New(l)}}), nil
+}
+
+// UpdateInvitationSettings sets the tenant's default link lifetime.
+func (c *Connect) UpdateInvitationSettings(ctx context.Context, req *connect.Request[invitationv1.UpdateInvitationSettingsRequest]) (*connect.Response[invitationv1.UpdateInvitationSettingsResponse], error) {
+	by, err := c.actor(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	l, err := c.App.SetDefaultLifetime(ctx, by, req.Msg.GetTenantId(), req.Msg.GetDefaultLifetime().AsDuration())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&invitationv1.UpdateInvitationSettingsResponse{Settings: &invitationv1.InvitationSettings{DefaultLifetime: durationpb.New(l)}}), nil
 }

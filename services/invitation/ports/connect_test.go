@@ -260,3 +260,34 @@ func wrong(c domain.Code) string {
 	}
 	return "000000"
 }
+
+func TestInvitationSettingsOverHTTP(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	got, err := b.client.GetInvitationSettings(ctx, as("admin-token", &invitationv1.GetInvitationSettingsRequest{TenantId: b.tenant}))
+	require.NoError(t, err)
+	require.Equal(t, 7*24*time.Hour, got.Msg.GetSettings().GetDefaultLifetime().AsDuration())
+
+	set, err := b.client.UpdateInvitationSettings(ctx, as("admin-token", &invitationv1.UpdateInvitationSettingsRequest{TenantId: b.tenant, DefaultLifetime: durationpb.New(2 * time.Hour)}))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, set.Msg.GetSettings().GetDefaultLifetime().AsDuration())
+	created, err := b.client.CreateInvitation(ctx, as("admin-token", b.form()))
+	require.NoError(t, err)
+	inv := created.Msg.GetInvitation()
+	require.InDelta(t, (2 * time.Hour).Seconds(), inv.GetExpiresAt().AsTime().Sub(inv.GetCreatedAt().AsTime()).Seconds(), 1, "new links take the tenant's lifetime")
+
+	for _, bad := range []time.Duration{59 * time.Minute, 31 * 24 * time.Hour} {
+		_, err = b.client.UpdateInvitationSettings(ctx, as("admin-token", &invitationv1.UpdateInvitationSettingsRequest{TenantId: b.tenant, DefaultLifetime: durationpb.New(bad)}))
+		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "%s", bad)
+		require.ErrorContains(t, err, "default_lifetime")
+	}
+	_, err = b.client.UpdateInvitationSettings(ctx, as("user-token", &invitationv1.UpdateInvitationSettingsRequest{TenantId: b.tenant, DefaultLifetime: durationpb.New(time.Hour)}))
+	require.Equal(t, connect.CodePermissionDenied, connect.CodeOf(err))
+	_, err = b.client.GetInvitationSettings(ctx, as("admin-token", &invitationv1.GetInvitationSettingsRequest{TenantId: uuid.NewString()}))
+	require.Equal(t, connect.CodeNotFound, connect.CodeOf(err), "another tenant's settings do not exist for this admin")
+
+	got, err = b.client.GetInvitationSettings(ctx, as("admin-token", &invitationv1.GetInvitationSettingsRequest{TenantId: b.tenant}))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Hour, got.Msg.GetSettings().GetDefaultLifetime().AsDuration(), "refused changes changed nothing")
+}

@@ -247,6 +247,10 @@ func (s *Store) List(ctx context.Context, tenantID string, f ListFilter) ([]*dom
 	for i, st := range f.Statuses {
 		statuses[i] = string(st)
 	}
+	kinds := make([]int16, len(f.Kinds))
+	for i, k := range f.Kinds {
+		kinds[i] = int16(k)
+	}
 	after := f.AfterCreatedAt
 	if after.IsZero() {
 		after = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -257,8 +261,9 @@ func (s *Store) List(ctx context.Context, tenantID string, f ListFilter) ([]*dom
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM invitations
 WHERE tenant_id = $1 AND (cardinality($2::text[]) = 0 OR status = ANY($2))
+  AND (cardinality($6::smallint[]) = 0 OR kind = ANY($6))
   AND (created_at, id) < ($3, $4::uuid)
-ORDER BY created_at DESC, id DESC LIMIT $5`, tenantID, statuses, after, afterID, f.Limit)
+ORDER BY created_at DESC, id DESC LIMIT $5`, tenantID, statuses, after, afterID, f.Limit, kinds)
 	if err != nil {
 		return nil, fmt.Errorf("invitation store: list: %w", err)
 	}

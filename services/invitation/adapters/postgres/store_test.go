@@ -287,6 +287,19 @@ func TestStore(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, page2, 2)
 		require.Equal(t, ids[0], page2[1].ID)
+
+		// Kinds filter in the query, so a page is full whatever the mix.
+		kind := m0Kind(t, s, tenant, ids[0])
+		other := domain.KindIntegration
+		if kind == other {
+			other = domain.KindMember
+		}
+		none, err := s.List(ctx, tenant, postgres.ListFilter{Kinds: []domain.Kind{other}, Limit: 10})
+		require.NoError(t, err)
+		require.Empty(t, none)
+		all, err := s.List(ctx, tenant, postgres.ListFilter{Kinds: []domain.Kind{kind, other}, Limit: 2})
+		require.NoError(t, err)
+		require.Len(t, all, 2)
 	})
 
 	t.Run("SweeperFindsExpired", func(t *testing.T) {
@@ -309,4 +322,11 @@ func TestStore(t *testing.T) {
 		evs := outboxEvents(t, pool)
 		require.IsType(t, &invitationv1.InviteExpired{}, evs[len(evs)-1])
 	})
+}
+
+func m0Kind(t *testing.T, s *postgres.Store, tenant, id string) domain.Kind {
+	t.Helper()
+	inv, err := s.Get(context.Background(), tenant, id)
+	require.NoError(t, err)
+	return inv.Kind
 }

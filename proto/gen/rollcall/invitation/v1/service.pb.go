@@ -1674,6 +1674,245 @@ func (x *IssueNewCodeResponse) GetInvitation() *Invitation {
 	return nil
 }
 
+// InvitationSettings are a tenant's invitation settings.
+type InvitationSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The default lifetime of a link (7 days unless changed).
+	DefaultLifetime *durationpb.Duration `protobuf:"bytes,1,opt,name=default_lifetime,json=defaultLifetime,proto3" json:"default_lifetime,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InvitationSettings) Reset() {
+	*x = InvitationSettings{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvitationSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvitationSettings) ProtoMessage() {}
+
+func (x *InvitationSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvitationSettings.ProtoReflect.Descriptor instead.
+func (*InvitationSettings) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *InvitationSettings) GetDefaultLifetime() *durationpb.Duration {
+	if x != nil {
+		return x.DefaultLifetime
+	}
+	return nil
+}
+
+// GetInvitationSettingsRequest names the tenant.
+type GetInvitationSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInvitationSettingsRequest) Reset() {
+	*x = GetInvitationSettingsRequest{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInvitationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInvitationSettingsRequest) ProtoMessage() {}
+
+func (x *GetInvitationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInvitationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetInvitationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetInvitationSettingsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// GetInvitationSettingsResponse is the settings.
+type GetInvitationSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's settings.
+	Settings      *InvitationSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInvitationSettingsResponse) Reset() {
+	*x = GetInvitationSettingsResponse{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInvitationSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInvitationSettingsResponse) ProtoMessage() {}
+
+func (x *GetInvitationSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInvitationSettingsResponse.ProtoReflect.Descriptor instead.
+func (*GetInvitationSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetInvitationSettingsResponse) GetSettings() *InvitationSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// UpdateInvitationSettingsRequest sets the tenant's settings.
+type UpdateInvitationSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The default lifetime of new links, between 1 hour and 30 days.
+	DefaultLifetime *durationpb.Duration `protobuf:"bytes,2,opt,name=default_lifetime,json=defaultLifetime,proto3" json:"default_lifetime,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateInvitationSettingsRequest) Reset() {
+	*x = UpdateInvitationSettingsRequest{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateInvitationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateInvitationSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateInvitationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateInvitationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateInvitationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UpdateInvitationSettingsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateInvitationSettingsRequest) GetDefaultLifetime() *durationpb.Duration {
+	if x != nil {
+		return x.DefaultLifetime
+	}
+	return nil
+}
+
+// UpdateInvitationSettingsResponse is the settings after the change.
+type UpdateInvitationSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's settings.
+	Settings      *InvitationSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateInvitationSettingsResponse) Reset() {
+	*x = UpdateInvitationSettingsResponse{}
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateInvitationSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateInvitationSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateInvitationSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_invitation_v1_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateInvitationSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateInvitationSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_invitation_v1_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateInvitationSettingsResponse) GetSettings() *InvitationSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 var File_rollcall_invitation_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
@@ -1834,14 +2073,25 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x14IssueNewCodeResponse\x12B\n" +
 	"\n" +
 	"invitation\x18\x01 \x01(\v2\".rollcall.invitation.v1.InvitationR\n" +
-	"invitation*\xd0\x01\n" +
+	"invitation\"Z\n" +
+	"\x12InvitationSettings\x12D\n" +
+	"\x10default_lifetime\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x0fdefaultLifetime\"\x82\x01\n" +
+	"\x1cGetInvitationSettingsRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"g\n" +
+	"\x1dGetInvitationSettingsResponse\x12F\n" +
+	"\bsettings\x18\x01 \x01(\v2*.rollcall.invitation.v1.InvitationSettingsR\bsettings\"\xe2\x01\n" +
+	"\x1fUpdateInvitationSettingsRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12[\n" +
+	"\x10default_lifetime\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x15\xbaH\x12\xc8\x01\x01\xaa\x01\f\"\x05\b\x80\x9a\x9e\x012\x03\b\x90\x1cR\x0fdefaultLifetime\"j\n" +
+	" UpdateInvitationSettingsResponse\x12F\n" +
+	"\bsettings\x18\x01 \x01(\v2*.rollcall.invitation.v1.InvitationSettingsR\bsettings*\xd0\x01\n" +
 	"\x10InvitationStatus\x12!\n" +
 	"\x1dINVITATION_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19INVITATION_STATUS_PENDING\x10\x01\x12\x1e\n" +
 	"\x1aINVITATION_STATUS_ACCEPTED\x10\x02\x12\x1d\n" +
 	"\x19INVITATION_STATUS_EXPIRED\x10\x03\x12\x1d\n" +
 	"\x19INVITATION_STATUS_REVOKED\x10\x04\x12\x1c\n" +
-	"\x18INVITATION_STATUS_LOCKED\x10\x052\x92\t\n" +
+	"\x18INVITATION_STATUS_LOCKED\x10\x052\xb3\v\n" +
 	"\x11InvitationService\x12u\n" +
 	"\x10CreateInvitation\x12/.rollcall.invitation.v1.CreateInvitationRequest\x1a0.rollcall.invitation.v1.CreateInvitationResponse\x12q\n" +
 	"\rGetInvitation\x12,.rollcall.invitation.v1.GetInvitationRequest\x1a-.rollcall.invitation.v1.GetInvitationResponse\"\x03\x90\x02\x01\x12w\n" +
@@ -1853,7 +2103,9 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x10AcceptInvitation\x12/.rollcall.invitation.v1.AcceptInvitationRequest\x1a0.rollcall.invitation.v1.AcceptInvitationResponse\x12t\n" +
 	"\x0eOpenInvitation\x12-.rollcall.invitation.v1.OpenInvitationRequest\x1a..rollcall.invitation.v1.OpenInvitationResponse\"\x03\x90\x02\x01\x12o\n" +
 	"\x0eRequestNewCode\x12-.rollcall.invitation.v1.RequestNewCodeRequest\x1a..rollcall.invitation.v1.RequestNewCodeResponse\x12i\n" +
-	"\fIssueNewCode\x12+.rollcall.invitation.v1.IssueNewCodeRequest\x1a,.rollcall.invitation.v1.IssueNewCodeResponseB\xe0\x01\n" +
+	"\fIssueNewCode\x12+.rollcall.invitation.v1.IssueNewCodeRequest\x1a,.rollcall.invitation.v1.IssueNewCodeResponse\x12\x89\x01\n" +
+	"\x15GetInvitationSettings\x124.rollcall.invitation.v1.GetInvitationSettingsRequest\x1a5.rollcall.invitation.v1.GetInvitationSettingsResponse\"\x03\x90\x02\x01\x12\x92\x01\n" +
+	"\x18UpdateInvitationSettings\x127.rollcall.invitation.v1.UpdateInvitationSettingsRequest\x1a8.rollcall.invitation.v1.UpdateInvitationSettingsResponse\"\x03\x90\x02\x02B\xe0\x01\n" +
 	"\x1acom.rollcall.invitation.v1B\fServiceProtoP\x01Z:rollcall.dev/proto/gen/rollcall/invitation/v1;invitationv1\xa2\x02\x03RIX\xaa\x02\x16Rollcall.Invitation.V1\xca\x02\x16Rollcall\\Invitation\\V1\xe2\x02\"Rollcall\\Invitation\\V1\\GPBMetadata\xea\x02\x18Rollcall::Invitation::V1b\x06proto3"
 
 var (
@@ -1869,99 +2121,112 @@ func file_rollcall_invitation_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_invitation_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rollcall_invitation_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_rollcall_invitation_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_rollcall_invitation_v1_service_proto_goTypes = []any{
-	(InvitationStatus)(0),            // 0: rollcall.invitation.v1.InvitationStatus
-	(*Invitation)(nil),               // 1: rollcall.invitation.v1.Invitation
-	(*CreateInvitationRequest)(nil),  // 2: rollcall.invitation.v1.CreateInvitationRequest
-	(*CreateInvitationResponse)(nil), // 3: rollcall.invitation.v1.CreateInvitationResponse
-	(*GetInvitationRequest)(nil),     // 4: rollcall.invitation.v1.GetInvitationRequest
-	(*GetInvitationResponse)(nil),    // 5: rollcall.invitation.v1.GetInvitationResponse
-	(*ListInvitationsRequest)(nil),   // 6: rollcall.invitation.v1.ListInvitationsRequest
-	(*ListInvitationsResponse)(nil),  // 7: rollcall.invitation.v1.ListInvitationsResponse
-	(*RevokeInvitationRequest)(nil),  // 8: rollcall.invitation.v1.RevokeInvitationRequest
-	(*RevokeInvitationResponse)(nil), // 9: rollcall.invitation.v1.RevokeInvitationResponse
-	(*ResendInvitationRequest)(nil),  // 10: rollcall.invitation.v1.ResendInvitationRequest
-	(*ResendInvitationResponse)(nil), // 11: rollcall.invitation.v1.ResendInvitationResponse
-	(*VerifyCodeRequest)(nil),        // 12: rollcall.invitation.v1.VerifyCodeRequest
-	(*VerifyCodeResponse)(nil),       // 13: rollcall.invitation.v1.VerifyCodeResponse
-	(*AcceptInvitationRequest)(nil),  // 14: rollcall.invitation.v1.AcceptInvitationRequest
-	(*AcceptInvitationResponse)(nil), // 15: rollcall.invitation.v1.AcceptInvitationResponse
-	(*LoginAssertion)(nil),           // 16: rollcall.invitation.v1.LoginAssertion
-	(*OpenInvitationRequest)(nil),    // 17: rollcall.invitation.v1.OpenInvitationRequest
-	(*OpenInvitationResponse)(nil),   // 18: rollcall.invitation.v1.OpenInvitationResponse
-	(*RequestNewCodeRequest)(nil),    // 19: rollcall.invitation.v1.RequestNewCodeRequest
-	(*RequestNewCodeResponse)(nil),   // 20: rollcall.invitation.v1.RequestNewCodeResponse
-	(*IssueNewCodeRequest)(nil),      // 21: rollcall.invitation.v1.IssueNewCodeRequest
-	(*IssueNewCodeResponse)(nil),     // 22: rollcall.invitation.v1.IssueNewCodeResponse
-	(InvitationKind)(0),              // 23: rollcall.invitation.v1.InvitationKind
-	(CodeDelivery)(0),                // 24: rollcall.invitation.v1.CodeDelivery
-	(*v1.Grants)(nil),                // 25: rollcall.common.v1.Grants
-	(v1.CreationOrigin)(0),           // 26: rollcall.common.v1.CreationOrigin
-	(*v1.Actor)(nil),                 // 27: rollcall.common.v1.Actor
-	(*timestamppb.Timestamp)(nil),    // 28: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),      // 29: google.protobuf.Duration
-	(LoginMethod)(0),                 // 30: rollcall.invitation.v1.LoginMethod
+	(InvitationStatus)(0),                    // 0: rollcall.invitation.v1.InvitationStatus
+	(*Invitation)(nil),                       // 1: rollcall.invitation.v1.Invitation
+	(*CreateInvitationRequest)(nil),          // 2: rollcall.invitation.v1.CreateInvitationRequest
+	(*CreateInvitationResponse)(nil),         // 3: rollcall.invitation.v1.CreateInvitationResponse
+	(*GetInvitationRequest)(nil),             // 4: rollcall.invitation.v1.GetInvitationRequest
+	(*GetInvitationResponse)(nil),            // 5: rollcall.invitation.v1.GetInvitationResponse
+	(*ListInvitationsRequest)(nil),           // 6: rollcall.invitation.v1.ListInvitationsRequest
+	(*ListInvitationsResponse)(nil),          // 7: rollcall.invitation.v1.ListInvitationsResponse
+	(*RevokeInvitationRequest)(nil),          // 8: rollcall.invitation.v1.RevokeInvitationRequest
+	(*RevokeInvitationResponse)(nil),         // 9: rollcall.invitation.v1.RevokeInvitationResponse
+	(*ResendInvitationRequest)(nil),          // 10: rollcall.invitation.v1.ResendInvitationRequest
+	(*ResendInvitationResponse)(nil),         // 11: rollcall.invitation.v1.ResendInvitationResponse
+	(*VerifyCodeRequest)(nil),                // 12: rollcall.invitation.v1.VerifyCodeRequest
+	(*VerifyCodeResponse)(nil),               // 13: rollcall.invitation.v1.VerifyCodeResponse
+	(*AcceptInvitationRequest)(nil),          // 14: rollcall.invitation.v1.AcceptInvitationRequest
+	(*AcceptInvitationResponse)(nil),         // 15: rollcall.invitation.v1.AcceptInvitationResponse
+	(*LoginAssertion)(nil),                   // 16: rollcall.invitation.v1.LoginAssertion
+	(*OpenInvitationRequest)(nil),            // 17: rollcall.invitation.v1.OpenInvitationRequest
+	(*OpenInvitationResponse)(nil),           // 18: rollcall.invitation.v1.OpenInvitationResponse
+	(*RequestNewCodeRequest)(nil),            // 19: rollcall.invitation.v1.RequestNewCodeRequest
+	(*RequestNewCodeResponse)(nil),           // 20: rollcall.invitation.v1.RequestNewCodeResponse
+	(*IssueNewCodeRequest)(nil),              // 21: rollcall.invitation.v1.IssueNewCodeRequest
+	(*IssueNewCodeResponse)(nil),             // 22: rollcall.invitation.v1.IssueNewCodeResponse
+	(*InvitationSettings)(nil),               // 23: rollcall.invitation.v1.InvitationSettings
+	(*GetInvitationSettingsRequest)(nil),     // 24: rollcall.invitation.v1.GetInvitationSettingsRequest
+	(*GetInvitationSettingsResponse)(nil),    // 25: rollcall.invitation.v1.GetInvitationSettingsResponse
+	(*UpdateInvitationSettingsRequest)(nil),  // 26: rollcall.invitation.v1.UpdateInvitationSettingsRequest
+	(*UpdateInvitationSettingsResponse)(nil), // 27: rollcall.invitation.v1.UpdateInvitationSettingsResponse
+	(InvitationKind)(0),                      // 28: rollcall.invitation.v1.InvitationKind
+	(CodeDelivery)(0),                        // 29: rollcall.invitation.v1.CodeDelivery
+	(*v1.Grants)(nil),                        // 30: rollcall.common.v1.Grants
+	(v1.CreationOrigin)(0),                   // 31: rollcall.common.v1.CreationOrigin
+	(*v1.Actor)(nil),                         // 32: rollcall.common.v1.Actor
+	(*timestamppb.Timestamp)(nil),            // 33: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),              // 34: google.protobuf.Duration
+	(LoginMethod)(0),                         // 35: rollcall.invitation.v1.LoginMethod
 }
 var file_rollcall_invitation_v1_service_proto_depIdxs = []int32{
-	23, // 0: rollcall.invitation.v1.Invitation.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	24, // 1: rollcall.invitation.v1.Invitation.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	25, // 2: rollcall.invitation.v1.Invitation.grants:type_name -> rollcall.common.v1.Grants
-	26, // 3: rollcall.invitation.v1.Invitation.origin:type_name -> rollcall.common.v1.CreationOrigin
-	27, // 4: rollcall.invitation.v1.Invitation.inviter:type_name -> rollcall.common.v1.Actor
+	28, // 0: rollcall.invitation.v1.Invitation.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	29, // 1: rollcall.invitation.v1.Invitation.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	30, // 2: rollcall.invitation.v1.Invitation.grants:type_name -> rollcall.common.v1.Grants
+	31, // 3: rollcall.invitation.v1.Invitation.origin:type_name -> rollcall.common.v1.CreationOrigin
+	32, // 4: rollcall.invitation.v1.Invitation.inviter:type_name -> rollcall.common.v1.Actor
 	0,  // 5: rollcall.invitation.v1.Invitation.status:type_name -> rollcall.invitation.v1.InvitationStatus
-	28, // 6: rollcall.invitation.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
-	28, // 7: rollcall.invitation.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 8: rollcall.invitation.v1.Invitation.accepted_at:type_name -> google.protobuf.Timestamp
-	23, // 9: rollcall.invitation.v1.CreateInvitationRequest.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	26, // 10: rollcall.invitation.v1.CreateInvitationRequest.origin:type_name -> rollcall.common.v1.CreationOrigin
-	24, // 11: rollcall.invitation.v1.CreateInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	25, // 12: rollcall.invitation.v1.CreateInvitationRequest.grants:type_name -> rollcall.common.v1.Grants
-	29, // 13: rollcall.invitation.v1.CreateInvitationRequest.lifetime:type_name -> google.protobuf.Duration
+	33, // 6: rollcall.invitation.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
+	33, // 7: rollcall.invitation.v1.Invitation.expires_at:type_name -> google.protobuf.Timestamp
+	33, // 8: rollcall.invitation.v1.Invitation.accepted_at:type_name -> google.protobuf.Timestamp
+	28, // 9: rollcall.invitation.v1.CreateInvitationRequest.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	31, // 10: rollcall.invitation.v1.CreateInvitationRequest.origin:type_name -> rollcall.common.v1.CreationOrigin
+	29, // 11: rollcall.invitation.v1.CreateInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	30, // 12: rollcall.invitation.v1.CreateInvitationRequest.grants:type_name -> rollcall.common.v1.Grants
+	34, // 13: rollcall.invitation.v1.CreateInvitationRequest.lifetime:type_name -> google.protobuf.Duration
 	1,  // 14: rollcall.invitation.v1.CreateInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
 	1,  // 15: rollcall.invitation.v1.GetInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
 	0,  // 16: rollcall.invitation.v1.ListInvitationsRequest.statuses:type_name -> rollcall.invitation.v1.InvitationStatus
-	23, // 17: rollcall.invitation.v1.ListInvitationsRequest.kinds:type_name -> rollcall.invitation.v1.InvitationKind
+	28, // 17: rollcall.invitation.v1.ListInvitationsRequest.kinds:type_name -> rollcall.invitation.v1.InvitationKind
 	1,  // 18: rollcall.invitation.v1.ListInvitationsResponse.invitations:type_name -> rollcall.invitation.v1.Invitation
 	1,  // 19: rollcall.invitation.v1.RevokeInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	24, // 20: rollcall.invitation.v1.ResendInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	29, // 20: rollcall.invitation.v1.ResendInvitationRequest.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
 	1,  // 21: rollcall.invitation.v1.ResendInvitationResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	23, // 22: rollcall.invitation.v1.VerifyCodeResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	30, // 23: rollcall.invitation.v1.VerifyCodeResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
-	28, // 24: rollcall.invitation.v1.VerifyCodeResponse.expires_at:type_name -> google.protobuf.Timestamp
-	30, // 25: rollcall.invitation.v1.AcceptInvitationRequest.login_method:type_name -> rollcall.invitation.v1.LoginMethod
+	28, // 22: rollcall.invitation.v1.VerifyCodeResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	35, // 23: rollcall.invitation.v1.VerifyCodeResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
+	33, // 24: rollcall.invitation.v1.VerifyCodeResponse.expires_at:type_name -> google.protobuf.Timestamp
+	35, // 25: rollcall.invitation.v1.AcceptInvitationRequest.login_method:type_name -> rollcall.invitation.v1.LoginMethod
 	16, // 26: rollcall.invitation.v1.AcceptInvitationRequest.login_assertion:type_name -> rollcall.invitation.v1.LoginAssertion
-	23, // 27: rollcall.invitation.v1.OpenInvitationResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
-	28, // 28: rollcall.invitation.v1.OpenInvitationResponse.expires_at:type_name -> google.protobuf.Timestamp
-	24, // 29: rollcall.invitation.v1.OpenInvitationResponse.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
-	30, // 30: rollcall.invitation.v1.OpenInvitationResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
-	28, // 31: rollcall.invitation.v1.RequestNewCodeResponse.code_expires_at:type_name -> google.protobuf.Timestamp
+	28, // 27: rollcall.invitation.v1.OpenInvitationResponse.kind:type_name -> rollcall.invitation.v1.InvitationKind
+	33, // 28: rollcall.invitation.v1.OpenInvitationResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 29: rollcall.invitation.v1.OpenInvitationResponse.code_delivery:type_name -> rollcall.invitation.v1.CodeDelivery
+	35, // 30: rollcall.invitation.v1.OpenInvitationResponse.login_methods:type_name -> rollcall.invitation.v1.LoginMethod
+	33, // 31: rollcall.invitation.v1.RequestNewCodeResponse.code_expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 32: rollcall.invitation.v1.IssueNewCodeResponse.invitation:type_name -> rollcall.invitation.v1.Invitation
-	2,  // 33: rollcall.invitation.v1.InvitationService.CreateInvitation:input_type -> rollcall.invitation.v1.CreateInvitationRequest
-	4,  // 34: rollcall.invitation.v1.InvitationService.GetInvitation:input_type -> rollcall.invitation.v1.GetInvitationRequest
-	6,  // 35: rollcall.invitation.v1.InvitationService.ListInvitations:input_type -> rollcall.invitation.v1.ListInvitationsRequest
-	8,  // 36: rollcall.invitation.v1.InvitationService.RevokeInvitation:input_type -> rollcall.invitation.v1.RevokeInvitationRequest
-	10, // 37: rollcall.invitation.v1.InvitationService.ResendInvitation:input_type -> rollcall.invitation.v1.ResendInvitationRequest
-	12, // 38: rollcall.invitation.v1.InvitationService.VerifyCode:input_type -> rollcall.invitation.v1.VerifyCodeRequest
-	14, // 39: rollcall.invitation.v1.InvitationService.AcceptInvitation:input_type -> rollcall.invitation.v1.AcceptInvitationRequest
-	17, // 40: rollcall.invitation.v1.InvitationService.OpenInvitation:input_type -> rollcall.invitation.v1.OpenInvitationRequest
-	19, // 41: rollcall.invitation.v1.InvitationService.RequestNewCode:input_type -> rollcall.invitation.v1.RequestNewCodeRequest
-	21, // 42: rollcall.invitation.v1.InvitationService.IssueNewCode:input_type -> rollcall.invitation.v1.IssueNewCodeRequest
-	3,  // 43: rollcall.invitation.v1.InvitationService.CreateInvitation:output_type -> rollcall.invitation.v1.CreateInvitationResponse
-	5,  // 44: rollcall.invitation.v1.InvitationService.GetInvitation:output_type -> rollcall.invitation.v1.GetInvitationResponse
-	7,  // 45: rollcall.invitation.v1.InvitationService.ListInvitations:output_type -> rollcall.invitation.v1.ListInvitationsResponse
-	9,  // 46: rollcall.invitation.v1.InvitationService.RevokeInvitation:output_type -> rollcall.invitation.v1.RevokeInvitationResponse
-	11, // 47: rollcall.invitation.v1.InvitationService.ResendInvitation:output_type -> rollcall.invitation.v1.ResendInvitationResponse
-	13, // 48: rollcall.invitation.v1.InvitationService.VerifyCode:output_type -> rollcall.invitation.v1.VerifyCodeResponse
-	15, // 49: rollcall.invitation.v1.InvitationService.AcceptInvitation:output_type -> rollcall.invitation.v1.AcceptInvitationResponse
-	18, // 50: rollcall.invitation.v1.InvitationService.OpenInvitation:output_type -> rollcall.invitation.v1.OpenInvitationResponse
-	20, // 51: rollcall.invitation.v1.InvitationService.RequestNewCode:output_type -> rollcall.invitation.v1.RequestNewCodeResponse
-	22, // 52: rollcall.invitation.v1.InvitationService.IssueNewCode:output_type -> rollcall.invitation.v1.IssueNewCodeResponse
-	43, // [43:53] is the sub-list for method output_type
-	33, // [33:43] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	34, // 33: rollcall.invitation.v1.InvitationSettings.default_lifetime:type_name -> google.protobuf.Duration
+	23, // 34: rollcall.invitation.v1.GetInvitationSettingsResponse.settings:type_name -> rollcall.invitation.v1.InvitationSettings
+	34, // 35: rollcall.invitation.v1.UpdateInvitationSettingsRequest.default_lifetime:type_name -> google.protobuf.Duration
+	23, // 36: rollcall.invitation.v1.UpdateInvitationSettingsResponse.settings:type_name -> rollcall.invitation.v1.InvitationSettings
+	2,  // 37: rollcall.invitation.v1.InvitationService.CreateInvitation:input_type -> rollcall.invitation.v1.CreateInvitationRequest
+	4,  // 38: rollcall.invitation.v1.InvitationService.GetInvitation:input_type -> rollcall.invitation.v1.GetInvitationRequest
+	6,  // 39: rollcall.invitation.v1.InvitationService.ListInvitations:input_type -> rollcall.invitation.v1.ListInvitationsRequest
+	8,  // 40: rollcall.invitation.v1.InvitationService.RevokeInvitation:input_type -> rollcall.invitation.v1.RevokeInvitationRequest
+	10, // 41: rollcall.invitation.v1.InvitationService.ResendInvitation:input_type -> rollcall.invitation.v1.ResendInvitationRequest
+	12, // 42: rollcall.invitation.v1.InvitationService.VerifyCode:input_type -> rollcall.invitation.v1.VerifyCodeRequest
+	14, // 43: rollcall.invitation.v1.InvitationService.AcceptInvitation:input_type -> rollcall.invitation.v1.AcceptInvitationRequest
+	17, // 44: rollcall.invitation.v1.InvitationService.OpenInvitation:input_type -> rollcall.invitation.v1.OpenInvitationRequest
+	19, // 45: rollcall.invitation.v1.InvitationService.RequestNewCode:input_type -> rollcall.invitation.v1.RequestNewCodeRequest
+	21, // 46: rollcall.invitation.v1.InvitationService.IssueNewCode:input_type -> rollcall.invitation.v1.IssueNewCodeRequest
+	24, // 47: rollcall.invitation.v1.InvitationService.GetInvitationSettings:input_type -> rollcall.invitation.v1.GetInvitationSettingsRequest
+	26, // 48: rollcall.invitation.v1.InvitationService.UpdateInvitationSettings:input_type -> rollcall.invitation.v1.UpdateInvitationSettingsRequest
+	3,  // 49: rollcall.invitation.v1.InvitationService.CreateInvitation:output_type -> rollcall.invitation.v1.CreateInvitationResponse
+	5,  // 50: rollcall.invitation.v1.InvitationService.GetInvitation:output_type -> rollcall.invitation.v1.GetInvitationResponse
+	7,  // 51: rollcall.invitation.v1.InvitationService.ListInvitations:output_type -> rollcall.invitation.v1.ListInvitationsResponse
+	9,  // 52: rollcall.invitation.v1.InvitationService.RevokeInvitation:output_type -> rollcall.invitation.v1.RevokeInvitationResponse
+	11, // 53: rollcall.invitation.v1.InvitationService.ResendInvitation:output_type -> rollcall.invitation.v1.ResendInvitationResponse
+	13, // 54: rollcall.invitation.v1.InvitationService.VerifyCode:output_type -> rollcall.invitation.v1.VerifyCodeResponse
+	15, // 55: rollcall.invitation.v1.InvitationService.AcceptInvitation:output_type -> rollcall.invitation.v1.AcceptInvitationResponse
+	18, // 56: rollcall.invitation.v1.InvitationService.OpenInvitation:output_type -> rollcall.invitation.v1.OpenInvitationResponse
+	20, // 57: rollcall.invitation.v1.InvitationService.RequestNewCode:output_type -> rollcall.invitation.v1.RequestNewCodeResponse
+	22, // 58: rollcall.invitation.v1.InvitationService.IssueNewCode:output_type -> rollcall.invitation.v1.IssueNewCodeResponse
+	25, // 59: rollcall.invitation.v1.InvitationService.GetInvitationSettings:output_type -> rollcall.invitation.v1.GetInvitationSettingsResponse
+	27, // 60: rollcall.invitation.v1.InvitationService.UpdateInvitationSettings:output_type -> rollcall.invitation.v1.UpdateInvitationSettingsResponse
+	49, // [49:61] is the sub-list for method output_type
+	37, // [37:49] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_invitation_v1_service_proto_init() }
@@ -1980,7 +2245,7 @@ func file_rollcall_invitation_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_invitation_v1_service_proto_rawDesc), len(file_rollcall_invitation_v1_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

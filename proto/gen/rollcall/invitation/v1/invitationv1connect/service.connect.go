@@ -63,6 +63,12 @@ const (
 	// InvitationServiceIssueNewCodeProcedure is the fully-qualified name of the InvitationService's
 	// IssueNewCode RPC.
 	InvitationServiceIssueNewCodeProcedure = "/rollcall.invitation.v1.InvitationService/IssueNewCode"
+	// InvitationServiceGetInvitationSettingsProcedure is the fully-qualified name of the
+	// InvitationService's GetInvitationSettings RPC.
+	InvitationServiceGetInvitationSettingsProcedure = "/rollcall.invitation.v1.InvitationService/GetInvitationSettings"
+	// InvitationServiceUpdateInvitationSettingsProcedure is the fully-qualified name of the
+	// InvitationService's UpdateInvitationSettings RPC.
+	InvitationServiceUpdateInvitationSettingsProcedure = "/rollcall.invitation.v1.InvitationService/UpdateInvitationSettings"
 )
 
 // InvitationServiceClient is a client for the rollcall.invitation.v1.InvitationService service.
@@ -100,6 +106,13 @@ type InvitationServiceClient interface {
 	// IssueNewCode is the inviter sending a new one-time code; it unlocks an
 	// invitation locked after too many wrong codes.
 	IssueNewCode(context.Context, *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error)
+	// GetInvitationSettings returns the tenant's invitation settings (any
+	// administrator of the tenant).
+	GetInvitationSettings(context.Context, *connect.Request[v1.GetInvitationSettingsRequest]) (*connect.Response[v1.GetInvitationSettingsResponse], error)
+	// UpdateInvitationSettings sets the tenant's default link lifetime, between
+	// 1 hour and 30 days (main administrators only). Invitations already sent
+	// keep theirs.
+	UpdateInvitationSettings(context.Context, *connect.Request[v1.UpdateInvitationSettingsRequest]) (*connect.Response[v1.UpdateInvitationSettingsResponse], error)
 }
 
 // NewInvitationServiceClient constructs a client for the rollcall.invitation.v1.InvitationService
@@ -176,21 +189,37 @@ func NewInvitationServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(invitationServiceMethods.ByName("IssueNewCode")),
 			connect.WithClientOptions(opts...),
 		),
+		getInvitationSettings: connect.NewClient[v1.GetInvitationSettingsRequest, v1.GetInvitationSettingsResponse](
+			httpClient,
+			baseURL+InvitationServiceGetInvitationSettingsProcedure,
+			connect.WithSchema(invitationServiceMethods.ByName("GetInvitationSettings")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		updateInvitationSettings: connect.NewClient[v1.UpdateInvitationSettingsRequest, v1.UpdateInvitationSettingsResponse](
+			httpClient,
+			baseURL+InvitationServiceUpdateInvitationSettingsProcedure,
+			connect.WithSchema(invitationServiceMethods.ByName("UpdateInvitationSettings")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // invitationServiceClient implements InvitationServiceClient.
 type invitationServiceClient struct {
-	createInvitation *connect.Client[v1.CreateInvitationRequest, v1.CreateInvitationResponse]
-	getInvitation    *connect.Client[v1.GetInvitationRequest, v1.GetInvitationResponse]
-	listInvitations  *connect.Client[v1.ListInvitationsRequest, v1.ListInvitationsResponse]
-	revokeInvitation *connect.Client[v1.RevokeInvitationRequest, v1.RevokeInvitationResponse]
-	resendInvitation *connect.Client[v1.ResendInvitationRequest, v1.ResendInvitationResponse]
-	verifyCode       *connect.Client[v1.VerifyCodeRequest, v1.VerifyCodeResponse]
-	acceptInvitation *connect.Client[v1.AcceptInvitationRequest, v1.AcceptInvitationResponse]
-	openInvitation   *connect.Client[v1.OpenInvitationRequest, v1.OpenInvitationResponse]
-	requestNewCode   *connect.Client[v1.RequestNewCodeRequest, v1.RequestNewCodeResponse]
-	issueNewCode     *connect.Client[v1.IssueNewCodeRequest, v1.IssueNewCodeResponse]
+	createInvitation         *connect.Client[v1.CreateInvitationRequest, v1.CreateInvitationResponse]
+	getInvitation            *connect.Client[v1.GetInvitationRequest, v1.GetInvitationResponse]
+	listInvitations          *connect.Client[v1.ListInvitationsRequest, v1.ListInvitationsResponse]
+	revokeInvitation         *connect.Client[v1.RevokeInvitationRequest, v1.RevokeInvitationResponse]
+	resendInvitation         *connect.Client[v1.ResendInvitationRequest, v1.ResendInvitationResponse]
+	verifyCode               *connect.Client[v1.VerifyCodeRequest, v1.VerifyCodeResponse]
+	acceptInvitation         *connect.Client[v1.AcceptInvitationRequest, v1.AcceptInvitationResponse]
+	openInvitation           *connect.Client[v1.OpenInvitationRequest, v1.OpenInvitationResponse]
+	requestNewCode           *connect.Client[v1.RequestNewCodeRequest, v1.RequestNewCodeResponse]
+	issueNewCode             *connect.Client[v1.IssueNewCodeRequest, v1.IssueNewCodeResponse]
+	getInvitationSettings    *connect.Client[v1.GetInvitationSettingsRequest, v1.GetInvitationSettingsResponse]
+	updateInvitationSettings *connect.Client[v1.UpdateInvitationSettingsRequest, v1.UpdateInvitationSettingsResponse]
 }
 
 // CreateInvitation calls rollcall.invitation.v1.InvitationService.CreateInvitation.
@@ -243,6 +272,16 @@ func (c *invitationServiceClient) IssueNewCode(ctx context.Context, req *connect
 	return c.issueNewCode.CallUnary(ctx, req)
 }
 
+// GetInvitationSettings calls rollcall.invitation.v1.InvitationService.GetInvitationSettings.
+func (c *invitationServiceClient) GetInvitationSettings(ctx context.Context, req *connect.Request[v1.GetInvitationSettingsRequest]) (*connect.Response[v1.GetInvitationSettingsResponse], error) {
+	return c.getInvitationSettings.CallUnary(ctx, req)
+}
+
+// UpdateInvitationSettings calls rollcall.invitation.v1.InvitationService.UpdateInvitationSettings.
+func (c *invitationServiceClient) UpdateInvitationSettings(ctx context.Context, req *connect.Request[v1.UpdateInvitationSettingsRequest]) (*connect.Response[v1.UpdateInvitationSettingsResponse], error) {
+	return c.updateInvitationSettings.CallUnary(ctx, req)
+}
+
 // InvitationServiceHandler is an implementation of the rollcall.invitation.v1.InvitationService
 // service.
 type InvitationServiceHandler interface {
@@ -279,6 +318,13 @@ type InvitationServiceHandler interface {
 	// IssueNewCode is the inviter sending a new one-time code; it unlocks an
 	// invitation locked after too many wrong codes.
 	IssueNewCode(context.Context, *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error)
+	// GetInvitationSettings returns the tenant's invitation settings (any
+	// administrator of the tenant).
+	GetInvitationSettings(context.Context, *connect.Request[v1.GetInvitationSettingsRequest]) (*connect.Response[v1.GetInvitationSettingsResponse], error)
+	// UpdateInvitationSettings sets the tenant's default link lifetime, between
+	// 1 hour and 30 days (main administrators only). Invitations already sent
+	// keep theirs.
+	UpdateInvitationSettings(context.Context, *connect.Request[v1.UpdateInvitationSettingsRequest]) (*connect.Response[v1.UpdateInvitationSettingsResponse], error)
 }
 
 // NewInvitationServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -351,6 +397,20 @@ func NewInvitationServiceHandler(svc InvitationServiceHandler, opts ...connect.H
 		connect.WithSchema(invitationServiceMethods.ByName("IssueNewCode")),
 		connect.WithHandlerOptions(opts...),
 	)
+	invitationServiceGetInvitationSettingsHandler := connect.NewUnaryHandler(
+		InvitationServiceGetInvitationSettingsProcedure,
+		svc.GetInvitationSettings,
+		connect.WithSchema(invitationServiceMethods.ByName("GetInvitationSettings")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	invitationServiceUpdateInvitationSettingsHandler := connect.NewUnaryHandler(
+		InvitationServiceUpdateInvitationSettingsProcedure,
+		svc.UpdateInvitationSettings,
+		connect.WithSchema(invitationServiceMethods.ByName("UpdateInvitationSettings")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.invitation.v1.InvitationService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case InvitationServiceCreateInvitationProcedure:
@@ -373,6 +433,10 @@ func NewInvitationServiceHandler(svc InvitationServiceHandler, opts ...connect.H
 			invitationServiceRequestNewCodeHandler.ServeHTTP(w, r)
 		case InvitationServiceIssueNewCodeProcedure:
 			invitationServiceIssueNewCodeHandler.ServeHTTP(w, r)
+		case InvitationServiceGetInvitationSettingsProcedure:
+			invitationServiceGetInvitationSettingsHandler.ServeHTTP(w, r)
+		case InvitationServiceUpdateInvitationSettingsProcedure:
+			invitationServiceUpdateInvitationSettingsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -420,4 +484,12 @@ func (UnimplementedInvitationServiceHandler) RequestNewCode(context.Context, *co
 
 func (UnimplementedInvitationServiceHandler) IssueNewCode(context.Context, *connect.Request[v1.IssueNewCodeRequest]) (*connect.Response[v1.IssueNewCodeResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.IssueNewCode is not implemented"))
+}
+
+func (UnimplementedInvitationServiceHandler) GetInvitationSettings(context.Context, *connect.Request[v1.GetInvitationSettingsRequest]) (*connect.Response[v1.GetInvitationSettingsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.GetInvitationSettings is not implemented"))
+}
+
+func (UnimplementedInvitationServiceHandler) UpdateInvitationSettings(context.Context, *connect.Request[v1.UpdateInvitationSettingsRequest]) (*connect.Response[v1.UpdateInvitationSettingsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.invitation.v1.InvitationService.UpdateInvitationSettings is not implemented"))
 }
