@@ -159,6 +159,12 @@ func (d *devCmd) Run(ctx context.Context) error {
 	if !ns.ReadyForConnections(15 * time.Second) {
 		return errors.New("embedded NATS did not start within 15s")
 	}
+	// Tell other commands on this machine (rollcall events) where NATS is.
+	urlFile := filepath.Join(dataDir, "nats.url")
+	if err := os.WriteFile(urlFile, []byte(ns.ClientURL()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", urlFile, err)
+	}
+	defer func() { _ = os.Remove(urlFile) }()
 
 	err = platform.Run(ctx, platform.Options{
 		Addr:            d.HTTPAddr,

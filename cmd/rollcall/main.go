@@ -14,7 +14,8 @@ import (
 
 // cli is the command tree; commands grow with the service issues.
 type cli struct {
-	Dev devCmd `cmd:"" help:"Run the whole stack in one process: embedded NATS JetStream and all four services on one HTTP port."`
+	Dev    devCmd    `cmd:"" help:"Run the whole stack in one process: embedded NATS JetStream and all four services on one HTTP port."`
+	Events eventsCmd `cmd:"" help:"Print the events in the streams, decoded (JSON with --json)."`
 }
 
 func main() {
