@@ -46,7 +46,9 @@ var (
 
 // Store persists partners and tenants (adapters/Store).
 type Store interface {
-	Update(ctx context.Context, tenantID string, d Dedupe, fn func(*domain.Tenant) error) (*domain.Tenant, error)
+	// Update locks the tenant, loads it as l asks, runs fn and saves the
+	// result with its events in one transaction.
+	Update(ctx context.Context, tenantID string, l Load, fn func(*domain.Tenant) error) (*domain.Tenant, error)
 	Tenant(ctx context.Context, tenantID string) (*domain.Tenant, error)
 	Invitation(ctx context.Context, tenantID, invitationID string) (domain.Invitation, error)
 	LastIntegrator(ctx context.Context, tenantID, userID string) (*domain.Integrator, error)
@@ -65,6 +67,15 @@ type Store interface {
 type Dedupe struct {
 	Consumer string
 	EventID  string
+}
+
+// Load says what Update loads beside the tenant's policy and integrators.
+type Load struct {
+	// Dedupe skips the change when its event was already applied.
+	Dedupe Dedupe
+	// Invitation, when set, is looked up among the recorded integrator
+	// invitations (Tenant.Invitation; nil when not recorded).
+	Invitation string
 }
 
 // Denial is a refused guarded action, recorded as ActionDenied.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"rollcall.dev/pkg/pgdb"
 	"rollcall.dev/services/integrator-policy/domain"
 )
 
@@ -192,7 +191,7 @@ func (s *Service) SetPolicy(ctx context.Context, by Principal, tenantID string, 
 		return domain.Policy{}, nil, err
 	}
 	var promoted []*domain.Integrator
-	t, err := s.Store.Update(ctx, tenantID, Dedupe{}, func(t *domain.Tenant) error {
+	t, err := s.Store.Update(ctx, tenantID, Load{}, func(t *domain.Tenant) error {
 		var err error
 		promoted, err = t.SetPolicy(maxActive, mode, by.UserID, s.now())
 		return err
@@ -224,7 +223,7 @@ func (s *Service) Dismiss(ctx context.Context, by Principal, tenantID, userID, n
 		return nil, err
 	}
 	var out *domain.Integrator
-	_, err := s.Store.Update(ctx, tenantID, Dedupe{}, func(t *domain.Tenant) error {
+	_, err := s.Store.Update(ctx, tenantID, Load{}, func(t *domain.Tenant) error {
 		in, err := t.Dismiss(userID, by.UserID, note, s.now())
 		out = in
 		return err
@@ -274,9 +273,10 @@ func (s *Service) CheckAction(ctx context.Context, tenantID, actorID string, act
 
 // Invited reacts to an integrator invitation (seed 003: inviting another
 // integrator automatically dismisses the current one). Applied once per
-// event (d), and idempotent by state besides.
+// event (d), and once per invitation besides (a republished event finds it
+// recorded).
 func (s *Service) Invited(ctx context.Context, d Dedupe, inv domain.Invitation) error {
-	t, err := s.Store.Update(ctx, inv.TenantID, d, func(t *domain.Tenant) error {
+	t, err := s.Store.Update(ctx, inv.TenantID, Load{Dedupe: d, Invitation: inv.InvitationID}, func(t *domain.Tenant) error {
 		t.Invited(inv, s.now())
 		return nil
 	})
@@ -289,24 +289,21 @@ func (s *Service) Invited(ctx context.Context, d Dedupe, inv domain.Invitation) 
 // Accepted reacts to an accepted integrator invitation. The invitation's
 // UserInvited normally arrives first (it says when the invitation was made,
 // which decides who wins at the limit); while it has not, the acceptance is
-// ErrUnknownInvitation, unless useAcceptTime, when the acceptance time
-// stands in for it (a lost or dead-lettered UserInvited must not hold the
-// integrator out for ever).
+// ErrUnknownInvitation and nothing is written, unless useAcceptTime, when
+// the acceptance time stands in for it (a lost or dead-lettered UserInvited
+// must not hold the integrator out for ever).
 func (s *Service) Accepted(ctx context.Context, d Dedupe, acc domain.Acceptance, useAcceptTime bool) error {
-	inv, err := s.Store.Invitation(ctx, acc.TenantID, acc.InvitationID)
-	switch {
-	case err == nil:
-		acc.InvitedAt = inv.InvitedAt
-	case errors.Is(err, pgdb.ErrNotFound) && useAcceptTime:
-		s.log().WarnContext(ctx, "integrator accepted an invitation never seen; using the acceptance time",
-			"tenant_id", acc.TenantID, "invitation_id", acc.InvitationID)
-		acc.InvitedAt = acc.AcceptedAt
-	case errors.Is(err, pgdb.ErrNotFound):
-		return fmt.Errorf("%w: %s", ErrUnknownInvitation, acc.InvitationID)
-	default:
-		return err
-	}
-	t, err := s.Store.Update(ctx, acc.TenantID, d, func(t *domain.Tenant) error {
+	t, err := s.Store.Update(ctx, acc.TenantID, Load{Dedupe: d, Invitation: acc.InvitationID}, func(t *domain.Tenant) error {
+		switch {
+		case t.Invitation != nil:
+			acc.InvitedAt = t.Invitation.InvitedAt
+		case useAcceptTime:
+			s.log().WarnContext(ctx, "integrator accepted an invitation never seen; using the acceptance time",
+				"tenant_id", acc.TenantID, "invitation_id", acc.InvitationID)
+			acc.InvitedAt = acc.AcceptedAt
+		default:
+			return fmt.Errorf("%w: %s", ErrUnknownInvitation, acc.InvitationID)
+		}
 		t.Accepted(acc, s.now())
 		return nil
 	})

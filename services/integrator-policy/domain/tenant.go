@@ -99,9 +99,14 @@ type Acceptance struct {
 // Tenant is the aggregate the invariant lives in: its policy and its
 // current integrators. The store loads it under the tenant's row lock.
 type Tenant struct {
-	ID          string
-	Policy      Policy
-	Integrators []*Integrator // current ones as loaded, plus any added or ended since
+	ID     string
+	Policy Policy
+	// Integrators are the tenant's integrator records, current and ended,
+	// plus any added by this change.
+	Integrators []*Integrator
+	// Invitation is the recorded integrator invitation the change is about,
+	// when the store was asked to load one and it exists.
+	Invitation *Invitation
 	// NewInvitation is an invitation to record with this change.
 	NewInvitation *Invitation
 	PolicyChanged bool
@@ -148,8 +153,12 @@ func (t *Tenant) Current(userID string) *Integrator {
 // active integrator whose own invitation is older is dismissed at once
 // (IntegratorReplaced). Re-inviting an active integrator's own address is
 // not "another integrator" and dismisses nobody. Under AdminChooses nothing
-// happens until the newcomer accepts.
+// happens until the newcomer accepts. An invitation already recorded
+// (t.Invitation) was applied before: nothing happens again.
 func (t *Tenant) Invited(inv Invitation, now time.Time) {
+	if t.Invitation != nil {
+		return
+	}
 	t.NewInvitation = &inv
 	if t.Policy.Overflow != ReplaceCurrent {
 		return
@@ -188,11 +197,18 @@ func (t *Tenant) oldestActiveInvitedBefore(at time.Time) *Integrator {
 //     reason SUPERSEDED), so his access never opens;
 //   - at the limit under AdminChooses he waits.
 //
-// A user who is already a current integrator of the tenant changes nothing
-// (a redelivered or repeated acceptance).
+// An invitation already accepted (whatever became of its integrator since,
+// e.g. dismissed) and a user who is already a current integrator of the
+// tenant change nothing: a redelivered or republished acceptance never
+// brings a dismissed integrator back.
 func (t *Tenant) Accepted(acc Acceptance, now time.Time) {
 	if t.Current(acc.UserID) != nil {
 		return
+	}
+	for _, in := range t.Integrators {
+		if in.InvitationID == acc.InvitationID {
+			return
+		}
 	}
 	in := &Integrator{
 		InvitationID: acc.InvitationID, UserID: acc.UserID, PartnerID: acc.PartnerID, Email: acc.Email,

@@ -3,6 +3,7 @@ package ports_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -78,7 +79,7 @@ func setup(t *testing.T) *fixture {
 	t.Helper()
 	pool := testkit.NewDB(t, migrations.FS)
 	store := postgres.New(pool, "/rollcall/integrator-policy")
-	svc := &app.Service{Store: store}
+	svc := &app.Service{Store: store, Log: slog.New(slog.DiscardHandler)}
 
 	tokens, err := svcauth.ParseTokens(serviceToken)
 	require.NoError(t, err)

@@ -194,8 +194,9 @@ WHERE partner_id = $1 AND state IN ('active', 'waiting') ORDER BY 1`, id)
 			if err != nil {
 				return err
 			}
+			loaded := snapshot(t)
 			dismissed += t.PartnerRevoked(id, now)
-			if err := s.saveTenant(ctx, tx, t); err != nil {
+			if err := s.saveTenant(ctx, tx, t, loaded); err != nil {
 				return err
 			}
 		}

@@ -39,11 +39,14 @@ type Dedupe = app.Dedupe
 var _ app.Store = (*Store)(nil)
 
 // Update locks the tenant (creating its row with the default policy on
-// first use), loads its policy and current integrators, hands them to fn and
-// saves what fn left, with its events, in one transaction. If fn fails
-// nothing is saved. With a Dedupe whose event was already applied, fn does
-// not run and Update returns (nil, nil).
-func (s *Store) Update(ctx context.Context, tenantID string, d Dedupe, fn func(*domain.Tenant) error) (*domain.Tenant, error) {
+// first use), loads its policy and every integrator record (current and
+// ended: a tenant has few, and an acceptance must know whether its
+// invitation was already accepted), hands them to fn and saves what fn
+// changed, with its events, in one transaction. If fn fails nothing is
+// saved. With a Dedupe whose event was already applied, fn does not run and
+// Update returns (nil, nil).
+func (s *Store) Update(ctx context.Context, tenantID string, l app.Load, fn func(*domain.Tenant) error) (*domain.Tenant, error) {
+	d := l.Dedupe
 	var (
 		out    *domain.Tenant
 		events int
@@ -59,10 +62,20 @@ func (s *Store) Update(ctx context.Context, tenantID string, d Dedupe, fn func(*
 		if err != nil {
 			return err
 		}
+		if l.Invitation != "" {
+			inv, err := invitation(ctx, tx, tenantID, l.Invitation)
+			switch {
+			case err == nil:
+				t.Invitation = &inv
+			case !errors.Is(err, ErrNotFound):
+				return err
+			}
+		}
+		loaded := snapshot(t)
 		if err := fn(t); err != nil {
 			return err
 		}
-		if err := s.saveTenant(ctx, tx, t); err != nil {
+		if err := s.saveTenant(ctx, tx, t, loaded); err != nil {
 			return err
 		}
 		events = len(t.Events())
@@ -87,12 +100,22 @@ func (s *Store) lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (*do
 FROM integrator_tenants WHERE tenant_id = $1 FOR UPDATE`, tenantID), &t.Policy); err != nil {
 		return nil, err
 	}
-	ins, err := s.integrators(ctx, tx, `WHERE tenant_id = $1 AND state IN ('active', 'waiting')`, tenantID)
+	ins, err := s.integrators(ctx, tx, `WHERE tenant_id = $1`, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	t.Integrators = ins
 	return t, nil
+}
+
+// snapshot copies the loaded integrators, so saveTenant writes only what
+// changed.
+func snapshot(t *domain.Tenant) map[string]domain.Integrator {
+	out := make(map[string]domain.Integrator, len(t.Integrators))
+	for _, in := range t.Integrators {
+		out[in.InvitationID] = *in
+	}
+	return out
 }
 
 func scanPolicy(r pgx.Row, p *domain.Policy) error {
@@ -150,7 +173,7 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
-func (s *Store) saveTenant(ctx context.Context, tx pgx.Tx, t *domain.Tenant) error {
+func (s *Store) saveTenant(ctx context.Context, tx pgx.Tx, t *domain.Tenant, loaded map[string]domain.Integrator) error {
 	if t.PolicyChanged {
 		if _, err := tx.Exec(ctx, `UPDATE integrator_tenants SET max_active = $2, overflow_mode = $3, updated_at = $4, updated_by = $5
 WHERE tenant_id = $1`, t.ID, t.Policy.MaxActive, int16(t.Policy.Overflow), nullTime(t.Policy.UpdatedAt), t.Policy.UpdatedBy); err != nil {
@@ -163,9 +186,10 @@ VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, t.ID, inv.InvitationID, inv
 			return fmt.Errorf("integrator store: save invitation: %w", err)
 		}
 	}
-	// Rows are few per tenant (the current integrators and those ended in
-	// this change): write them all.
 	for _, in := range t.Integrators {
+		if old, ok := loaded[in.InvitationID]; ok && old == *in {
+			continue
+		}
 		_, err := tx.Exec(ctx, `
 INSERT INTO integrators (tenant_id, invitation_id, user_id, partner_id, email, state, invited_at, since, ended_at, end_reason, ended_by, note)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -221,8 +245,12 @@ FROM integrator_tenants WHERE tenant_id = $1`, tenantID), &t.Policy)
 
 // Invitation reads a recorded integrator invitation.
 func (s *Store) Invitation(ctx context.Context, tenantID, invitationID string) (domain.Invitation, error) {
+	return invitation(ctx, s.pool, tenantID, invitationID)
+}
+
+func invitation(ctx context.Context, q pgdb.Querier, tenantID, invitationID string) (domain.Invitation, error) {
 	inv := domain.Invitation{TenantID: tenantID, InvitationID: invitationID}
-	err := s.pool.QueryRow(ctx, `SELECT partner_id::text, email, invited_at FROM integrator_invitations
+	err := q.QueryRow(ctx, `SELECT partner_id::text, email, invited_at FROM integrator_invitations
 WHERE tenant_id = $1 AND invitation_id = $2`, tenantID, invitationID).Scan(&inv.PartnerID, &inv.Email, &inv.InvitedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Invitation{}, ErrNotFound
