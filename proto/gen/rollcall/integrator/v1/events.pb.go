@@ -427,6 +427,13 @@ func (x *IntegratorAssigned) GetInvitationId() string {
 // becomes active later, with IntegratorAssigned, when he accepts. When the
 // tenant has no active integrator, no IntegratorReplaced is emitted.
 //
+// One exception: when two pending integrator invitations are accepted close
+// together (the newer one found nobody to replace because the older had not
+// been accepted yet), the newer invitation wins, and this event is emitted
+// when its integrator accepts, with new_integrator.user_id set, followed by
+// his IntegratorAssigned. With a policy allowing several integrators, the
+// longest-serving one is replaced.
+//
 // Consumers: identity deactivates previous_integrator's user with reason
 // INTEGRATOR_REPLACED; invitation revokes every pending integrator
 // invitation of the tenant other than new_integrator.invitation_id, with
@@ -505,8 +512,10 @@ func (x *IntegratorReplaced) GetNewIntegrator() *IncomingIntegrator {
 	return nil
 }
 
-// IntegratorDismissed: the tenant no longer has an integrator; his access is
-// closed.
+// IntegratorDismissed: this integrator's access is closed: an administrator
+// dismissed him, his partner was unregistered, or (SUPERSEDED) his
+// acceptance lost to a newer integrator invitation and he never became
+// active.
 //
 // Subject: integrator.v1.<tenant_id>.integrator.<user_id>.dismissed
 type IntegratorDismissed struct {
