@@ -318,6 +318,17 @@ func (s *Service) reissue(ctx context.Context, by domain.Actor, tenantID, id str
 	return inv, notFound(err)
 }
 
+// TenantName is the tenant's name for the invitee's page, or "" when the
+// directory cannot say right now (the page still works without it).
+func (s *Service) TenantName(ctx context.Context, tenantID string) string {
+	t, err := s.Directory.Tenant(ctx, tenantID)
+	if err != nil {
+		s.log().WarnContext(ctx, "tenant name unavailable for the invitee's page", "tenant_id", tenantID, "error", err)
+		return ""
+	}
+	return t.Name
+}
+
 // Open is the invitee following the link; every bad link gets the same
 // answer.
 func (s *Service) Open(ctx context.Context, tok domain.Token) (*domain.Invitation, error) {

@@ -202,7 +202,7 @@ func (c *Connect) OpenInvitation(ctx context.Context, req *connect.Request[invit
 		InvitationId: inv.ID, TenantId: inv.TenantID, Kind: invitationv1.InvitationKind(inv.Kind),
 		InviterName: inv.Inviter.Name, ExpiresAt: timestamppb.New(inv.ExpiresAt), CodeRequired: inv.NeedsCode(),
 		CodeDelivery: invitationv1.CodeDelivery(inv.CodeDelivery), Locked: inv.Status == domain.StatusLocked,
-		Email: inv.Email,
+		Email: inv.Email, TenantName: c.App.TenantName(ctx, inv.TenantID),
 	}
 	for _, lm := range inv.LoginMethods() {
 		out.LoginMethods = append(out.LoginMethods, invitationv1.LoginMethod(lm))

@@ -166,6 +166,7 @@ func TestOverHTTP(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, opened.Msg.CodeRequired)
 		require.Equal(t, "Ada", opened.Msg.InviterName)
+		require.Equal(t, "Nordlys AS", opened.Msg.TenantName)
 
 		_, err = b.client.VerifyCode(ctx, as("", &invitationv1.VerifyCodeRequest{Token: string(b.sent.tok), Code: wrong(b.sent.code)}))
 		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))

@@ -1376,7 +1376,10 @@ type OpenInvitationResponse struct {
 	// The login methods this invitation accepts.
 	LoginMethods []LoginMethod `protobuf:"varint,9,rep,packed,name=login_methods,json=loginMethods,proto3,enum=rollcall.invitation.v1.LoginMethod" json:"login_methods,omitempty"`
 	// The invitee's email, as invited.
-	Email         string `protobuf:"bytes,10,opt,name=email,proto3" json:"email,omitempty"`
+	Email string `protobuf:"bytes,10,opt,name=email,proto3" json:"email,omitempty"`
+	// The tenant's name, as the identity service knows it; empty when it could
+	// not be asked right now (the link still works).
+	TenantName    string `protobuf:"bytes,11,opt,name=tenant_name,json=tenantName,proto3" json:"tenant_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1477,6 +1480,13 @@ func (x *OpenInvitationResponse) GetLoginMethods() []LoginMethod {
 func (x *OpenInvitationResponse) GetEmail() string {
 	if x != nil {
 		return x.Email
+	}
+	return ""
+}
+
+func (x *OpenInvitationResponse) GetTenantName() string {
+	if x != nil {
+		return x.TenantName
 	}
 	return ""
 }
@@ -2049,7 +2059,7 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\bprovider\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[a-z][a-z0-9_-]{1,31}$R\bprovider\x12+\n" +
 	"\tassertion\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80@\x80\x01\x01R\tassertion\"^\n" +
 	"\x15OpenInvitationRequest\x12E\n" +
-	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\"\xdc\x03\n" +
+	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\"\xfd\x03\n" +
 	"\x16OpenInvitationResponse\x12#\n" +
 	"\rinvitation_id\x18\x01 \x01(\tR\finvitationId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12:\n" +
@@ -2062,7 +2072,9 @@ const file_rollcall_invitation_v1_service_proto_rawDesc = "" +
 	"\x06locked\x18\b \x01(\bR\x06locked\x12H\n" +
 	"\rlogin_methods\x18\t \x03(\x0e2#.rollcall.invitation.v1.LoginMethodR\floginMethods\x12\x14\n" +
 	"\x05email\x18\n" +
-	" \x01(\tR\x05email\"^\n" +
+	" \x01(\tR\x05email\x12\x1f\n" +
+	"\vtenant_name\x18\v \x01(\tR\n" +
+	"tenantName\"^\n" +
 	"\x15RequestNewCodeRequest\x12E\n" +
 	"\x05token\x18\x01 \x01(\tB/\xbaH)r'2%^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$\x80\x01\x01R\x05token\"\\\n" +
 	"\x16RequestNewCodeResponse\x12B\n" +
