@@ -172,7 +172,10 @@ func (d *devCmd) Run(ctx context.Context) error {
 		NATSURL:         ns.ClientURL(),
 		ShutdownTimeout: d.Shutdown,
 		Log:             log,
-		ExtraHandlers:   []server.Handler{{Path: "/dev/mail/", Handler: http.StripPrefix("/dev/mail", sink.Handler())}},
+		ExtraHandlers: []server.Handler{
+			{Path: "/dev/mail/", Handler: http.StripPrefix("/dev/mail", sink.Handler())},
+			{Path: "/invite", Handler: http.HandlerFunc(serveInvitePage)},
+		},
 		OnReady: func(addr string) {
 			base := "http://" + displayAddr(addr)
 			fmt.Fprintf(out, "\nRollcall dev stack is ready.\n\n")
@@ -182,6 +185,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 			fmt.Fprintf(tw, "  metrics\t%s/metrics\n", base)
 			fmt.Fprintf(tw, "  NATS JetStream (embedded)\t%s  (store %s)\n", ns.ClientURL(), filepath.Join(dataDir, "nats"))
 			fmt.Fprintf(tw, "  mail and SMS sink\t%s/dev/mail/  (SMTP %s)\n", base, sink.SMTPAddr())
+			fmt.Fprintf(tw, "  invitee page (links land here)\t%s/invite\n", base)
 			fmt.Fprintf(tw, "  PostgreSQL\t%s\n", pgNote)
 			for _, m := range modules {
 				fmt.Fprintf(tw, "  service %s\tdatabase %s\n", m.Name(), dbNames[m.Name()])
