@@ -1214,6 +1214,7 @@ func TestSecretsAreMarkedDebugRedact(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"rollcall.identity.v1.AuthenticateRequest.token",
+		"rollcall.identity.v1.CreateAccessTokenResponse.token",
 		"rollcall.identity.v1.ServiceUserLetter.password",
 		"rollcall.identity.v1.SetInitialPasswordRequest.password",
 		"rollcall.identity.v1.VerifyLoginRequest.assertion",

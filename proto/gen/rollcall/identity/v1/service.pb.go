@@ -90,7 +90,9 @@ type Tenant struct {
 	// Users that count toward the plan's limit; 0 means unlimited.
 	SeatLimit uint32 `protobuf:"varint,4,opt,name=seat_limit,json=seatLimit,proto3" json:"seat_limit,omitempty"`
 	// When it was created.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The tenant's communication language (BCP 47).
+	Language      string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -158,6 +160,13 @@ func (x *Tenant) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+func (x *Tenant) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
 }
 
 // User is a person, integration, integrator or service user.
@@ -540,6 +549,9 @@ type CreateTenantRequest struct {
 	SeatLimit uint32 `protobuf:"varint,3,opt,name=seat_limit,json=seatLimit,proto3" json:"seat_limit,omitempty"`
 	// The first main administrator.
 	Administrator *NewAdministrator `protobuf:"bytes,4,opt,name=administrator,proto3" json:"administrator,omitempty"`
+	// The tenant's communication language as a BCP 47 tag (e.g. "nb", "sv",
+	// "en"); empty means "en".
+	Language      string `protobuf:"bytes,5,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,6 +612,13 @@ func (x *CreateTenantRequest) GetAdministrator() *NewAdministrator {
 		return x.Administrator
 	}
 	return nil
+}
+
+func (x *CreateTenantRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
 }
 
 // CreateTenantResponse is the new tenant and its administrator.
@@ -1404,11 +1423,241 @@ func (x *DeactivateUserResponse) GetUser() *User {
 	return nil
 }
 
+// CreateAccessTokenRequest asks for a new administrator bearer token.
+type CreateAccessTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The administrator the token is for (lowercase UUID); only with a service
+	// token. Empty: the caller.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// What the token is for, shown in audits (e.g. "laptop", "ci").
+	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// Lifetime in seconds, 1 minute to 90 days; 0 means the server default.
+	TtlSeconds    uint32 `protobuf:"varint,4,opt,name=ttl_seconds,json=ttlSeconds,proto3" json:"ttl_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessTokenRequest) Reset() {
+	*x = CreateAccessTokenRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessTokenRequest) ProtoMessage() {}
+
+func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateAccessTokenRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenRequest) GetTtlSeconds() uint32 {
+	if x != nil {
+		return x.TtlSeconds
+	}
+	return 0
+}
+
+// CreateAccessTokenResponse carries the token, once.
+type CreateAccessTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bearer token (Authorization: Bearer <token>); never shown again.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The token's id, for RevokeAccessToken.
+	TokenId string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// When it stops working.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccessTokenResponse) Reset() {
+	*x = CreateAccessTokenResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccessTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccessTokenResponse) ProtoMessage() {}
+
+func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CreateAccessTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenResponse) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *CreateAccessTokenResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// RevokeAccessTokenRequest names the token to revoke.
+type RevokeAccessTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The token's id (lowercase UUID).
+	TokenId       string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessTokenRequest) Reset() {
+	*x = RevokeAccessTokenRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessTokenRequest) ProtoMessage() {}
+
+func (x *RevokeAccessTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeAccessTokenRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RevokeAccessTokenRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RevokeAccessTokenRequest) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+// RevokeAccessTokenResponse is empty: the token no longer works.
+type RevokeAccessTokenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAccessTokenResponse) Reset() {
+	*x = RevokeAccessTokenResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAccessTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAccessTokenResponse) ProtoMessage() {}
+
+func (x *RevokeAccessTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAccessTokenResponse.ProtoReflect.Descriptor instead.
+func (*RevokeAccessTokenResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{22}
+}
+
 var File_rollcall_identity_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\"rollcall/identity/v1/service.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\x1a!rollcall/identity/v1/events.proto\"\xb6\x01\n" +
+	"\"rollcall/identity/v1/service.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\x1a!rollcall/identity/v1/events.proto\"\xd2\x01\n" +
 	"\x06Tenant\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
@@ -1416,7 +1665,8 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"seat_limit\x18\x04 \x01(\rR\tseatLimit\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe7\x03\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1a\n" +
+	"\blanguage\x18\x06 \x01(\tR\blanguage\"\xe7\x03\n" +
 	"\x04User\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x122\n" +
@@ -1451,14 +1701,15 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x128\n" +
 	"\x06mobile\x18\x04 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01B\t\n" +
-	"\a_mobile\"\xc4\x02\n" +
+	"\a_mobile\"\xa0\x03\n" +
 	"\x13CreateTenantRequest\x12n\n" +
 	"\x04name\x18\x01 \x01(\tBZ\xbaHW\xba\x01M\n" +
 	"\x0ename.not_blank\x12\x1bmust not be only whitespace\x1a\x1e!this.matches(r'^[\\s\\p{Z}]+$')r\x05\x10\x01\x18\xc8\x01R\x04name\x12=\n" +
 	"\fcompany_code\x18\x02 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{2,20}$R\vcompanyCode\x12(\n" +
 	"\n" +
 	"seat_limit\x18\x03 \x01(\rB\t\xbaH\x06*\x04\x18\xc0\x84=R\tseatLimit\x12T\n" +
-	"\radministrator\x18\x04 \x01(\v2&.rollcall.identity.v1.NewAdministratorB\x06\xbaH\x03\xc8\x01\x01R\radministrator\"\x8e\x01\n" +
+	"\radministrator\x18\x04 \x01(\v2&.rollcall.identity.v1.NewAdministratorB\x06\xbaH\x03\xc8\x01\x01R\radministrator\x12Z\n" +
+	"\blanguage\x18\x05 \x01(\tB>\xbaH;\xd8\x01\x01r624^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$R\blanguage\"\x8e\x01\n" +
 	"\x14CreateTenantResponse\x124\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x1c.rollcall.identity.v1.TenantR\x06tenant\x12@\n" +
 	"\radministrator\x18\x02 \x01(\v2\x1a.rollcall.identity.v1.UserR\radministrator\"\xd4\x01\n" +
@@ -1513,12 +1764,27 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\x0e2(.rollcall.identity.v1.DeactivationReasonB\x0e\xbaH\v\x82\x01\b\x10\x01\x18\x01\x18\x02\x18\x05R\x06reason\x12\x1c\n" +
 	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"H\n" +
 	"\x16DeactivateUserResponse\x12.\n" +
-	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user*^\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\xb2\x02\n" +
+	"\x18CreateAccessTokenRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12a\n" +
+	"\auser_id\x18\x02 \x01(\tBH\xbaHE\xd8\x01\x01r@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12\x1d\n" +
+	"\x05label\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18dR\x05label\x120\n" +
+	"\vttl_seconds\x18\x04 \x01(\rB\x0f\xbaH\f\xd8\x01\x01*\a\x18\x80\xce\xda\x03(<R\n" +
+	"ttlSeconds\"\x8c\x01\n" +
+	"\x19CreateAccessTokenResponse\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x12\x19\n" +
+	"\btoken_id\x18\x02 \x01(\tR\atokenId\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xe0\x01\n" +
+	"\x18RevokeAccessTokenRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12`\n" +
+	"\btoken_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\atokenId\"\x1b\n" +
+	"\x19RevokeAccessTokenResponse*^\n" +
 	"\n" +
 	"UserStatus\x12\x1b\n" +
 	"\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12USER_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17USER_STATUS_DEACTIVATED\x10\x022\xa5\x06\n" +
+	"\x17USER_STATUS_DEACTIVATED\x10\x022\x96\b\n" +
 	"\x0fIdentityService\x12e\n" +
 	"\fCreateTenant\x12).rollcall.identity.v1.CreateTenantRequest\x1a*.rollcall.identity.v1.CreateTenantResponse\x12[\n" +
 	"\aGetUser\x12$.rollcall.identity.v1.GetUserRequest\x1a%.rollcall.identity.v1.GetUserResponse\"\x03\x90\x02\x01\x12a\n" +
@@ -1526,7 +1792,9 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x11CreateServiceUser\x12..rollcall.identity.v1.CreateServiceUserRequest\x1a/.rollcall.identity.v1.CreateServiceUserResponse\x12\x89\x01\n" +
 	"\x18ResetServiceUserPassword\x125.rollcall.identity.v1.ResetServiceUserPasswordRequest\x1a6.rollcall.identity.v1.ResetServiceUserPasswordResponse\x12|\n" +
 	"\x12SetInitialPassword\x12/.rollcall.identity.v1.SetInitialPasswordRequest\x1a0.rollcall.identity.v1.SetInitialPasswordResponse\"\x03\x90\x02\x02\x12k\n" +
-	"\x0eDeactivateUser\x12+.rollcall.identity.v1.DeactivateUserRequest\x1a,.rollcall.identity.v1.DeactivateUserResponseB\xd2\x01\n" +
+	"\x0eDeactivateUser\x12+.rollcall.identity.v1.DeactivateUserRequest\x1a,.rollcall.identity.v1.DeactivateUserResponse\x12t\n" +
+	"\x11CreateAccessToken\x12..rollcall.identity.v1.CreateAccessTokenRequest\x1a/.rollcall.identity.v1.CreateAccessTokenResponse\x12y\n" +
+	"\x11RevokeAccessToken\x12..rollcall.identity.v1.RevokeAccessTokenRequest\x1a/.rollcall.identity.v1.RevokeAccessTokenResponse\"\x03\x90\x02\x02B\xd2\x01\n" +
 	"\x18com.rollcall.identity.v1B\fServiceProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
 var (
@@ -1542,7 +1810,7 @@ func file_rollcall_identity_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_identity_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(UserStatus)(0),                          // 0: rollcall.identity.v1.UserStatus
 	(*Tenant)(nil),                           // 1: rollcall.identity.v1.Tenant
@@ -1564,54 +1832,63 @@ var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(*SetInitialPasswordResponse)(nil),       // 17: rollcall.identity.v1.SetInitialPasswordResponse
 	(*DeactivateUserRequest)(nil),            // 18: rollcall.identity.v1.DeactivateUserRequest
 	(*DeactivateUserResponse)(nil),           // 19: rollcall.identity.v1.DeactivateUserResponse
-	(*timestamppb.Timestamp)(nil),            // 20: google.protobuf.Timestamp
-	(UserKind)(0),                            // 21: rollcall.identity.v1.UserKind
-	(v1.CreationOrigin)(0),                   // 22: rollcall.common.v1.CreationOrigin
-	(*UserProfile)(nil),                      // 23: rollcall.identity.v1.UserProfile
-	(ServiceUserStatus)(0),                   // 24: rollcall.identity.v1.ServiceUserStatus
-	(DeactivationReason)(0),                  // 25: rollcall.identity.v1.DeactivationReason
+	(*CreateAccessTokenRequest)(nil),         // 20: rollcall.identity.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),        // 21: rollcall.identity.v1.CreateAccessTokenResponse
+	(*RevokeAccessTokenRequest)(nil),         // 22: rollcall.identity.v1.RevokeAccessTokenRequest
+	(*RevokeAccessTokenResponse)(nil),        // 23: rollcall.identity.v1.RevokeAccessTokenResponse
+	(*timestamppb.Timestamp)(nil),            // 24: google.protobuf.Timestamp
+	(UserKind)(0),                            // 25: rollcall.identity.v1.UserKind
+	(v1.CreationOrigin)(0),                   // 26: rollcall.common.v1.CreationOrigin
+	(*UserProfile)(nil),                      // 27: rollcall.identity.v1.UserProfile
+	(ServiceUserStatus)(0),                   // 28: rollcall.identity.v1.ServiceUserStatus
+	(DeactivationReason)(0),                  // 29: rollcall.identity.v1.DeactivationReason
 }
 var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
-	20, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	21, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
-	22, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
+	24, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	25, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
+	26, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
 	0,  // 3: rollcall.identity.v1.User.status:type_name -> rollcall.identity.v1.UserStatus
-	23, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
+	27, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
 	3,  // 5: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
-	20, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	20, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
-	24, // 8: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	24, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	24, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
+	28, // 8: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	5,  // 9: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
 	1,  // 10: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
 	2,  // 11: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
 	2,  // 12: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
-	21, // 13: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
+	25, // 13: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
 	2,  // 14: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
-	24, // 15: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	28, // 15: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	2,  // 16: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
 	4,  // 17: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
 	4,  // 18: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	25, // 19: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	29, // 19: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
 	2,  // 20: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
-	6,  // 21: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
-	8,  // 22: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
-	10, // 23: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
-	12, // 24: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
-	14, // 25: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
-	16, // 26: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
-	18, // 27: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
-	7,  // 28: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
-	9,  // 29: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
-	11, // 30: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
-	13, // 31: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
-	15, // 32: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
-	17, // 33: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
-	19, // 34: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
-	28, // [28:35] is the sub-list for method output_type
-	21, // [21:28] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	24, // 21: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	6,  // 22: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
+	8,  // 23: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
+	10, // 24: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
+	12, // 25: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
+	14, // 26: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
+	16, // 27: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
+	18, // 28: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
+	20, // 29: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
+	22, // 30: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
+	7,  // 31: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
+	9,  // 32: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
+	11, // 33: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
+	13, // 34: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
+	15, // 35: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
+	17, // 36: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
+	19, // 37: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
+	21, // 38: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
+	23, // 39: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
+	31, // [31:40] is the sub-list for method output_type
+	22, // [22:31] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_service_proto_init() }
@@ -1627,7 +1904,7 @@ func file_rollcall_identity_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_service_proto_rawDesc), len(file_rollcall_identity_v1_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

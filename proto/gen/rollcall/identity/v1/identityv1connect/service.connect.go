@@ -53,6 +53,12 @@ const (
 	// IdentityServiceDeactivateUserProcedure is the fully-qualified name of the IdentityService's
 	// DeactivateUser RPC.
 	IdentityServiceDeactivateUserProcedure = "/rollcall.identity.v1.IdentityService/DeactivateUser"
+	// IdentityServiceCreateAccessTokenProcedure is the fully-qualified name of the IdentityService's
+	// CreateAccessToken RPC.
+	IdentityServiceCreateAccessTokenProcedure = "/rollcall.identity.v1.IdentityService/CreateAccessToken"
+	// IdentityServiceRevokeAccessTokenProcedure is the fully-qualified name of the IdentityService's
+	// RevokeAccessToken RPC.
+	IdentityServiceRevokeAccessTokenProcedure = "/rollcall.identity.v1.IdentityService/RevokeAccessToken"
 )
 
 // IdentityServiceClient is a client for the rollcall.identity.v1.IdentityService service.
@@ -84,6 +90,14 @@ type IdentityServiceClient interface {
 	// employees; integrators themselves are dismissed through
 	// IntegratorPolicyService.DismissIntegrator.
 	DeactivateUser(context.Context, *connect.Request[v1.DeactivateUserRequest]) (*connect.Response[v1.DeactivateUserResponse], error)
+	// CreateAccessToken issues a bearer token for the calling administrator
+	// (who must already hold one), or, with a service token, for any active
+	// administrator of the tenant (operator bootstrap). The token is returned
+	// once; only its SHA-256 is stored.
+	CreateAccessToken(context.Context, *connect.Request[v1.CreateAccessTokenRequest]) (*connect.Response[v1.CreateAccessTokenResponse], error)
+	// RevokeAccessToken revokes one of the caller's own tokens (or, for a main
+	// administrator, any token of the tenant). Revoking twice is not an error.
+	RevokeAccessToken(context.Context, *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the rollcall.identity.v1.IdentityService
@@ -142,6 +156,19 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("DeactivateUser")),
 			connect.WithClientOptions(opts...),
 		),
+		createAccessToken: connect.NewClient[v1.CreateAccessTokenRequest, v1.CreateAccessTokenResponse](
+			httpClient,
+			baseURL+IdentityServiceCreateAccessTokenProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("CreateAccessToken")),
+			connect.WithClientOptions(opts...),
+		),
+		revokeAccessToken: connect.NewClient[v1.RevokeAccessTokenRequest, v1.RevokeAccessTokenResponse](
+			httpClient,
+			baseURL+IdentityServiceRevokeAccessTokenProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("RevokeAccessToken")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -154,6 +181,8 @@ type identityServiceClient struct {
 	resetServiceUserPassword *connect.Client[v1.ResetServiceUserPasswordRequest, v1.ResetServiceUserPasswordResponse]
 	setInitialPassword       *connect.Client[v1.SetInitialPasswordRequest, v1.SetInitialPasswordResponse]
 	deactivateUser           *connect.Client[v1.DeactivateUserRequest, v1.DeactivateUserResponse]
+	createAccessToken        *connect.Client[v1.CreateAccessTokenRequest, v1.CreateAccessTokenResponse]
+	revokeAccessToken        *connect.Client[v1.RevokeAccessTokenRequest, v1.RevokeAccessTokenResponse]
 }
 
 // CreateTenant calls rollcall.identity.v1.IdentityService.CreateTenant.
@@ -191,6 +220,16 @@ func (c *identityServiceClient) DeactivateUser(ctx context.Context, req *connect
 	return c.deactivateUser.CallUnary(ctx, req)
 }
 
+// CreateAccessToken calls rollcall.identity.v1.IdentityService.CreateAccessToken.
+func (c *identityServiceClient) CreateAccessToken(ctx context.Context, req *connect.Request[v1.CreateAccessTokenRequest]) (*connect.Response[v1.CreateAccessTokenResponse], error) {
+	return c.createAccessToken.CallUnary(ctx, req)
+}
+
+// RevokeAccessToken calls rollcall.identity.v1.IdentityService.RevokeAccessToken.
+func (c *identityServiceClient) RevokeAccessToken(ctx context.Context, req *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error) {
+	return c.revokeAccessToken.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the rollcall.identity.v1.IdentityService service.
 type IdentityServiceHandler interface {
 	// CreateTenant creates a tenant (client/portal) and its first main
@@ -220,6 +259,14 @@ type IdentityServiceHandler interface {
 	// employees; integrators themselves are dismissed through
 	// IntegratorPolicyService.DismissIntegrator.
 	DeactivateUser(context.Context, *connect.Request[v1.DeactivateUserRequest]) (*connect.Response[v1.DeactivateUserResponse], error)
+	// CreateAccessToken issues a bearer token for the calling administrator
+	// (who must already hold one), or, with a service token, for any active
+	// administrator of the tenant (operator bootstrap). The token is returned
+	// once; only its SHA-256 is stored.
+	CreateAccessToken(context.Context, *connect.Request[v1.CreateAccessTokenRequest]) (*connect.Response[v1.CreateAccessTokenResponse], error)
+	// RevokeAccessToken revokes one of the caller's own tokens (or, for a main
+	// administrator, any token of the tenant). Revoking twice is not an error.
+	RevokeAccessToken(context.Context, *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -274,6 +321,19 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("DeactivateUser")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceCreateAccessTokenHandler := connect.NewUnaryHandler(
+		IdentityServiceCreateAccessTokenProcedure,
+		svc.CreateAccessToken,
+		connect.WithSchema(identityServiceMethods.ByName("CreateAccessToken")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceRevokeAccessTokenHandler := connect.NewUnaryHandler(
+		IdentityServiceRevokeAccessTokenProcedure,
+		svc.RevokeAccessToken,
+		connect.WithSchema(identityServiceMethods.ByName("RevokeAccessToken")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.identity.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceCreateTenantProcedure:
@@ -290,6 +350,10 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceSetInitialPasswordHandler.ServeHTTP(w, r)
 		case IdentityServiceDeactivateUserProcedure:
 			identityServiceDeactivateUserHandler.ServeHTTP(w, r)
+		case IdentityServiceCreateAccessTokenProcedure:
+			identityServiceCreateAccessTokenHandler.ServeHTTP(w, r)
+		case IdentityServiceRevokeAccessTokenProcedure:
+			identityServiceRevokeAccessTokenHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -325,4 +389,12 @@ func (UnimplementedIdentityServiceHandler) SetInitialPassword(context.Context, *
 
 func (UnimplementedIdentityServiceHandler) DeactivateUser(context.Context, *connect.Request[v1.DeactivateUserRequest]) (*connect.Response[v1.DeactivateUserResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.DeactivateUser is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) CreateAccessToken(context.Context, *connect.Request[v1.CreateAccessTokenRequest]) (*connect.Response[v1.CreateAccessTokenResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.CreateAccessToken is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) RevokeAccessToken(context.Context, *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.RevokeAccessToken is not implemented"))
 }

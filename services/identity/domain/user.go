@@ -1,0 +1,324 @@
+package domain
+
+import (
+	"regexp"
+	"slices"
+	"time"
+
+	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+)
+
+// Kind is what a user is for (values as identity.v1.UserKind).
+type Kind int32
+
+// Kinds.
+const (
+	KindPerson      Kind = 1
+	KindIntegration Kind = 2
+	KindService     Kind = 3
+	KindIntegrator  Kind = 4
+)
+
+// Role is what a user may do in the tenant's administration (values as
+// identity.v1.Role).
+type Role int32
+
+// Roles.
+const (
+	RoleMainAdministrator  Role = 1
+	RoleSuperuser          Role = 2
+	RoleApplicationManager Role = 3
+	RoleUser               Role = 4
+)
+
+// Status is a user's state.
+type Status string
+
+// Statuses. Identity learns of users when their invitation is accepted, so
+// it never holds an invited user: the invitation service owns that state.
+const (
+	StatusActive      Status = "active"
+	StatusDeactivated Status = "deactivated"
+)
+
+// Reason is why a user was deactivated (values as identity.v1.DeactivationReason).
+type Reason int32
+
+// Deactivation reasons.
+const (
+	ReasonDismissed           Reason = 1
+	ReasonLeft                Reason = 2
+	ReasonIntegratorReplaced  Reason = 3
+	ReasonIntegratorDismissed Reason = 4
+	ReasonAdmin               Reason = 5
+)
+
+// Origins (values as common.v1.CreationOrigin).
+const (
+	OriginUserAdministration   int32 = 1
+	OriginClientAdministration int32 = 2
+	OriginTenantCreation       int32 = 3
+)
+
+// Login methods (values as invitation.v1.LoginMethod).
+const (
+	LoginBankID          int32 = 1
+	LoginProviderProfile int32 = 2
+	LoginPassword        int32 = 3
+	LoginExisting        int32 = 4
+)
+
+// ServiceDetails is what only a service user has (seed 002).
+type ServiceDetails struct {
+	UserCode          string
+	ApplicationID     string
+	Active            bool
+	Language          string
+	AllCompanies      bool
+	CompanyIDs        []string
+	AllStructure      bool
+	StructureLevelIDs []string
+}
+
+// User is a user of one tenant.
+type User struct {
+	TenantID, ID       string
+	Kind               Kind
+	Origin             int32
+	Status             Status
+	Role               Role
+	FirstName          string
+	LastName           string
+	Email              string
+	Mobile             string
+	Grants             *commonv1.Grants
+	Integrator         bool
+	PartnerID          string
+	CountsSeat         bool
+	SponsorUserID      string // integration users: the human who answers for them
+	NeedsSponsor       bool   // the sponsor was deactivated: name a new one
+	SourceInvitationID string
+	LoginMethod        int32
+	ExternalSubject    string
+	PasswordHash       string
+	Service            *ServiceDetails
+	CreatedByUserID    string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	DeactivatedAt      time.Time
+	Version            int64
+
+	events []Event
+}
+
+// Event is something that happened to a user, to be published.
+type Event interface{ isEvent() }
+
+// Created is a new person, integration or integrator user.
+type Created struct{}
+
+// Updated lists the changed fields (identity.v1.UserField values).
+type Updated struct {
+	Fields []int32
+	By     string
+}
+
+// Deactivated is a user losing access.
+type Deactivated struct {
+	Reason    Reason
+	By        string
+	FreedSeat bool
+}
+
+// ServiceCreated is a new service user.
+type ServiceCreated struct{}
+
+// PasswordReset is a service user's new password.
+type PasswordReset struct {
+	By string
+	At time.Time
+}
+
+func (Created) isEvent()        {}
+func (Updated) isEvent()        {}
+func (Deactivated) isEvent()    {}
+func (ServiceCreated) isEvent() {}
+func (PasswordReset) isEvent()  {}
+
+// Events returns what happened since the user was loaded, and forgets it.
+func (u *User) Events() []Event {
+	ev := u.events
+	u.events = nil
+	return ev
+}
+
+// Record adds an event (for changes made outside the methods here).
+func (u *User) Record(e Event) { u.events = append(u.events, e) }
+
+// Name is the display name.
+func (u *User) Name() string {
+	if u.Kind == KindService && u.Service != nil {
+		return u.Service.UserCode
+	}
+	return u.FirstName + " " + u.LastName
+}
+
+// Active reports whether the user may act.
+func (u *User) Active() bool { return u.Status == StatusActive }
+
+// TakesSeat is the seat rule (seed 003 and the plan): people count;
+// integrators, integration users and service users do not.
+func TakesSeat(k Kind) bool { return k == KindPerson }
+
+// RoleFor is the role a user gets from invited grants: main administrators
+// administer; everyone else starts as an ordinary user, and a main
+// administrator can make them superuser or application manager.
+func RoleFor(g *commonv1.Grants) Role {
+	if g.GetPermissionLevel() == commonv1.PermissionLevel_PERMISSION_LEVEL_MAIN_ADMINISTRATOR {
+		return RoleMainAdministrator
+	}
+	return RoleUser
+}
+
+// Deactivate takes the user's access away. Deactivating a deactivated user
+// changes nothing and records nothing.
+func (u *User) Deactivate(reason Reason, by string, now time.Time) bool {
+	if u.Status == StatusDeactivated {
+		return false
+	}
+	u.Status = StatusDeactivated
+	u.DeactivatedAt = now
+	u.UpdatedAt = now
+	u.events = append(u.events, Deactivated{Reason: reason, By: by, FreedSeat: u.CountsSeat})
+	return true
+}
+
+// Actor is who calls an admin RPC: an authenticated, active user.
+type Actor struct {
+	TenantID   string
+	UserID     string
+	Kind       Kind
+	Role       Role
+	Grants     *commonv1.Grants
+	Integrator bool
+	Name       string
+	Email      string
+}
+
+// Administers reports whether the actor may administer users at all: main
+// administrators (integrators are main administrators) and superusers.
+func (a Actor) Administers() bool {
+	return a.Role == RoleMainAdministrator || a.Role == RoleSuperuser
+}
+
+// MayManageStructure is the rule for the tenant's structure, plan and
+// language: main administrators only.
+func (a Actor) MayManageStructure() error {
+	if a.Role != RoleMainAdministrator {
+		return Forbidden("actor", "only a main administrator may change the tenant's structure and plan")
+	}
+	return nil
+}
+
+// MayManageServiceUsers is seed 002: only an application manager creates
+// service users or resets their passwords.
+func (a Actor) MayManageServiceUsers() error {
+	if a.Role != RoleApplicationManager {
+		return Forbidden("actor", "only an application manager may create or reset service users")
+	}
+	return nil
+}
+
+// MayRead is the rule for reading users: administrators, superusers and
+// application managers (who need to see service users).
+func (a Actor) MayRead() error {
+	if a.Administers() || a.Role == RoleApplicationManager {
+		return nil
+	}
+	return Forbidden("actor", "only administrators may read users")
+}
+
+// MayDeactivate is the rule for deactivating target: administrators may; a
+// superuser only users whose grants lie within his own; nobody deactivates
+// himself. (The integrator carve-out is decided by integrator-policy.)
+func (a Actor) MayDeactivate(target *User) error {
+	if !a.Administers() {
+		return Forbidden("actor", "only administrators and superusers may deactivate users")
+	}
+	if target.ID == a.UserID {
+		return Forbidden("user_id", "you cannot deactivate yourself")
+	}
+	if a.Role == RoleSuperuser && (target.Role == RoleMainAdministrator || target.Role == RoleSuperuser || !Covers(a.Grants, target.Grants)) {
+		return Forbidden("user_id", "a superuser may only deactivate users whose access lies within his own")
+	}
+	if target.Kind == KindIntegrator {
+		return Forbidden("user_id", "integrators are dismissed through the integrator-policy service (DismissIntegrator)")
+	}
+	return nil
+}
+
+// Covers reports whether holder's grants include everything in g.
+func Covers(holder, g *commonv1.Grants) bool {
+	main := commonv1.PermissionLevel_PERMISSION_LEVEL_MAIN_ADMINISTRATOR
+	if holder.GetPermissionLevel() == main {
+		return true
+	}
+	if g.GetPermissionLevel() == main {
+		return false
+	}
+	for _, a := range g.GetPermissionAreas() {
+		if !slices.Contains(holder.GetPermissionAreas(), a) {
+			return false
+		}
+	}
+	hs, ts := holder.GetScope(), g.GetScope()
+	for _, p := range [][2]*commonv1.Selection{
+		{hs.GetOrganisations(), ts.GetOrganisations()}, {hs.GetCustomers(), ts.GetCustomers()},
+		{hs.GetCostCentres(), ts.GetCostCentres()}, {hs.GetProductCategories(), ts.GetProductCategories()},
+	} {
+		if !selectionCovers(p[0], p[1]) {
+			return false
+		}
+	}
+	hp, tp := holder.GetAccessPackages(), g.GetAccessPackages()
+	if tp.GetIntegrationUser() && !hp.GetIntegrationUser() {
+		return false
+	}
+	if hp.GetAllAdditionalPackages() {
+		return true
+	}
+	if tp.GetAllAdditionalPackages() {
+		return false
+	}
+	for _, k := range tp.GetAdditionalPackages() {
+		if !slices.Contains(hp.GetAdditionalPackages(), k) {
+			return false
+		}
+	}
+	return true
+}
+
+func selectionCovers(h, s *commonv1.Selection) bool {
+	if h.GetAll() {
+		return true
+	}
+	if s.GetAll() {
+		return false
+	}
+	for _, id := range s.GetIds() {
+		if !slices.Contains(h.GetIds(), id) {
+			return false
+		}
+	}
+	return true
+}
+
+var userCode = regexp.MustCompile(`^[A-Za-z0-9]{6,10}$`)
+
+// CheckUserCode is seed 002: 6 to 10 letters or digits.
+func CheckUserCode(code string) error {
+	if !userCode.MatchString(code) {
+		return Invalid("user_code", "must be 6 to 10 letters (A-Z, a-z) or digits, got %d characters", len([]rune(code)))
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"connectrpc.com/connect"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+
+	"rollcall.dev/services/identity/app"
+	"rollcall.dev/services/identity/domain"
+)
+
+// ErrorDomain is the google.rpc.ErrorInfo domain of identity's refusals.
+const ErrorDomain = "identity.rollcall.dev"
+
+// toConnect maps a use case's error to the API, once: field errors become
+// INVALID_ARGUMENT (or PERMISSION_DENIED, ALREADY_EXISTS) with a BadRequest
+// detail naming the field; every bad token is the same UNAUTHENTICATED; a
+// service user's interactive sign-in is PERMISSION_DENIED with ErrorInfo
+// SERVICE_USER_API_ONLY; the rest keeps its words but never a secret.
+func toConnect(err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	code := connect.CodeInternal
+	switch {
+	case errors.Is(err, domain.ErrUnauthenticated):
+		return connect.NewError(connect.CodeUnauthenticated, domain.ErrUnauthenticated)
+	case errors.Is(err, domain.ErrBadCredentials):
+		return connect.NewError(connect.CodeUnauthenticated, domain.ErrBadCredentials)
+	case errors.Is(err, domain.ErrServiceUserAPIOnly):
+		out := connect.NewError(connect.CodePermissionDenied, domain.ErrServiceUserAPIOnly)
+		if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "SERVICE_USER_API_ONLY", Domain: ErrorDomain}); derr == nil {
+			out.AddDetail(d)
+		}
+		return out
+	case errors.Is(err, domain.ErrSeatLimit):
+		out := connect.NewError(connect.CodeFailedPrecondition, err)
+		if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "SEAT_LIMIT_REACHED", Domain: ErrorDomain}); derr == nil {
+			out.AddDetail(d)
+		}
+		return out
+	case errors.Is(err, domain.ErrLoginRefused), errors.Is(err, domain.ErrForbidden):
+		code = connect.CodePermissionDenied
+	case errors.Is(err, domain.ErrInvalid):
+		code = connect.CodeInvalidArgument
+	case errors.Is(err, domain.ErrAlreadyExists):
+		code = connect.CodeAlreadyExists
+	case errors.Is(err, domain.ErrConflict):
+		code = connect.CodeFailedPrecondition
+	case errors.Is(err, domain.ErrNotFound):
+		return connect.NewError(connect.CodeNotFound, errors.New("not found"))
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("timed out; try again"))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
+	case errors.Is(err, app.ErrUnavailable):
+		msg := strings.TrimPrefix(err.Error(), app.ErrUnavailable.Error()+": ")
+		if i := strings.Index(msg, ":"); i > 0 {
+			msg = msg[:i]
+		}
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s is unavailable; nothing was changed, try again", msg))
+	}
+	if code == connect.CodeInternal {
+		return connect.NewError(code, errors.New("internal error"))
+	}
+	out := connect.NewError(code, err)
+	var fe *domain.FieldError
+	if errors.As(err, &fe) {
+		if d, derr := connect.NewErrorDetail(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: fe.Field, Description: fe.Reason}}}); derr == nil {
+			out.AddDetail(d)
+		}
+	}
+	return out
+}
