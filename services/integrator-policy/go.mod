@@ -11,7 +11,6 @@ require (
 	github.com/stretchr/testify v1.12.1
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8
 	google.golang.org/protobuf v1.36.12
-	pgregory.net/rapid v1.3.0
 	rollcall.dev/pkg v0.0.0
 	rollcall.dev/proto v0.0.0
 )

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
-	"pgregory.net/rapid"
 
 	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
 	"rollcall.dev/services/integrator-policy/adapters/postgres"
@@ -36,8 +38,13 @@ type op struct {
 	of     int // opRedeliver/opRepublish: index of the earlier op
 }
 
+// draw is a source of random choices for one case.
+type draw struct{ r *rand.Rand }
+
+func (d draw) intRange(lo, hi int) int { return lo + d.r.IntN(hi-lo+1) }
+
 // TestNeverMoreActiveIntegratorsThanThePolicyAllows is the issue's
-// invariant, property-based against real Postgres: for random policies and
+// invariant, randomized against real Postgres: for random policies and
 // random interleavings of integrator invitations, acceptances (before or
 // after their invitation), dismissals, redeliveries and republished events,
 // run concurrently by several workers each with its own store (a service
@@ -45,195 +52,219 @@ type op struct {
 // integrators than its policy allows — neither in the table (sampled while
 // the workers run, and at the end) nor in the event history consumers see
 // (replayed in commit order) — and the history agrees with the table.
+//
+// Each run draws a new seed (logged): INTEGRATOR_INVARIANT_SEED replays one,
+// INTEGRATOR_INVARIANT_CASES runs more cases than the default 100.
 func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	ctx := context.Background()
+	seed := uint64(time.Now().UnixNano()) //nolint:gosec // a seed, not a secret
+	if s := os.Getenv("INTEGRATOR_INVARIANT_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "INTEGRATOR_INVARIANT_SEED")
+		seed = v
+	}
+	cases := 100
+	if s := os.Getenv("INTEGRATOR_INVARIANT_CASES"); s != "" {
+		v, err := strconv.Atoi(s)
+		require.NoError(t, err, "INTEGRATOR_INVARIANT_CASES")
+		cases = v
+	}
+	t.Logf("seed %d (INTEGRATOR_INVARIANT_SEED=%d replays this run)", seed, seed)
 
-	rapid.Check(t, func(rt *rapid.T) {
+	for c := range cases {
+		d := draw{rand.New(rand.NewPCG(seed, uint64(c)))} //nolint:gosec // test data
 		tenant := id()
-		maxActive := rapid.IntRange(1, 3).Draw(rt, "max")
-		mode := rapid.SampledFrom([]domain.OverflowMode{domain.ReplaceCurrent, domain.AdminChooses}).Draw(rt, "mode")
-		n := rapid.IntRange(1, 6).Draw(rt, "integrators")
-		workers := rapid.IntRange(1, 4).Draw(rt, "workers")
-		people := make([]person, n)
-		base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-		invAt := make([]time.Time, n)
-		for i := range people {
-			people[i] = newPerson(fmt.Sprintf("p%d", i))
-			// Distinct invitation times, in any order relative to i.
-			invAt[i] = base.Add(time.Duration(rapid.IntRange(0, 1000).Draw(rt, "minute")*n+i) * time.Minute)
-		}
-		var ops []op
-		for i := range people {
-			ops = append(ops, op{kind: opInvite, who: i}, op{kind: opAccept, who: i})
-		}
-		for range rapid.IntRange(0, 8).Draw(rt, "extra") {
-			k := rapid.SampledFrom([]opKind{opDismiss, opRedeliver, opRepublish}).Draw(rt, "kind")
-			ops = append(ops, op{kind: k, who: rapid.IntRange(0, n-1).Draw(rt, "who"), of: rapid.IntRange(0, 2*n-1).Draw(rt, "of")})
-		}
-		order := rapid.Permutation(ops).Draw(rt, "order")
-		for i := range order {
-			order[i].worker = rapid.IntRange(0, workers-1).Draw(rt, "worker")
-		}
-
-		by := admin(tenant)
-		_, _, err := e.svc.SetPolicy(ctx, by, tenant, maxActive, mode)
-		require.NoError(rt, err)
-
-		// Each invitation and acceptance is one event with one id.
-		ids := make([]app.Dedupe, 2*n)
-		for i := range ids {
-			ids[i] = dedupe(fmt.Sprintf("c%d", i%2))
-		}
-		apply := func(svc *app.Service, k opKind, who int, d app.Dedupe, late bool) error {
-			switch k {
-			case opInvite:
-				return svc.Invited(ctx, d, invitedAt(tenant, people[who], invAt[who]))
-			case opAccept:
-				return svc.Accepted(ctx, d, accepted(tenant, people[who], invAt[who]), late)
-			case opDismiss:
-				_, err := svc.Dismiss(ctx, by, tenant, people[who].user, "")
-				if errors.Is(err, domain.ErrNotIntegrator) || errors.Is(err, domain.ErrNotCurrent) {
-					return nil
-				}
-				return err
+		maxActive := d.intRange(1, 3)
+		mode := []domain.OverflowMode{domain.ReplaceCurrent, domain.AdminChooses}[d.intRange(0, 1)]
+		n := d.intRange(1, 6)
+		workers := d.intRange(1, 4)
+		caseDesc := fmt.Sprintf("seed %d case %d: max %d, mode %d, %d integrators, %d workers", seed, c, maxActive, mode, n, workers)
+		if !t.Run(fmt.Sprintf("Case%03d", c), func(rt *testing.T) {
+			rt.Log(caseDesc)
+			people := make([]person, n)
+			base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			invAt := make([]time.Time, n)
+			for i := range people {
+				people[i] = newPerson(fmt.Sprintf("p%d", i))
+				// Distinct invitation times, in any order relative to i.
+				invAt[i] = base.Add(time.Duration(d.intRange(0, 1000)*n+i) * time.Minute)
 			}
-			return nil
-		}
-
-		var (
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			failures []error
-			retry    []int // acceptances that came before their invitation
-		)
-		fail := func(err error) {
-			mu.Lock()
-			defer mu.Unlock()
-			failures = append(failures, err)
-		}
-		stop := make(chan struct{})
-		observed := make(chan int, 1)
-		go func() { // watches the table while the workers run
-			worst := 0
-			for {
-				var c int
-				if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM integrators WHERE tenant_id = $1 AND state = 'active'`, tenant).Scan(&c); err != nil {
-					fail(err)
-				}
-				worst = max(worst, c)
-				select {
-				case <-stop:
-					observed <- worst
-					return
-				default:
-				}
+			var ops []op
+			for i := range people {
+				ops = append(ops, op{kind: opInvite, who: i}, op{kind: opAccept, who: i})
 			}
-		}()
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				svc := &app.Service{Store: postgres.New(e.pool, "/rollcall/integrator-policy"), Log: e.svc.Log}
-				for _, o := range order {
-					if o.worker != w {
-						continue
+			for range d.intRange(0, 8) {
+				k := []opKind{opDismiss, opRedeliver, opRepublish}[d.intRange(0, 2)]
+				ops = append(ops, op{kind: k, who: d.intRange(0, n-1), of: d.intRange(0, 2*n-1)})
+			}
+			order := make([]op, len(ops))
+			for i, j := range d.r.Perm(len(ops)) {
+				order[i] = ops[j]
+				order[i].worker = d.intRange(0, workers-1)
+			}
+
+			by := admin(tenant)
+			_, _, err := e.svc.SetPolicy(ctx, by, tenant, maxActive, mode)
+			require.NoError(rt, err)
+
+			// Each invitation and acceptance is one event with one id.
+			ids := make([]app.Dedupe, 2*n)
+			for i := range ids {
+				ids[i] = dedupe(fmt.Sprintf("c%d", i%2))
+			}
+			apply := func(svc *app.Service, k opKind, who int, d app.Dedupe, late bool) error {
+				switch k {
+				case opInvite:
+					return svc.Invited(ctx, d, invitedAt(tenant, people[who], invAt[who]))
+				case opAccept:
+					return svc.Accepted(ctx, d, accepted(tenant, people[who], invAt[who]), late)
+				case opDismiss:
+					_, err := svc.Dismiss(ctx, by, tenant, people[who].user, "")
+					if errors.Is(err, domain.ErrNotIntegrator) || errors.Is(err, domain.ErrNotCurrent) {
+						return nil
 					}
-					var err error
-					switch o.kind {
-					case opInvite, opAccept:
-						err = apply(svc, o.kind, o.who, ids[2*o.who+int(o.kind)], false)
-						if errors.Is(err, app.ErrUnknownInvitation) {
-							mu.Lock()
-							retry = append(retry, o.who)
-							mu.Unlock()
-							err = nil
-						}
-					case opDismiss:
-						err = apply(svc, opDismiss, o.who, app.Dedupe{}, false)
-					case opRedeliver, opRepublish:
-						k, who := opKind(o.of%2), o.of/2
-						d := ids[o.of]
-						if o.kind == opRepublish {
-							d = dedupe(d.Consumer)
-						}
-						err = apply(svc, k, who, d, true)
+					return err
+				}
+				return nil
+			}
+
+			var (
+				wg       sync.WaitGroup
+				mu       sync.Mutex
+				failures []error
+				retry    []int // acceptances that came before their invitation
+			)
+			fail := func(err error) {
+				mu.Lock()
+				defer mu.Unlock()
+				failures = append(failures, err)
+			}
+			stop := make(chan struct{})
+			observed := make(chan int, 1)
+			go func() { // watches the table while the workers run
+				worst := 0
+				for {
+					var c int
+					if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM integrators WHERE tenant_id = $1 AND state = 'active'`, tenant).Scan(&c); err != nil {
+						fail(err)
 					}
-					if err != nil {
-						fail(fmt.Errorf("op %+v: %w", o, err))
+					worst = max(worst, c)
+					select {
+					case <-stop:
+						observed <- worst
+						return
+					default:
 					}
 				}
 			}()
-		}
-		wg.Wait()
-		// An acceptance that arrived first is redelivered; by then its
-		// invitation is usually known, or the acceptance time stands in.
-		for _, who := range retry {
-			if err := apply(e.svc, opAccept, who, ids[2*who+1], true); err != nil {
-				fail(err)
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					svc := &app.Service{Store: postgres.New(e.pool, "/rollcall/integrator-policy"), Log: e.svc.Log}
+					for _, o := range order {
+						if o.worker != w {
+							continue
+						}
+						var err error
+						switch o.kind {
+						case opInvite, opAccept:
+							err = apply(svc, o.kind, o.who, ids[2*o.who+int(o.kind)], false)
+							if errors.Is(err, app.ErrUnknownInvitation) {
+								mu.Lock()
+								retry = append(retry, o.who)
+								mu.Unlock()
+								err = nil
+							}
+						case opDismiss:
+							err = apply(svc, opDismiss, o.who, app.Dedupe{}, false)
+						case opRedeliver, opRepublish:
+							k, who := opKind(o.of%2), o.of/2
+							d := ids[o.of]
+							if o.kind == opRepublish {
+								d = dedupe(d.Consumer)
+							}
+							err = apply(svc, k, who, d, true)
+						}
+						if err != nil {
+							fail(fmt.Errorf("op %+v: %w", o, err))
+						}
+					}
+				}()
 			}
-		}
-		close(stop)
-		worst := <-observed
-		require.Empty(rt, failures)
-		require.LessOrEqual(rt, worst, maxActive, "seen while running")
-
-		tn, err := e.svc.Integrators(ctx, nil, tenant)
-		require.NoError(rt, err)
-		require.LessOrEqual(rt, tn.ActiveCount(), maxActive)
-		if mode == domain.ReplaceCurrent {
-			for _, in := range tn.Integrators {
-				require.Equal(rt, domain.Active, in.State, "nobody waits under REPLACE_CURRENT")
-			}
-		}
-
-		// The history consumers see, replayed in commit order.
-		active := map[string]bool{}
-		rows, err := e.pool.Query(ctx, `SELECT event_type, payload FROM rollcall_outbox WHERE aggregate = $1 ORDER BY aggregate_seq`, postgres.Aggregate(tenant))
-		require.NoError(rt, err)
-		type row struct {
-			typ  string
-			data []byte
-		}
-		hist, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-			var x row
-			return x, r.Scan(&x.typ, &x.data)
-		})
-		require.NoError(rt, err)
-		for _, h := range hist {
-			switch h.typ {
-			case "rollcall.integrator.v1.IntegratorAssigned":
-				var ev integratorv1.IntegratorAssigned
-				require.NoError(rt, proto.Unmarshal(h.data, &ev))
-				u := ev.GetIntegrator().GetUserId()
-				require.False(rt, active[u], "assigned twice: %s", u)
-				active[u] = true
-				require.LessOrEqual(rt, len(active), maxActive, "the history exceeds the limit")
-			case "rollcall.integrator.v1.IntegratorReplaced":
-				var ev integratorv1.IntegratorReplaced
-				require.NoError(rt, proto.Unmarshal(h.data, &ev))
-				u := ev.GetPreviousIntegrator().GetUserId()
-				require.True(rt, active[u], "replaced someone not active: %s", u)
-				delete(active, u)
-			case "rollcall.integrator.v1.IntegratorDismissed":
-				var ev integratorv1.IntegratorDismissed
-				require.NoError(rt, proto.Unmarshal(h.data, &ev))
-				u := ev.GetIntegrator().GetUserId()
-				if ev.GetReason() == integratorv1.DismissalReason_DISMISSAL_REASON_SUPERSEDED {
-					require.False(rt, active[u], "a superseded integrator was never active")
+			wg.Wait()
+			// An acceptance that arrived first is redelivered; by then its
+			// invitation is usually known, or the acceptance time stands in.
+			for _, who := range retry {
+				if err := apply(e.svc, opAccept, who, ids[2*who+1], true); err != nil {
+					fail(err)
 				}
-				delete(active, u)
-			default:
-				rt.Fatalf("unexpected event %s", h.typ)
 			}
-		}
-		inTable := map[string]bool{}
-		for _, in := range tn.Integrators {
-			if in.State == domain.Active {
-				inTable[in.UserID] = true
+			close(stop)
+			worst := <-observed
+			require.Empty(rt, failures)
+			require.LessOrEqual(rt, worst, maxActive, "seen while running")
+
+			tn, err := e.svc.Integrators(ctx, nil, tenant)
+			require.NoError(rt, err)
+			require.LessOrEqual(rt, tn.ActiveCount(), maxActive)
+			if mode == domain.ReplaceCurrent {
+				for _, in := range tn.Integrators {
+					require.Equal(rt, domain.Active, in.State, "nobody waits under REPLACE_CURRENT")
+				}
 			}
+
+			// The history consumers see, replayed in commit order.
+			active := map[string]bool{}
+			rows, err := e.pool.Query(ctx, `SELECT event_type, payload FROM rollcall_outbox WHERE aggregate = $1 ORDER BY aggregate_seq`, postgres.Aggregate(tenant))
+			require.NoError(rt, err)
+			type row struct {
+				typ  string
+				data []byte
+			}
+			hist, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+				var x row
+				return x, r.Scan(&x.typ, &x.data)
+			})
+			require.NoError(rt, err)
+			for _, h := range hist {
+				switch h.typ {
+				case "rollcall.integrator.v1.IntegratorAssigned":
+					var ev integratorv1.IntegratorAssigned
+					require.NoError(rt, proto.Unmarshal(h.data, &ev))
+					u := ev.GetIntegrator().GetUserId()
+					require.False(rt, active[u], "assigned twice: %s", u)
+					active[u] = true
+					require.LessOrEqual(rt, len(active), maxActive, "the history exceeds the limit")
+				case "rollcall.integrator.v1.IntegratorReplaced":
+					var ev integratorv1.IntegratorReplaced
+					require.NoError(rt, proto.Unmarshal(h.data, &ev))
+					u := ev.GetPreviousIntegrator().GetUserId()
+					require.True(rt, active[u], "replaced someone not active: %s", u)
+					delete(active, u)
+				case "rollcall.integrator.v1.IntegratorDismissed":
+					var ev integratorv1.IntegratorDismissed
+					require.NoError(rt, proto.Unmarshal(h.data, &ev))
+					u := ev.GetIntegrator().GetUserId()
+					if ev.GetReason() == integratorv1.DismissalReason_DISMISSAL_REASON_SUPERSEDED {
+						require.False(rt, active[u], "a superseded integrator was never active")
+					}
+					delete(active, u)
+				default:
+					rt.Fatalf("unexpected event %s", h.typ)
+				}
+			}
+			inTable := map[string]bool{}
+			for _, in := range tn.Integrators {
+				if in.State == domain.Active {
+					inTable[in.UserID] = true
+				}
+			}
+			require.Equal(rt, inTable, active, "the history and the table agree")
+		}) {
+			return // the first failing case is enough to replay
 		}
-		require.Equal(rt, inTable, active, "the history and the table agree")
-	})
+	}
 }
