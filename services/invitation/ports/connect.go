@@ -258,6 +258,14 @@ func (c *Connect) AcceptInvitation(ctx context.Context, req *connect.Request[inv
 		if err != nil {
 			return nil, toConnect(err)
 		}
+		// Assertions are single-use: check the code first, so a mistyped
+		// code does not burn the invitee's sign-in (a wrong code is
+		// counted here as it would be by Accept).
+		if inv.NeedsCode() {
+			if err := c.App.VerifyCode(ctx, form.Token, form.Code); err != nil {
+				return nil, toConnect(err)
+			}
+		}
 		res, err := c.Logins.Verify(ctx, inv.TenantID, inv.ID, form.Method, a.GetProvider(), a.GetAssertion())
 		if errors.Is(err, app.ErrUnavailable) {
 			return nil, toConnect(err)

@@ -39,12 +39,16 @@ func (t tokens) Authenticate(_ context.Context, bearer string) (domain.Actor, er
 	return a, nil
 }
 
-// logins is a stand-in login provider: "bankid" assertions "ok:<subject>".
-type logins struct{}
+// logins is a stand-in login provider: "bankid" assertions "ok:<subject>",
+// single-use like the real ones.
+type logins struct{ used *sync.Map }
 
-func (logins) Verify(_ context.Context, _, _ string, _ domain.LoginMethod, provider, assertion string) (ports.LoginResult, error) {
+func (l logins) Verify(_ context.Context, _, _ string, _ domain.LoginMethod, provider, assertion string) (ports.LoginResult, error) {
 	if provider != "bankid" || !strings.HasPrefix(assertion, "ok:") {
 		return ports.LoginResult{}, errors.New("rejected")
+	}
+	if _, replay := l.used.LoadOrStore(assertion, true); replay {
+		return ports.LoginResult{}, errors.New("replayed")
 	}
 	return ports.LoginResult{Subject: strings.TrimPrefix(assertion, "ok:")}, nil
 }
@@ -108,7 +112,7 @@ func setup(t *testing.T) bundle {
 	}
 	opts, err := server.HandlerOptions()
 	require.NoError(t, err)
-	path, h := invitationv1connect.NewInvitationServiceHandler(&ports.Connect{App: svc, Auth: auth, Logins: logins{}}, opts...)
+	path, h := invitationv1connect.NewInvitationServiceHandler(&ports.Connect{App: svc, Auth: auth, Logins: logins{used: &sync.Map{}}}, opts...)
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	srv := httptest.NewServer(mux)
@@ -291,4 +295,25 @@ func TestInvitationSettingsOverHTTP(t *testing.T) {
 	got, err = b.client.GetInvitationSettings(ctx, as("admin-token", &invitationv1.GetInvitationSettingsRequest{TenantId: b.tenant}))
 	require.NoError(t, err)
 	require.Equal(t, 2*time.Hour, got.Msg.GetSettings().GetDefaultLifetime().AsDuration(), "refused changes changed nothing")
+}
+
+// A mistyped code must not burn the invitee's single-use sign-in: the code
+// is checked (and counted) before the assertion is spent.
+func TestWrongCodeDoesNotSpendTheLoginAssertion(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.client.CreateInvitation(ctx, as("admin-token", b.form()))
+	require.NoError(t, err)
+	accept := func(code string) error {
+		_, err := b.client.AcceptInvitation(ctx, as("", &invitationv1.AcceptInvitationRequest{
+			Token: string(b.sent.tok), Code: code, LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_BANKID,
+			LoginAssertion: &invitationv1.LoginAssertion{Provider: "bankid", Assertion: "ok:karin"},
+		}))
+		return err
+	}
+	err = accept(wrong(b.sent.code))
+	require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+	require.ErrorContains(t, err, "4 attempts left", "the wrong code is counted")
+	require.NoError(t, accept(string(b.sent.code)), "the same assertion still works with the right code")
 }
