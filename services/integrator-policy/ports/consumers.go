@@ -2,8 +2,6 @@ package ports
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"rollcall.dev/pkg/bus"
 	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
@@ -74,14 +72,11 @@ func InviteAccepted(svc *app.Service) bus.ConsumerConfig {
 				},
 				UserID: ev.GetUserId(), AcceptedAt: ev.GetAcceptedAt().AsTime().UTC(),
 			}
-			err = svc.Accepted(ctx, app.Dedupe{Consumer: InviteAcceptedConsumer, EventID: m.ID}, acc,
+			// An acceptance whose invitation is not known yet fails and is
+			// retried with the consumer's back-off; from the delivery after
+			// UnknownInvitationRetries on, the acceptance time stands in.
+			return svc.Accepted(ctx, app.Dedupe{Consumer: InviteAcceptedConsumer, EventID: m.ID}, acc,
 				m.NumDelivered > UnknownInvitationRetries)
-			if err != nil && errorsIsUnknownInvitation(err) {
-				return bus.RetryAfter(err, 5*time.Second)
-			}
-			return err
 		}),
 	}
 }
-
-func errorsIsUnknownInvitation(err error) bool { return errors.Is(err, app.ErrUnknownInvitation) }
