@@ -17,10 +17,12 @@ import (
 
 	"connectrpc.com/connect"
 
+	"rollcall.dev/pkg/bus"
 	"rollcall.dev/pkg/platform"
 	"rollcall.dev/pkg/server"
 	"rollcall.dev/pkg/svcauth"
 	"rollcall.dev/proto/gen/rollcall/identity/v1/identityv1connect"
+	"rollcall.dev/services/identity/adapters/letter"
 	"rollcall.dev/services/identity/adapters/login"
 	"rollcall.dev/services/identity/adapters/policy"
 	"rollcall.dev/services/identity/adapters/postgres"
@@ -55,7 +57,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	store := postgres.New(d.Pool, d.Source)
 	store.Published = d.Relay.Kick
 	svc := &app.Service{
-		Store: store, Providers: map[string]app.LoginProvider{}, Policy: policy.New(pc), Log: d.Log,
+		Store: store, Providers: map[string]app.LoginProvider{}, Policy: policy.New(pc), Letters: letter.Writer{}, Log: d.Log,
 		TokenTTL: cfg.AdminTokenTTL, APITokenTTL: cfg.APITokenTTL,
 	}
 	var sim *login.Sim
@@ -78,6 +80,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	comp := &platform.Component{
 		Handlers:     []server.Handler{{Path: path, Handler: handler}, {Path: ipath, Handler: ihandler}},
 		ServiceNames: []string{identityv1connect.IdentityServiceName, identityv1connect.InternalServiceName},
+		Consumers:    []bus.ConsumerConfig{ports.InviteAccepted(svc), ports.IntegratorReplaced(svc), ports.IntegratorDismissed(svc)},
 	}
 	if cfg.dev != nil {
 		if sim != nil {

@@ -60,6 +60,7 @@ type Tx interface {
 	// transaction.
 	SaveUser(u *domain.User) error
 	CountSeats(tenantID string) (int, error)
+	CountMainAdministrators(tenantID string) (int, error)
 
 	InsertToken(t domain.AccessToken) error
 	// TokenOwner resolves a live token (not revoked, not expired) of purpose.

@@ -17,6 +17,9 @@ import (
 // DefaultTokenTTL is an administrator token's lifetime unless asked otherwise.
 const DefaultTokenTTL = 30 * 24 * time.Hour
 
+// DefaultAPITokenTTL is a service user's API token lifetime unless configured.
+const DefaultAPITokenTTL = time.Hour
+
 // Service is the identity service's use cases.
 type Service struct {
 	Store Store
@@ -24,6 +27,7 @@ type Service struct {
 	// "rollcall" provider (an existing profile's token) is built in.
 	Providers map[string]LoginProvider
 	Policy    Policy
+	Letters   LetterWriter
 	Log       *slog.Logger
 	// TokenTTL is the default administrator token lifetime.
 	TokenTTL time.Duration

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 
 	"rollcall.dev/services/identity/domain"
 )
@@ -60,6 +61,169 @@ func (s *Service) DeactivateUser(ctx context.Context, a domain.Actor, tenantID, 
 		}
 		out = u
 		return nil
+	})
+	return out, err
+}
+
+// GetUser returns one user of the actor's tenant.
+func (s *Service) GetUser(ctx context.Context, a domain.Actor, tenantID, userID string) (*domain.User, error) {
+	if err := sameTenant(a, tenantID); err != nil {
+		return nil, err
+	}
+	if err := a.MayRead(); err != nil {
+		return nil, err
+	}
+	var u *domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		var err error
+		u, err = tx.User(tenantID, userID, false)
+		return err
+	})
+	return u, err
+}
+
+// ListUsers pages through the actor's tenant's users.
+func (s *Service) ListUsers(ctx context.Context, a domain.Actor, tenantID string, f ListFilter) ([]*domain.User, bool, error) {
+	if err := sameTenant(a, tenantID); err != nil {
+		return nil, false, err
+	}
+	if err := a.MayRead(); err != nil {
+		return nil, false, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	want := f.Limit
+	f.Limit++
+	var us []*domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		var err error
+		us, err = tx.ListUsers(tenantID, f)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(us) > want
+	if more {
+		us = us[:want]
+	}
+	return us, more, nil
+}
+
+// SetUserRole changes a user's role. Main administrators only; making
+// someone main administrator or superuser is "creating an administrator",
+// which an integrator may not do (integrator-policy decides). A main
+// administrator holds the whole tenant, so his grants follow the role: a
+// new main administrator gets main-administrator grants, and a demoted one
+// keeps every permission area of the tenant as a custom level (narrow them
+// by re-inviting). The last active main administrator cannot be demoted.
+func (s *Service) SetUserRole(ctx context.Context, a domain.Actor, tenantID, userID string, role domain.Role) (*domain.User, error) {
+	if err := sameTenant(a, tenantID); err != nil {
+		return nil, err
+	}
+	if err := a.MayManageStructure(); err != nil {
+		return nil, err
+	}
+	if role < domain.RoleMainAdministrator || role > domain.RoleUser {
+		return nil, domain.Invalid("role", "unknown role")
+	}
+	check := func(tx Tx) (*domain.User, error) {
+		u, err := tx.User(tenantID, userID, true)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case u.Kind == domain.KindService:
+			return nil, domain.Invalid("user_id", "a service user has no administration role")
+		case u.Kind == domain.KindIntegrator:
+			return nil, domain.Forbidden("user_id", "an integrator's rights are fixed by the integrator-policy service")
+		case !u.Active():
+			return nil, domain.Forbidden("user_id", "the user is deactivated")
+		}
+		return u, nil
+	}
+	if err := s.Store.Do(ctx, func(tx Tx) error { _, err := check(tx); return err }); err != nil {
+		return nil, err
+	}
+	if role == domain.RoleMainAdministrator || role == domain.RoleSuperuser {
+		if err := s.guard(ctx, a, ActionGrantAdministrator, "users/"+userID); err != nil {
+			return nil, err
+		}
+	}
+	var out *domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		u, err := check(tx)
+		if err != nil {
+			return err
+		}
+		out = u
+		if u.Role == role {
+			return nil
+		}
+		fields := []int32{fieldRole}
+		if u.Role == domain.RoleMainAdministrator {
+			n, err := tx.CountMainAdministrators(tenantID)
+			if err != nil {
+				return err
+			}
+			if n <= 1 {
+				return domain.Forbidden("role", "the tenant's last main administrator cannot be demoted")
+			}
+			areas, err := keys(tx, tenantID, domain.ItemPermissionArea)
+			if err != nil {
+				return err
+			}
+			if len(areas) == 0 {
+				return domain.Forbidden("role", "the tenant offers no permission areas to keep after demotion")
+			}
+			u.Grants = customGrants(u.Grants, areas)
+			fields = append(fields, fieldGrants)
+		}
+		if role == domain.RoleMainAdministrator && u.Grants.GetPermissionLevel() != mainLevel {
+			u.Grants = mainGrants(u.Grants)
+			fields = append(fields, fieldGrants)
+		}
+		u.Role = role
+		u.UpdatedAt = s.now()
+		u.Record(domain.Updated{Fields: fields, By: a.UserID})
+		return tx.SaveUser(u)
+	})
+	return out, err
+}
+
+// AssignSponsor names an integration user's sponsor: an active person of
+// the tenant (seed 000: the integration user is neutral, but someone answers
+// for it).
+func (s *Service) AssignSponsor(ctx context.Context, a domain.Actor, tenantID, userID, sponsorID string) (*domain.User, error) {
+	if err := sameTenant(a, tenantID); err != nil {
+		return nil, err
+	}
+	if !a.Administers() {
+		return nil, domain.Forbidden("actor", "only administrators and superusers may assign sponsors")
+	}
+	var out *domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		u, err := tx.User(tenantID, userID, true)
+		if err != nil {
+			return err
+		}
+		if u.Kind != domain.KindIntegration {
+			return domain.Invalid("user_id", "only integration users have sponsors")
+		}
+		sp, err := tx.User(tenantID, sponsorID, false)
+		if err != nil {
+			if errors.Is(err, domain.ErrNotFound) {
+				return domain.Invalid("sponsor_user_id", "no such user in the tenant")
+			}
+			return err
+		}
+		if sp.Kind != domain.KindPerson || !sp.Active() {
+			return domain.Invalid("sponsor_user_id", "the sponsor must be an active person")
+		}
+		u.SponsorUserID, u.NeedsSponsor, u.UpdatedAt = sp.ID, false, s.now()
+		out = u
+		return tx.SaveUser(u)
 	})
 	return out, err
 }

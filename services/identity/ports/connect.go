@@ -160,6 +160,7 @@ func TenantOf(t *domain.Tenant) *identityv1.Tenant {
 func UserOf(u *domain.User) *identityv1.User {
 	out := &identityv1.User{
 		UserId: u.ID, TenantId: u.TenantID, Kind: identityv1.UserKind(u.Kind), CreatedAt: timestamppb.New(u.CreatedAt),
+		Role: identityv1.Role(u.Role), SponsorUserId: u.SponsorUserID, NeedsNewSponsor: u.NeedsSponsor,
 	}
 	out.Origin = originOf(u.Origin)
 	out.Status = identityv1.UserStatus_USER_STATUS_ACTIVE

@@ -92,8 +92,21 @@ func TestAuthenticate(t *testing.T) {
 		require.NoError(t, err)
 		refused(t, tok.Token)
 	})
+	t.Run("DeactivatedUser", func(t *testing.T) {
+		u := e.person(t, tn, "left@example.com", domain.RoleUser)
+		tok, err := e.svc.CreateAccessToken(ctx, nil, tn.id, u, "", 0)
+		require.NoError(t, err)
+		_, err = e.as(t, tn.adminToken).DeactivateUser(ctx, connect.NewRequest(&identityv1.DeactivateUserRequest{
+			TenantId: tn.id, UserId: u, Reason: identityv1.DeactivationReason_DEACTIVATION_REASON_LEFT}))
+		require.NoError(t, err)
+		refused(t, tok.Token)
+	})
+	t.Run("ServiceUsersAPIToken", func(t *testing.T) {
+		su := e.serviceUser(t, tn, "APIUSER1")
+		refused(t, su.apiToken)
+	})
 	t.Run("SameMessage", func(t *testing.T) {
-		require.Len(t, messages, 3)
+		require.Len(t, messages, 5)
 		for _, m := range messages {
 			require.Equal(t, messages[0], m)
 		}

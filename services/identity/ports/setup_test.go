@@ -2,6 +2,7 @@ package ports_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"rollcall.dev/pkg/testkit"
 	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
 	"rollcall.dev/proto/gen/rollcall/identity/v1/identityv1connect"
+	"rollcall.dev/services/identity/adapters/letter"
 	"rollcall.dev/services/identity/adapters/login"
 	"rollcall.dev/services/identity/adapters/postgres"
 	"rollcall.dev/services/identity/app"
@@ -51,7 +53,8 @@ func setup(t *testing.T) *env {
 	require.NoError(t, err)
 	pol := newPolicyStandIn(t)
 	svc := &app.Service{
-		Store: store, Policy: pol.client(t), TokenTTL: time.Hour, APITokenTTL: time.Hour,
+		Store: store, Policy: pol.client(t), TokenTTL: time.Hour, APITokenTTL: time.Hour, Letters: letter.Writer{},
+		Log:       slog.New(slog.DiscardHandler),
 		Providers: map[string]app.LoginProvider{"bankid": sim.BankID(), "telia": sim.Profile("telia")},
 	}
 	tokens, err := svcauth.ParseTokens(serviceToken)

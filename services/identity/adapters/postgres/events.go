@@ -45,7 +45,7 @@ func (t *tx) events(u *domain.User) error {
 func ProfileOf(u *domain.User) *identityv1.UserProfile {
 	p := &identityv1.UserProfile{
 		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Grants: u.Grants,
-		CountsTowardSeatLimit: u.CountsSeat, IntegratorMarker: u.Kind == domain.KindIntegrator,
+		CountsTowardSeatLimit: u.CountsSeat, IntegratorMarker: u.Kind == domain.KindIntegrator, Role: identityv1.Role(u.Role),
 	}
 	if u.Mobile != "" {
 		p.Mobile = proto.String(u.Mobile)

@@ -308,6 +308,12 @@ func (t *tx) CountSeats(tenantID string) (int, error) {
 	return n, err
 }
 
+func (t *tx) CountMainAdministrators(tenantID string) (int, error) {
+	var n int
+	err := t.tx.QueryRow(t.ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND status = 'active' AND role = 1`, tenantID).Scan(&n)
+	return n, err
+}
+
 type userArgs struct {
 	grants            []byte
 	userCode          *string

@@ -109,6 +109,8 @@ const (
 	UserField_USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT UserField = 6
 	// UserProfile.integrator_marker.
 	UserField_USER_FIELD_INTEGRATOR_MARKER UserField = 7
+	// UserProfile.role.
+	UserField_USER_FIELD_ROLE UserField = 8
 )
 
 // Enum value maps for UserField.
@@ -122,6 +124,7 @@ var (
 		5: "USER_FIELD_GRANTS",
 		6: "USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT",
 		7: "USER_FIELD_INTEGRATOR_MARKER",
+		8: "USER_FIELD_ROLE",
 	}
 	UserField_value = map[string]int32{
 		"USER_FIELD_UNSPECIFIED":              0,
@@ -132,6 +135,7 @@ var (
 		"USER_FIELD_GRANTS":                   5,
 		"USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT": 6,
 		"USER_FIELD_INTEGRATOR_MARKER":        7,
+		"USER_FIELD_ROLE":                     8,
 	}
 )
 
@@ -366,8 +370,11 @@ type UserProfile struct {
 	CountsTowardSeatLimit bool `protobuf:"varint,6,opt,name=counts_toward_seat_limit,json=countsTowardSeatLimit,proto3" json:"counts_toward_seat_limit,omitempty"`
 	// Shows the "integrator" marker next to the user in user lists.
 	IntegratorMarker bool `protobuf:"varint,7,opt,name=integrator_marker,json=integratorMarker,proto3" json:"integrator_marker,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The user's administration role; unset in events written before it was
+	// added.
+	Role          Role `protobuf:"varint,8,opt,name=role,proto3,enum=rollcall.identity.v1.Role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UserProfile) Reset() {
@@ -447,6 +454,13 @@ func (x *UserProfile) GetIntegratorMarker() bool {
 		return x.IntegratorMarker
 	}
 	return false
+}
+
+func (x *UserProfile) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
 }
 
 // UserCreated: a person, integration or integrator user now exists in the
@@ -1028,7 +1042,7 @@ var File_rollcall_identity_v1_events_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"!rollcall/identity/v1/events.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\x88\x04\n" +
+	"!rollcall/identity/v1/events.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xb8\x04\n" +
 	"\vUserProfile\x12x\n" +
 	"\n" +
 	"first_name\x18\x01 \x01(\tBY\xbaHV\xba\x01M\n" +
@@ -1040,7 +1054,8 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x06mobile\x18\x04 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+[1-9][0-9]{6,14}$H\x00R\x06mobile\x88\x01\x01\x12:\n" +
 	"\x06grants\x18\x05 \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x127\n" +
 	"\x18counts_toward_seat_limit\x18\x06 \x01(\bR\x15countsTowardSeatLimit\x12+\n" +
-	"\x11integrator_marker\x18\a \x01(\bR\x10integratorMarkerB\t\n" +
+	"\x11integrator_marker\x18\a \x01(\bR\x10integratorMarker\x12.\n" +
+	"\x04role\x18\b \x01(\x0e2\x1a.rollcall.identity.v1.RoleR\x04roleB\t\n" +
 	"\a_mobile\"\xd5\r\n" +
 	"\vUserCreated\x12^\n" +
 	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
@@ -1118,7 +1133,7 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x10USER_KIND_PERSON\x10\x01\x12\x19\n" +
 	"\x15USER_KIND_INTEGRATION\x10\x02\x12\x15\n" +
 	"\x11USER_KIND_SERVICE\x10\x03\x12\x18\n" +
-	"\x14USER_KIND_INTEGRATOR\x10\x04*\xeb\x01\n" +
+	"\x14USER_KIND_INTEGRATOR\x10\x04*\x80\x02\n" +
 	"\tUserField\x12\x1a\n" +
 	"\x16USER_FIELD_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15USER_FIELD_FIRST_NAME\x10\x01\x12\x18\n" +
@@ -1127,7 +1142,8 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x11USER_FIELD_MOBILE\x10\x04\x12\x15\n" +
 	"\x11USER_FIELD_GRANTS\x10\x05\x12'\n" +
 	"#USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT\x10\x06\x12 \n" +
-	"\x1cUSER_FIELD_INTEGRATOR_MARKER\x10\a*\xf4\x01\n" +
+	"\x1cUSER_FIELD_INTEGRATOR_MARKER\x10\a\x12\x13\n" +
+	"\x0fUSER_FIELD_ROLE\x10\b*\xf4\x01\n" +
 	"\x12DeactivationReason\x12#\n" +
 	"\x1fDEACTIVATION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDEACTIVATION_REASON_DISMISSED\x10\x01\x12\x1c\n" +
@@ -1179,25 +1195,26 @@ var file_rollcall_identity_v1_events_proto_goTypes = []any{
 }
 var file_rollcall_identity_v1_events_proto_depIdxs = []int32{
 	11, // 0: rollcall.identity.v1.UserProfile.grants:type_name -> rollcall.common.v1.Grants
-	12, // 1: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: rollcall.identity.v1.UserCreated.kind:type_name -> rollcall.identity.v1.UserKind
-	13, // 3: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
-	5,  // 4: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
-	12, // 5: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
-	1,  // 6: rollcall.identity.v1.UserUpdated.changed_fields:type_name -> rollcall.identity.v1.UserField
-	5,  // 7: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
-	12, // 8: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
-	0,  // 9: rollcall.identity.v1.UserDeactivated.kind:type_name -> rollcall.identity.v1.UserKind
-	2,  // 10: rollcall.identity.v1.UserDeactivated.reason:type_name -> rollcall.identity.v1.DeactivationReason
-	12, // 11: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
-	3,  // 12: rollcall.identity.v1.ServiceUserCreated.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	12, // 13: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
-	12, // 14: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 1: rollcall.identity.v1.UserProfile.role:type_name -> rollcall.identity.v1.Role
+	12, // 2: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: rollcall.identity.v1.UserCreated.kind:type_name -> rollcall.identity.v1.UserKind
+	13, // 4: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
+	5,  // 5: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
+	12, // 6: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
+	1,  // 7: rollcall.identity.v1.UserUpdated.changed_fields:type_name -> rollcall.identity.v1.UserField
+	5,  // 8: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
+	12, // 9: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
+	0,  // 10: rollcall.identity.v1.UserDeactivated.kind:type_name -> rollcall.identity.v1.UserKind
+	2,  // 11: rollcall.identity.v1.UserDeactivated.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	12, // 12: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	3,  // 13: rollcall.identity.v1.ServiceUserCreated.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	12, // 14: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
+	12, // 15: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_events_proto_init() }

@@ -77,6 +77,89 @@ func (UserStatus) EnumDescriptor() ([]byte, []int) {
 	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{0}
 }
 
+// StructureKind is one part of a tenant's structure.
+type StructureKind int32
+
+const (
+	// Not set; always rejected.
+	StructureKind_STRUCTURE_KIND_UNSPECIFIED StructureKind = 0
+	// An organisation (seed 001 scope).
+	StructureKind_STRUCTURE_KIND_ORGANISATION StructureKind = 1
+	// A customer (seed 001 scope).
+	StructureKind_STRUCTURE_KIND_CUSTOMER StructureKind = 2
+	// A cost centre (seed 001 scope).
+	StructureKind_STRUCTURE_KIND_COST_CENTRE StructureKind = 3
+	// A company (seed 002 service-user access).
+	StructureKind_STRUCTURE_KIND_COMPANY StructureKind = 4
+	// A level of a company's administrative structure; parent_id is the
+	// company or the level above (seed 002).
+	StructureKind_STRUCTURE_KIND_STRUCTURE_LEVEL StructureKind = 5
+	// A product category (seed 001).
+	StructureKind_STRUCTURE_KIND_PRODUCT_CATEGORY StructureKind = 6
+	// An application: the target of application links (seed 001) and the
+	// external application of a service user (seed 002).
+	StructureKind_STRUCTURE_KIND_APPLICATION StructureKind = 7
+	// A permission area, known by key (e.g. "support", "invoices").
+	StructureKind_STRUCTURE_KIND_PERMISSION_AREA StructureKind = 8
+	// An additional access package, known by key (seed 000).
+	StructureKind_STRUCTURE_KIND_ADDITIONAL_PACKAGE StructureKind = 9
+)
+
+// Enum value maps for StructureKind.
+var (
+	StructureKind_name = map[int32]string{
+		0: "STRUCTURE_KIND_UNSPECIFIED",
+		1: "STRUCTURE_KIND_ORGANISATION",
+		2: "STRUCTURE_KIND_CUSTOMER",
+		3: "STRUCTURE_KIND_COST_CENTRE",
+		4: "STRUCTURE_KIND_COMPANY",
+		5: "STRUCTURE_KIND_STRUCTURE_LEVEL",
+		6: "STRUCTURE_KIND_PRODUCT_CATEGORY",
+		7: "STRUCTURE_KIND_APPLICATION",
+		8: "STRUCTURE_KIND_PERMISSION_AREA",
+		9: "STRUCTURE_KIND_ADDITIONAL_PACKAGE",
+	}
+	StructureKind_value = map[string]int32{
+		"STRUCTURE_KIND_UNSPECIFIED":        0,
+		"STRUCTURE_KIND_ORGANISATION":       1,
+		"STRUCTURE_KIND_CUSTOMER":           2,
+		"STRUCTURE_KIND_COST_CENTRE":        3,
+		"STRUCTURE_KIND_COMPANY":            4,
+		"STRUCTURE_KIND_STRUCTURE_LEVEL":    5,
+		"STRUCTURE_KIND_PRODUCT_CATEGORY":   6,
+		"STRUCTURE_KIND_APPLICATION":        7,
+		"STRUCTURE_KIND_PERMISSION_AREA":    8,
+		"STRUCTURE_KIND_ADDITIONAL_PACKAGE": 9,
+	}
+)
+
+func (x StructureKind) Enum() *StructureKind {
+	p := new(StructureKind)
+	*p = x
+	return p
+}
+
+func (x StructureKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (StructureKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_identity_v1_service_proto_enumTypes[1].Descriptor()
+}
+
+func (StructureKind) Type() protoreflect.EnumType {
+	return &file_rollcall_identity_v1_service_proto_enumTypes[1]
+}
+
+func (x StructureKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use StructureKind.Descriptor instead.
+func (StructureKind) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{1}
+}
+
 // Tenant is a client or portal: the unit of isolation.
 type Tenant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -193,8 +276,15 @@ type User struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// When the user was deactivated, if so.
 	DeactivatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=deactivated_at,json=deactivatedAt,proto3" json:"deactivated_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The user's administration role.
+	Role Role `protobuf:"varint,10,opt,name=role,proto3,enum=rollcall.identity.v1.Role" json:"role,omitempty"`
+	// Integration users: the human who answers for them (lowercase UUID).
+	SponsorUserId string `protobuf:"bytes,11,opt,name=sponsor_user_id,json=sponsorUserId,proto3" json:"sponsor_user_id,omitempty"`
+	// Integration users: the sponsor was deactivated; an administrator must
+	// name a new one (the integration user keeps working meanwhile).
+	NeedsNewSponsor bool `protobuf:"varint,12,opt,name=needs_new_sponsor,json=needsNewSponsor,proto3" json:"needs_new_sponsor,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
@@ -288,6 +378,27 @@ func (x *User) GetDeactivatedAt() *timestamppb.Timestamp {
 		return x.DeactivatedAt
 	}
 	return nil
+}
+
+func (x *User) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *User) GetSponsorUserId() string {
+	if x != nil {
+		return x.SponsorUserId
+	}
+	return ""
+}
+
+func (x *User) GetNeedsNewSponsor() bool {
+	if x != nil {
+		return x.NeedsNewSponsor
+	}
+	return false
 }
 
 // ServiceUser is what is specific to an API-only service user.
@@ -409,7 +520,13 @@ type ServiceUserLetter struct {
 	// The service user's code.
 	UserCode string `protobuf:"bytes,2,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
 	// The generated password; permanent (it never has to be changed).
-	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	Password string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	// The letter as plain text, ready to print (it contains the password).
+	Text string `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	// The same letter as a PDF document (it contains the password).
+	Pdf []byte `protobuf:"bytes,5,opt,name=pdf,proto3" json:"pdf,omitempty"`
+	// The service user's communication language the letter is written in.
+	Language      string `protobuf:"bytes,6,opt,name=language,proto3" json:"language,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -461,6 +578,27 @@ func (x *ServiceUserLetter) GetUserCode() string {
 func (x *ServiceUserLetter) GetPassword() string {
 	if x != nil {
 		return x.Password
+	}
+	return ""
+}
+
+func (x *ServiceUserLetter) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ServiceUserLetter) GetPdf() []byte {
+	if x != nil {
+		return x.Pdf
+	}
+	return nil
+}
+
+func (x *ServiceUserLetter) GetLanguage() string {
+	if x != nil {
+		return x.Language
 	}
 	return ""
 }
@@ -1653,6 +1791,1024 @@ func (*RevokeAccessTokenResponse) Descriptor() ([]byte, []int) {
 	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
+// StructureItem is one item of a tenant's structure.
+type StructureItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The item (lowercase UUID).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What it is.
+	Kind StructureKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rollcall.identity.v1.StructureKind" json:"kind,omitempty"`
+	// Permission areas and additional packages: the key.
+	Key string `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	// Display name.
+	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// Structure levels: the company or level above (lowercase UUID).
+	ParentId      string `protobuf:"bytes,5,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StructureItem) Reset() {
+	*x = StructureItem{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StructureItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StructureItem) ProtoMessage() {}
+
+func (x *StructureItem) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StructureItem.ProtoReflect.Descriptor instead.
+func (*StructureItem) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *StructureItem) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *StructureItem) GetKind() StructureKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StructureKind_STRUCTURE_KIND_UNSPECIFIED
+}
+
+func (x *StructureItem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *StructureItem) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StructureItem) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+// GetTenantRequest names the tenant.
+type GetTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantRequest) Reset() {
+	*x = GetTenantRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantRequest) ProtoMessage() {}
+
+func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
+func (*GetTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// GetTenantResponse is the tenant and its seat count.
+type GetTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// Active users taking a seat now (people; not integrators, integration or
+	// service users).
+	SeatsTaken    uint32 `protobuf:"varint,2,opt,name=seats_taken,json=seatsTaken,proto3" json:"seats_taken,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantResponse) Reset() {
+	*x = GetTenantResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantResponse) ProtoMessage() {}
+
+func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantResponse.ProtoReflect.Descriptor instead.
+func (*GetTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+func (x *GetTenantResponse) GetSeatsTaken() uint32 {
+	if x != nil {
+		return x.SeatsTaken
+	}
+	return 0
+}
+
+// UpdateTenantRequest changes what is set; empty fields stay as they are.
+type UpdateTenantRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// New display name.
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// New language (BCP 47).
+	Language *string `protobuf:"bytes,3,opt,name=language,proto3,oneof" json:"language,omitempty"`
+	// New seat limit of the plan; 0 means unlimited.
+	SeatLimit     *uint32 `protobuf:"varint,4,opt,name=seat_limit,json=seatLimit,proto3,oneof" json:"seat_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantRequest) Reset() {
+	*x = UpdateTenantRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantRequest) ProtoMessage() {}
+
+func (x *UpdateTenantRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTenantRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateTenantRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetLanguage() string {
+	if x != nil && x.Language != nil {
+		return *x.Language
+	}
+	return ""
+}
+
+func (x *UpdateTenantRequest) GetSeatLimit() uint32 {
+	if x != nil && x.SeatLimit != nil {
+		return *x.SeatLimit
+	}
+	return 0
+}
+
+// UpdateTenantResponse is the tenant after the change.
+type UpdateTenantResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant.
+	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTenantResponse) Reset() {
+	*x = UpdateTenantResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTenantResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTenantResponse) ProtoMessage() {}
+
+func (x *UpdateTenantResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTenantResponse.ProtoReflect.Descriptor instead.
+func (*UpdateTenantResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *UpdateTenantResponse) GetTenant() *Tenant {
+	if x != nil {
+		return x.Tenant
+	}
+	return nil
+}
+
+// CreateStructureItemRequest describes the item.
+type CreateStructureItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// What it is.
+	Kind StructureKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rollcall.identity.v1.StructureKind" json:"kind,omitempty"`
+	// Display name.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Key, for permission areas and additional packages only.
+	Key string `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	// Parent, for structure levels only (a company or a level; lowercase UUID).
+	ParentId      string `protobuf:"bytes,5,opt,name=parent_id,json=parentId,proto3" json:"parent_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateStructureItemRequest) Reset() {
+	*x = CreateStructureItemRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateStructureItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateStructureItemRequest) ProtoMessage() {}
+
+func (x *CreateStructureItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateStructureItemRequest.ProtoReflect.Descriptor instead.
+func (*CreateStructureItemRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateStructureItemRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CreateStructureItemRequest) GetKind() StructureKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StructureKind_STRUCTURE_KIND_UNSPECIFIED
+}
+
+func (x *CreateStructureItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateStructureItemRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CreateStructureItemRequest) GetParentId() string {
+	if x != nil {
+		return x.ParentId
+	}
+	return ""
+}
+
+// CreateStructureItemResponse is the new item.
+type CreateStructureItemResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The item.
+	Item          *StructureItem `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateStructureItemResponse) Reset() {
+	*x = CreateStructureItemResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateStructureItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateStructureItemResponse) ProtoMessage() {}
+
+func (x *CreateStructureItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateStructureItemResponse.ProtoReflect.Descriptor instead.
+func (*CreateStructureItemResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateStructureItemResponse) GetItem() *StructureItem {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+// ListStructureItemsRequest names the tenant and the kind.
+type ListStructureItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Which kind.
+	Kind          StructureKind `protobuf:"varint,2,opt,name=kind,proto3,enum=rollcall.identity.v1.StructureKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStructureItemsRequest) Reset() {
+	*x = ListStructureItemsRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStructureItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStructureItemsRequest) ProtoMessage() {}
+
+func (x *ListStructureItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStructureItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListStructureItemsRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListStructureItemsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ListStructureItemsRequest) GetKind() StructureKind {
+	if x != nil {
+		return x.Kind
+	}
+	return StructureKind_STRUCTURE_KIND_UNSPECIFIED
+}
+
+// ListStructureItemsResponse is the items.
+type ListStructureItemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The items, by key then name.
+	Items         []*StructureItem `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStructureItemsResponse) Reset() {
+	*x = ListStructureItemsResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStructureItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStructureItemsResponse) ProtoMessage() {}
+
+func (x *ListStructureItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStructureItemsResponse.ProtoReflect.Descriptor instead.
+func (*ListStructureItemsResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListStructureItemsResponse) GetItems() []*StructureItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// SetUserRoleRequest names the user and the role.
+type SetUserRoleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The user (lowercase UUID).
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The new role.
+	Role          Role `protobuf:"varint,3,opt,name=role,proto3,enum=rollcall.identity.v1.Role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserRoleRequest) Reset() {
+	*x = SetUserRoleRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserRoleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserRoleRequest) ProtoMessage() {}
+
+func (x *SetUserRoleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserRoleRequest.ProtoReflect.Descriptor instead.
+func (*SetUserRoleRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SetUserRoleRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetUserRoleRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetUserRoleRequest) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+// SetUserRoleResponse is the user after the change.
+type SetUserRoleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetUserRoleResponse) Reset() {
+	*x = SetUserRoleResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetUserRoleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetUserRoleResponse) ProtoMessage() {}
+
+func (x *SetUserRoleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetUserRoleResponse.ProtoReflect.Descriptor instead.
+func (*SetUserRoleResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SetUserRoleResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// AssignSponsorRequest names the integration user and its new sponsor.
+type AssignSponsorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The integration user (lowercase UUID).
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The sponsor: an active person of the tenant (lowercase UUID).
+	SponsorUserId string `protobuf:"bytes,3,opt,name=sponsor_user_id,json=sponsorUserId,proto3" json:"sponsor_user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignSponsorRequest) Reset() {
+	*x = AssignSponsorRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignSponsorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignSponsorRequest) ProtoMessage() {}
+
+func (x *AssignSponsorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignSponsorRequest.ProtoReflect.Descriptor instead.
+func (*AssignSponsorRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AssignSponsorRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *AssignSponsorRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AssignSponsorRequest) GetSponsorUserId() string {
+	if x != nil {
+		return x.SponsorUserId
+	}
+	return ""
+}
+
+// AssignSponsorResponse is the integration user after the change.
+type AssignSponsorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignSponsorResponse) Reset() {
+	*x = AssignSponsorResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignSponsorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignSponsorResponse) ProtoMessage() {}
+
+func (x *AssignSponsorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignSponsorResponse.ProtoReflect.Descriptor instead.
+func (*AssignSponsorResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *AssignSponsorResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// SignInRequest is an interactive sign-in: email and password, or a login
+// provider's assertion.
+type SignInRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's company code.
+	CompanyCode string `protobuf:"bytes,1,opt,name=company_code,json=companyCode,proto3" json:"company_code,omitempty"`
+	// Email, with password.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// Password, with email.
+	Password string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	// Login provider ("bankid", "telia"), with assertion.
+	Provider string `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
+	// The provider's assertion, with provider.
+	Assertion     string `protobuf:"bytes,5,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInRequest) Reset() {
+	*x = SignInRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInRequest) ProtoMessage() {}
+
+func (x *SignInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInRequest.ProtoReflect.Descriptor instead.
+func (*SignInRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SignInRequest) GetCompanyCode() string {
+	if x != nil {
+		return x.CompanyCode
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *SignInRequest) GetAssertion() string {
+	if x != nil {
+		return x.Assertion
+	}
+	return ""
+}
+
+// SignInResponse is the bearer token.
+type SignInResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bearer token; shown once.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// When it stops working.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Who signed in.
+	User          *User `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignInResponse) Reset() {
+	*x = SignInResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignInResponse) ProtoMessage() {}
+
+func (x *SignInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignInResponse.ProtoReflect.Descriptor instead.
+func (*SignInResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *SignInResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *SignInResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *SignInResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// IssueServiceTokenRequest is a service user's credentials from the letter.
+type IssueServiceTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant's company code.
+	CompanyCode string `protobuf:"bytes,1,opt,name=company_code,json=companyCode,proto3" json:"company_code,omitempty"`
+	// The service user's code.
+	UserCode string `protobuf:"bytes,2,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
+	// The password from the letter.
+	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueServiceTokenRequest) Reset() {
+	*x = IssueServiceTokenRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueServiceTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueServiceTokenRequest) ProtoMessage() {}
+
+func (x *IssueServiceTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueServiceTokenRequest.ProtoReflect.Descriptor instead.
+func (*IssueServiceTokenRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *IssueServiceTokenRequest) GetCompanyCode() string {
+	if x != nil {
+		return x.CompanyCode
+	}
+	return ""
+}
+
+func (x *IssueServiceTokenRequest) GetUserCode() string {
+	if x != nil {
+		return x.UserCode
+	}
+	return ""
+}
+
+func (x *IssueServiceTokenRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// IssueServiceTokenResponse is the API token.
+type IssueServiceTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The API token; valid only for the API, never for the admin API.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// When it stops working.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueServiceTokenResponse) Reset() {
+	*x = IssueServiceTokenResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueServiceTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueServiceTokenResponse) ProtoMessage() {}
+
+func (x *IssueServiceTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueServiceTokenResponse.ProtoReflect.Descriptor instead.
+func (*IssueServiceTokenResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *IssueServiceTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *IssueServiceTokenResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_rollcall_identity_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_service_proto_rawDesc = "" +
@@ -1666,7 +2822,7 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"seat_limit\x18\x04 \x01(\rR\tseatLimit\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1a\n" +
-	"\blanguage\x18\x06 \x01(\tR\blanguage\"\xe7\x03\n" +
+	"\blanguage\x18\x06 \x01(\tR\blanguage\"\xeb\x04\n" +
 	"\x04User\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x122\n" +
@@ -1677,7 +2833,11 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\fservice_user\x18\a \x01(\v2!.rollcall.identity.v1.ServiceUserR\vserviceUser\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12A\n" +
-	"\x0edeactivated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rdeactivatedAt\"\xc9\x02\n" +
+	"\x0edeactivated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\rdeactivatedAt\x12.\n" +
+	"\x04role\x18\n" +
+	" \x01(\x0e2\x1a.rollcall.identity.v1.RoleR\x04role\x12&\n" +
+	"\x0fsponsor_user_id\x18\v \x01(\tR\rsponsorUserId\x12*\n" +
+	"\x11needs_new_sponsor\x18\f \x01(\bR\x0fneedsNewSponsor\"\xc9\x02\n" +
 	"\vServiceUser\x12\x1b\n" +
 	"\tuser_code\x18\x01 \x01(\tR\buserCode\x12%\n" +
 	"\x0eapplication_id\x18\x02 \x01(\tR\rapplicationId\x12?\n" +
@@ -1687,11 +2847,14 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\vcompany_ids\x18\x06 \x03(\tR\n" +
 	"companyIds\x12#\n" +
 	"\rall_structure\x18\a \x01(\bR\fallStructure\x12.\n" +
-	"\x13structure_level_ids\x18\b \x03(\tR\x11structureLevelIds\"t\n" +
+	"\x13structure_level_ids\x18\b \x03(\tR\x11structureLevelIds\"\xc0\x01\n" +
 	"\x11ServiceUserLetter\x12!\n" +
 	"\fcompany_code\x18\x01 \x01(\tR\vcompanyCode\x12\x1b\n" +
 	"\tuser_code\x18\x02 \x01(\tR\buserCode\x12\x1f\n" +
-	"\bpassword\x18\x03 \x01(\tB\x03\x80\x01\x01R\bpassword\"\xeb\x02\n" +
+	"\bpassword\x18\x03 \x01(\tB\x03\x80\x01\x01R\bpassword\x12\x17\n" +
+	"\x04text\x18\x04 \x01(\tB\x03\x80\x01\x01R\x04text\x12\x15\n" +
+	"\x03pdf\x18\x05 \x01(\fB\x03\x80\x01\x01R\x03pdf\x12\x1a\n" +
+	"\blanguage\x18\x06 \x01(\tR\blanguage\"\xeb\x02\n" +
 	"\x10NewAdministrator\x12x\n" +
 	"\n" +
 	"first_name\x18\x01 \x01(\tBY\xbaHV\xba\x01M\n" +
@@ -1779,12 +2942,95 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x18RevokeAccessTokenRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12`\n" +
 	"\btoken_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\atokenId\"\x1b\n" +
-	"\x19RevokeAccessTokenResponse*^\n" +
+	"\x19RevokeAccessTokenResponse\"\x9b\x01\n" +
+	"\rStructureItem\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x127\n" +
+	"\x04kind\x18\x02 \x01(\x0e2#.rollcall.identity.v1.StructureKindR\x04kind\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x1b\n" +
+	"\tparent_id\x18\x05 \x01(\tR\bparentId\"v\n" +
+	"\x10GetTenantRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"j\n" +
+	"\x11GetTenantResponse\x124\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1c.rollcall.identity.v1.TenantR\x06tenant\x12\x1f\n" +
+	"\vseats_taken\x18\x02 \x01(\rR\n" +
+	"seatsTaken\"\xd0\x02\n" +
+	"\x13UpdateTenantRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12#\n" +
+	"\x04name\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01H\x00R\x04name\x88\x01\x01\x12\\\n" +
+	"\blanguage\x18\x03 \x01(\tB;\xbaH8r624^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$H\x01R\blanguage\x88\x01\x01\x12-\n" +
+	"\n" +
+	"seat_limit\x18\x04 \x01(\rB\t\xbaH\x06*\x04\x18\xc0\x84=H\x02R\tseatLimit\x88\x01\x01B\a\n" +
+	"\x05_nameB\v\n" +
+	"\t_languageB\r\n" +
+	"\v_seat_limit\"L\n" +
+	"\x14UpdateTenantResponse\x124\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1c.rollcall.identity.v1.TenantR\x06tenant\"\x80\x03\n" +
+	"\x1aCreateStructureItemRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
+	"\x04kind\x18\x02 \x01(\x0e2#.rollcall.identity.v1.StructureKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12\x1e\n" +
+	"\x04name\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x122\n" +
+	"\x03key\x18\x04 \x01(\tB \xbaH\x1d\xd8\x01\x01r\x182\x16^[a-z][a-z0-9_]{0,62}$R\x03key\x12e\n" +
+	"\tparent_id\x18\x05 \x01(\tBH\xbaHE\xd8\x01\x01r@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\bparentId\"V\n" +
+	"\x1bCreateStructureItemResponse\x127\n" +
+	"\x04item\x18\x01 \x01(\v2#.rollcall.identity.v1.StructureItemR\x04item\"\xc4\x01\n" +
+	"\x19ListStructureItemsRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
+	"\x04kind\x18\x02 \x01(\x0e2#.rollcall.identity.v1.StructureKindB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\"W\n" +
+	"\x1aListStructureItemsResponse\x129\n" +
+	"\x05items\x18\x01 \x03(\v2#.rollcall.identity.v1.StructureItemR\x05items\"\x94\x02\n" +
+	"\x12SetUserRoleRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12:\n" +
+	"\x04role\x18\x03 \x01(\x0e2\x1a.rollcall.identity.v1.RoleB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04role\"E\n" +
+	"\x13SetUserRoleResponse\x12.\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\xc9\x02\n" +
+	"\x14AssignSponsorRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12m\n" +
+	"\x0fsponsor_user_id\x18\x03 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rsponsorUserId\"G\n" +
+	"\x15AssignSponsorResponse\x12.\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\xe7\x01\n" +
+	"\rSignInRequest\x12=\n" +
+	"\fcompany_code\x18\x01 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{2,20}$R\vcompanyCode\x12\x1e\n" +
+	"\x05email\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xfe\x01R\x05email\x12'\n" +
+	"\bpassword\x18\x03 \x01(\tB\v\xbaH\x05r\x03\x18\x80\x01\x80\x01\x01R\bpassword\x12#\n" +
+	"\bprovider\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18 R\bprovider\x12)\n" +
+	"\tassertion\x18\x05 \x01(\tB\v\xbaH\x05r\x03\x18\x80@\x80\x01\x01R\tassertion\"\x96\x01\n" +
+	"\x0eSignInResponse\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12.\n" +
+	"\x04user\x18\x03 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\xac\x01\n" +
+	"\x18IssueServiceTokenRequest\x12=\n" +
+	"\fcompany_code\x18\x01 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{2,20}$R\vcompanyCode\x12&\n" +
+	"\tuser_code\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\buserCode\x12)\n" +
+	"\bpassword\x18\x03 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80\x01\x80\x01\x01R\bpassword\"q\n" +
+	"\x19IssueServiceTokenResponse\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*^\n" +
 	"\n" +
 	"UserStatus\x12\x1b\n" +
 	"\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12USER_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17USER_STATUS_DEACTIVATED\x10\x022\x96\b\n" +
+	"\x17USER_STATUS_DEACTIVATED\x10\x02*\xdd\x02\n" +
+	"\rStructureKind\x12\x1e\n" +
+	"\x1aSTRUCTURE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bSTRUCTURE_KIND_ORGANISATION\x10\x01\x12\x1b\n" +
+	"\x17STRUCTURE_KIND_CUSTOMER\x10\x02\x12\x1e\n" +
+	"\x1aSTRUCTURE_KIND_COST_CENTRE\x10\x03\x12\x1a\n" +
+	"\x16STRUCTURE_KIND_COMPANY\x10\x04\x12\"\n" +
+	"\x1eSTRUCTURE_KIND_STRUCTURE_LEVEL\x10\x05\x12#\n" +
+	"\x1fSTRUCTURE_KIND_PRODUCT_CATEGORY\x10\x06\x12\x1e\n" +
+	"\x1aSTRUCTURE_KIND_APPLICATION\x10\a\x12\"\n" +
+	"\x1eSTRUCTURE_KIND_PERMISSION_AREA\x10\b\x12%\n" +
+	"!STRUCTURE_KIND_ADDITIONAL_PACKAGE\x10\t2\xf3\x0e\n" +
 	"\x0fIdentityService\x12e\n" +
 	"\fCreateTenant\x12).rollcall.identity.v1.CreateTenantRequest\x1a*.rollcall.identity.v1.CreateTenantResponse\x12[\n" +
 	"\aGetUser\x12$.rollcall.identity.v1.GetUserRequest\x1a%.rollcall.identity.v1.GetUserResponse\"\x03\x90\x02\x01\x12a\n" +
@@ -1794,7 +3040,15 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x12SetInitialPassword\x12/.rollcall.identity.v1.SetInitialPasswordRequest\x1a0.rollcall.identity.v1.SetInitialPasswordResponse\"\x03\x90\x02\x02\x12k\n" +
 	"\x0eDeactivateUser\x12+.rollcall.identity.v1.DeactivateUserRequest\x1a,.rollcall.identity.v1.DeactivateUserResponse\x12t\n" +
 	"\x11CreateAccessToken\x12..rollcall.identity.v1.CreateAccessTokenRequest\x1a/.rollcall.identity.v1.CreateAccessTokenResponse\x12y\n" +
-	"\x11RevokeAccessToken\x12..rollcall.identity.v1.RevokeAccessTokenRequest\x1a/.rollcall.identity.v1.RevokeAccessTokenResponse\"\x03\x90\x02\x02B\xd2\x01\n" +
+	"\x11RevokeAccessToken\x12..rollcall.identity.v1.RevokeAccessTokenRequest\x1a/.rollcall.identity.v1.RevokeAccessTokenResponse\"\x03\x90\x02\x02\x12a\n" +
+	"\tGetTenant\x12&.rollcall.identity.v1.GetTenantRequest\x1a'.rollcall.identity.v1.GetTenantResponse\"\x03\x90\x02\x01\x12e\n" +
+	"\fUpdateTenant\x12).rollcall.identity.v1.UpdateTenantRequest\x1a*.rollcall.identity.v1.UpdateTenantResponse\x12z\n" +
+	"\x13CreateStructureItem\x120.rollcall.identity.v1.CreateStructureItemRequest\x1a1.rollcall.identity.v1.CreateStructureItemResponse\x12|\n" +
+	"\x12ListStructureItems\x12/.rollcall.identity.v1.ListStructureItemsRequest\x1a0.rollcall.identity.v1.ListStructureItemsResponse\"\x03\x90\x02\x01\x12b\n" +
+	"\vSetUserRole\x12(.rollcall.identity.v1.SetUserRoleRequest\x1a).rollcall.identity.v1.SetUserRoleResponse\x12h\n" +
+	"\rAssignSponsor\x12*.rollcall.identity.v1.AssignSponsorRequest\x1a+.rollcall.identity.v1.AssignSponsorResponse\x12S\n" +
+	"\x06SignIn\x12#.rollcall.identity.v1.SignInRequest\x1a$.rollcall.identity.v1.SignInResponse\x12t\n" +
+	"\x11IssueServiceToken\x12..rollcall.identity.v1.IssueServiceTokenRequest\x1a/.rollcall.identity.v1.IssueServiceTokenResponseB\xd2\x01\n" +
 	"\x18com.rollcall.identity.v1B\fServiceProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
 var (
@@ -1809,86 +3063,135 @@ func file_rollcall_identity_v1_service_proto_rawDescGZIP() []byte {
 	return file_rollcall_identity_v1_service_proto_rawDescData
 }
 
-var file_rollcall_identity_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_rollcall_identity_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(UserStatus)(0),                          // 0: rollcall.identity.v1.UserStatus
-	(*Tenant)(nil),                           // 1: rollcall.identity.v1.Tenant
-	(*User)(nil),                             // 2: rollcall.identity.v1.User
-	(*ServiceUser)(nil),                      // 3: rollcall.identity.v1.ServiceUser
-	(*ServiceUserLetter)(nil),                // 4: rollcall.identity.v1.ServiceUserLetter
-	(*NewAdministrator)(nil),                 // 5: rollcall.identity.v1.NewAdministrator
-	(*CreateTenantRequest)(nil),              // 6: rollcall.identity.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),             // 7: rollcall.identity.v1.CreateTenantResponse
-	(*GetUserRequest)(nil),                   // 8: rollcall.identity.v1.GetUserRequest
-	(*GetUserResponse)(nil),                  // 9: rollcall.identity.v1.GetUserResponse
-	(*ListUsersRequest)(nil),                 // 10: rollcall.identity.v1.ListUsersRequest
-	(*ListUsersResponse)(nil),                // 11: rollcall.identity.v1.ListUsersResponse
-	(*CreateServiceUserRequest)(nil),         // 12: rollcall.identity.v1.CreateServiceUserRequest
-	(*CreateServiceUserResponse)(nil),        // 13: rollcall.identity.v1.CreateServiceUserResponse
-	(*ResetServiceUserPasswordRequest)(nil),  // 14: rollcall.identity.v1.ResetServiceUserPasswordRequest
-	(*ResetServiceUserPasswordResponse)(nil), // 15: rollcall.identity.v1.ResetServiceUserPasswordResponse
-	(*SetInitialPasswordRequest)(nil),        // 16: rollcall.identity.v1.SetInitialPasswordRequest
-	(*SetInitialPasswordResponse)(nil),       // 17: rollcall.identity.v1.SetInitialPasswordResponse
-	(*DeactivateUserRequest)(nil),            // 18: rollcall.identity.v1.DeactivateUserRequest
-	(*DeactivateUserResponse)(nil),           // 19: rollcall.identity.v1.DeactivateUserResponse
-	(*CreateAccessTokenRequest)(nil),         // 20: rollcall.identity.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil),        // 21: rollcall.identity.v1.CreateAccessTokenResponse
-	(*RevokeAccessTokenRequest)(nil),         // 22: rollcall.identity.v1.RevokeAccessTokenRequest
-	(*RevokeAccessTokenResponse)(nil),        // 23: rollcall.identity.v1.RevokeAccessTokenResponse
-	(*timestamppb.Timestamp)(nil),            // 24: google.protobuf.Timestamp
-	(UserKind)(0),                            // 25: rollcall.identity.v1.UserKind
-	(v1.CreationOrigin)(0),                   // 26: rollcall.common.v1.CreationOrigin
-	(*UserProfile)(nil),                      // 27: rollcall.identity.v1.UserProfile
-	(ServiceUserStatus)(0),                   // 28: rollcall.identity.v1.ServiceUserStatus
-	(DeactivationReason)(0),                  // 29: rollcall.identity.v1.DeactivationReason
+	(StructureKind)(0),                       // 1: rollcall.identity.v1.StructureKind
+	(*Tenant)(nil),                           // 2: rollcall.identity.v1.Tenant
+	(*User)(nil),                             // 3: rollcall.identity.v1.User
+	(*ServiceUser)(nil),                      // 4: rollcall.identity.v1.ServiceUser
+	(*ServiceUserLetter)(nil),                // 5: rollcall.identity.v1.ServiceUserLetter
+	(*NewAdministrator)(nil),                 // 6: rollcall.identity.v1.NewAdministrator
+	(*CreateTenantRequest)(nil),              // 7: rollcall.identity.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),             // 8: rollcall.identity.v1.CreateTenantResponse
+	(*GetUserRequest)(nil),                   // 9: rollcall.identity.v1.GetUserRequest
+	(*GetUserResponse)(nil),                  // 10: rollcall.identity.v1.GetUserResponse
+	(*ListUsersRequest)(nil),                 // 11: rollcall.identity.v1.ListUsersRequest
+	(*ListUsersResponse)(nil),                // 12: rollcall.identity.v1.ListUsersResponse
+	(*CreateServiceUserRequest)(nil),         // 13: rollcall.identity.v1.CreateServiceUserRequest
+	(*CreateServiceUserResponse)(nil),        // 14: rollcall.identity.v1.CreateServiceUserResponse
+	(*ResetServiceUserPasswordRequest)(nil),  // 15: rollcall.identity.v1.ResetServiceUserPasswordRequest
+	(*ResetServiceUserPasswordResponse)(nil), // 16: rollcall.identity.v1.ResetServiceUserPasswordResponse
+	(*SetInitialPasswordRequest)(nil),        // 17: rollcall.identity.v1.SetInitialPasswordRequest
+	(*SetInitialPasswordResponse)(nil),       // 18: rollcall.identity.v1.SetInitialPasswordResponse
+	(*DeactivateUserRequest)(nil),            // 19: rollcall.identity.v1.DeactivateUserRequest
+	(*DeactivateUserResponse)(nil),           // 20: rollcall.identity.v1.DeactivateUserResponse
+	(*CreateAccessTokenRequest)(nil),         // 21: rollcall.identity.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),        // 22: rollcall.identity.v1.CreateAccessTokenResponse
+	(*RevokeAccessTokenRequest)(nil),         // 23: rollcall.identity.v1.RevokeAccessTokenRequest
+	(*RevokeAccessTokenResponse)(nil),        // 24: rollcall.identity.v1.RevokeAccessTokenResponse
+	(*StructureItem)(nil),                    // 25: rollcall.identity.v1.StructureItem
+	(*GetTenantRequest)(nil),                 // 26: rollcall.identity.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),                // 27: rollcall.identity.v1.GetTenantResponse
+	(*UpdateTenantRequest)(nil),              // 28: rollcall.identity.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),             // 29: rollcall.identity.v1.UpdateTenantResponse
+	(*CreateStructureItemRequest)(nil),       // 30: rollcall.identity.v1.CreateStructureItemRequest
+	(*CreateStructureItemResponse)(nil),      // 31: rollcall.identity.v1.CreateStructureItemResponse
+	(*ListStructureItemsRequest)(nil),        // 32: rollcall.identity.v1.ListStructureItemsRequest
+	(*ListStructureItemsResponse)(nil),       // 33: rollcall.identity.v1.ListStructureItemsResponse
+	(*SetUserRoleRequest)(nil),               // 34: rollcall.identity.v1.SetUserRoleRequest
+	(*SetUserRoleResponse)(nil),              // 35: rollcall.identity.v1.SetUserRoleResponse
+	(*AssignSponsorRequest)(nil),             // 36: rollcall.identity.v1.AssignSponsorRequest
+	(*AssignSponsorResponse)(nil),            // 37: rollcall.identity.v1.AssignSponsorResponse
+	(*SignInRequest)(nil),                    // 38: rollcall.identity.v1.SignInRequest
+	(*SignInResponse)(nil),                   // 39: rollcall.identity.v1.SignInResponse
+	(*IssueServiceTokenRequest)(nil),         // 40: rollcall.identity.v1.IssueServiceTokenRequest
+	(*IssueServiceTokenResponse)(nil),        // 41: rollcall.identity.v1.IssueServiceTokenResponse
+	(*timestamppb.Timestamp)(nil),            // 42: google.protobuf.Timestamp
+	(UserKind)(0),                            // 43: rollcall.identity.v1.UserKind
+	(v1.CreationOrigin)(0),                   // 44: rollcall.common.v1.CreationOrigin
+	(*UserProfile)(nil),                      // 45: rollcall.identity.v1.UserProfile
+	(Role)(0),                                // 46: rollcall.identity.v1.Role
+	(ServiceUserStatus)(0),                   // 47: rollcall.identity.v1.ServiceUserStatus
+	(DeactivationReason)(0),                  // 48: rollcall.identity.v1.DeactivationReason
 }
 var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
-	24, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	25, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
-	26, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
+	42, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	43, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
+	44, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
 	0,  // 3: rollcall.identity.v1.User.status:type_name -> rollcall.identity.v1.UserStatus
-	27, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
-	3,  // 5: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
-	24, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	24, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
-	28, // 8: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	5,  // 9: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
-	1,  // 10: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
-	2,  // 11: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
-	2,  // 12: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
-	25, // 13: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
-	2,  // 14: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
-	28, // 15: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	2,  // 16: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
-	4,  // 17: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	4,  // 18: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	29, // 19: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
-	2,  // 20: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
-	24, // 21: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 22: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
-	8,  // 23: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
-	10, // 24: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
-	12, // 25: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
-	14, // 26: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
-	16, // 27: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
-	18, // 28: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
-	20, // 29: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
-	22, // 30: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
-	7,  // 31: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
-	9,  // 32: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
-	11, // 33: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
-	13, // 34: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
-	15, // 35: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
-	17, // 36: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
-	19, // 37: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
-	21, // 38: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
-	23, // 39: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
-	31, // [31:40] is the sub-list for method output_type
-	22, // [22:31] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	45, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
+	4,  // 5: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
+	42, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	42, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
+	46, // 8: rollcall.identity.v1.User.role:type_name -> rollcall.identity.v1.Role
+	47, // 9: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	6,  // 10: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
+	2,  // 11: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
+	3,  // 12: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
+	3,  // 13: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
+	43, // 14: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
+	3,  // 15: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
+	47, // 16: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	3,  // 17: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
+	5,  // 18: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
+	5,  // 19: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
+	48, // 20: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	3,  // 21: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
+	42, // 22: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 23: rollcall.identity.v1.StructureItem.kind:type_name -> rollcall.identity.v1.StructureKind
+	2,  // 24: rollcall.identity.v1.GetTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
+	2,  // 25: rollcall.identity.v1.UpdateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
+	1,  // 26: rollcall.identity.v1.CreateStructureItemRequest.kind:type_name -> rollcall.identity.v1.StructureKind
+	25, // 27: rollcall.identity.v1.CreateStructureItemResponse.item:type_name -> rollcall.identity.v1.StructureItem
+	1,  // 28: rollcall.identity.v1.ListStructureItemsRequest.kind:type_name -> rollcall.identity.v1.StructureKind
+	25, // 29: rollcall.identity.v1.ListStructureItemsResponse.items:type_name -> rollcall.identity.v1.StructureItem
+	46, // 30: rollcall.identity.v1.SetUserRoleRequest.role:type_name -> rollcall.identity.v1.Role
+	3,  // 31: rollcall.identity.v1.SetUserRoleResponse.user:type_name -> rollcall.identity.v1.User
+	3,  // 32: rollcall.identity.v1.AssignSponsorResponse.user:type_name -> rollcall.identity.v1.User
+	42, // 33: rollcall.identity.v1.SignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 34: rollcall.identity.v1.SignInResponse.user:type_name -> rollcall.identity.v1.User
+	42, // 35: rollcall.identity.v1.IssueServiceTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	7,  // 36: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
+	9,  // 37: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
+	11, // 38: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
+	13, // 39: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
+	15, // 40: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
+	17, // 41: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
+	19, // 42: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
+	21, // 43: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
+	23, // 44: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
+	26, // 45: rollcall.identity.v1.IdentityService.GetTenant:input_type -> rollcall.identity.v1.GetTenantRequest
+	28, // 46: rollcall.identity.v1.IdentityService.UpdateTenant:input_type -> rollcall.identity.v1.UpdateTenantRequest
+	30, // 47: rollcall.identity.v1.IdentityService.CreateStructureItem:input_type -> rollcall.identity.v1.CreateStructureItemRequest
+	32, // 48: rollcall.identity.v1.IdentityService.ListStructureItems:input_type -> rollcall.identity.v1.ListStructureItemsRequest
+	34, // 49: rollcall.identity.v1.IdentityService.SetUserRole:input_type -> rollcall.identity.v1.SetUserRoleRequest
+	36, // 50: rollcall.identity.v1.IdentityService.AssignSponsor:input_type -> rollcall.identity.v1.AssignSponsorRequest
+	38, // 51: rollcall.identity.v1.IdentityService.SignIn:input_type -> rollcall.identity.v1.SignInRequest
+	40, // 52: rollcall.identity.v1.IdentityService.IssueServiceToken:input_type -> rollcall.identity.v1.IssueServiceTokenRequest
+	8,  // 53: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
+	10, // 54: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
+	12, // 55: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
+	14, // 56: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
+	16, // 57: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
+	18, // 58: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
+	20, // 59: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
+	22, // 60: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
+	24, // 61: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
+	27, // 62: rollcall.identity.v1.IdentityService.GetTenant:output_type -> rollcall.identity.v1.GetTenantResponse
+	29, // 63: rollcall.identity.v1.IdentityService.UpdateTenant:output_type -> rollcall.identity.v1.UpdateTenantResponse
+	31, // 64: rollcall.identity.v1.IdentityService.CreateStructureItem:output_type -> rollcall.identity.v1.CreateStructureItemResponse
+	33, // 65: rollcall.identity.v1.IdentityService.ListStructureItems:output_type -> rollcall.identity.v1.ListStructureItemsResponse
+	35, // 66: rollcall.identity.v1.IdentityService.SetUserRole:output_type -> rollcall.identity.v1.SetUserRoleResponse
+	37, // 67: rollcall.identity.v1.IdentityService.AssignSponsor:output_type -> rollcall.identity.v1.AssignSponsorResponse
+	39, // 68: rollcall.identity.v1.IdentityService.SignIn:output_type -> rollcall.identity.v1.SignInResponse
+	41, // 69: rollcall.identity.v1.IdentityService.IssueServiceToken:output_type -> rollcall.identity.v1.IssueServiceTokenResponse
+	53, // [53:70] is the sub-list for method output_type
+	36, // [36:53] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_service_proto_init() }
@@ -1898,13 +3201,14 @@ func file_rollcall_identity_v1_service_proto_init() {
 	}
 	file_rollcall_identity_v1_events_proto_init()
 	file_rollcall_identity_v1_service_proto_msgTypes[4].OneofWrappers = []any{}
+	file_rollcall_identity_v1_service_proto_msgTypes[26].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_service_proto_rawDesc), len(file_rollcall_identity_v1_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   23,
+			NumEnums:      2,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -59,6 +59,29 @@ const (
 	// IdentityServiceRevokeAccessTokenProcedure is the fully-qualified name of the IdentityService's
 	// RevokeAccessToken RPC.
 	IdentityServiceRevokeAccessTokenProcedure = "/rollcall.identity.v1.IdentityService/RevokeAccessToken"
+	// IdentityServiceGetTenantProcedure is the fully-qualified name of the IdentityService's GetTenant
+	// RPC.
+	IdentityServiceGetTenantProcedure = "/rollcall.identity.v1.IdentityService/GetTenant"
+	// IdentityServiceUpdateTenantProcedure is the fully-qualified name of the IdentityService's
+	// UpdateTenant RPC.
+	IdentityServiceUpdateTenantProcedure = "/rollcall.identity.v1.IdentityService/UpdateTenant"
+	// IdentityServiceCreateStructureItemProcedure is the fully-qualified name of the IdentityService's
+	// CreateStructureItem RPC.
+	IdentityServiceCreateStructureItemProcedure = "/rollcall.identity.v1.IdentityService/CreateStructureItem"
+	// IdentityServiceListStructureItemsProcedure is the fully-qualified name of the IdentityService's
+	// ListStructureItems RPC.
+	IdentityServiceListStructureItemsProcedure = "/rollcall.identity.v1.IdentityService/ListStructureItems"
+	// IdentityServiceSetUserRoleProcedure is the fully-qualified name of the IdentityService's
+	// SetUserRole RPC.
+	IdentityServiceSetUserRoleProcedure = "/rollcall.identity.v1.IdentityService/SetUserRole"
+	// IdentityServiceAssignSponsorProcedure is the fully-qualified name of the IdentityService's
+	// AssignSponsor RPC.
+	IdentityServiceAssignSponsorProcedure = "/rollcall.identity.v1.IdentityService/AssignSponsor"
+	// IdentityServiceSignInProcedure is the fully-qualified name of the IdentityService's SignIn RPC.
+	IdentityServiceSignInProcedure = "/rollcall.identity.v1.IdentityService/SignIn"
+	// IdentityServiceIssueServiceTokenProcedure is the fully-qualified name of the IdentityService's
+	// IssueServiceToken RPC.
+	IdentityServiceIssueServiceTokenProcedure = "/rollcall.identity.v1.IdentityService/IssueServiceToken"
 )
 
 // IdentityServiceClient is a client for the rollcall.identity.v1.IdentityService service.
@@ -98,6 +121,35 @@ type IdentityServiceClient interface {
 	// RevokeAccessToken revokes one of the caller's own tokens (or, for a main
 	// administrator, any token of the tenant). Revoking twice is not an error.
 	RevokeAccessToken(context.Context, *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error)
+	// GetTenant returns the caller's tenant with its plan and seat count.
+	GetTenant(context.Context, *connect.Request[v1.GetTenantRequest]) (*connect.Response[v1.GetTenantResponse], error)
+	// UpdateTenant changes the tenant's name, language or plan (seat limit).
+	// Main administrators only; a limit below the seats taken is refused.
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
+	// CreateStructureItem adds an organisation, customer, cost centre,
+	// company, structure level, product category, application, permission area
+	// or additional package. Main administrators only (application managers
+	// may add applications).
+	CreateStructureItem(context.Context, *connect.Request[v1.CreateStructureItemRequest]) (*connect.Response[v1.CreateStructureItemResponse], error)
+	// ListStructureItems lists the tenant's items of one kind (structure
+	// levels with their parent, so the tree can be drawn).
+	ListStructureItems(context.Context, *connect.Request[v1.ListStructureItemsRequest]) (*connect.Response[v1.ListStructureItemsResponse], error)
+	// SetUserRole makes a user main administrator, superuser, application
+	// manager or ordinary user. Main administrators only; an integrator may
+	// not create administrators (integrator-policy decides).
+	SetUserRole(context.Context, *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error)
+	// AssignSponsor names the human who answers for an integration user
+	// (seed 000), clearing the "needs a new sponsor" flag.
+	AssignSponsor(context.Context, *connect.Request[v1.AssignSponsorRequest]) (*connect.Response[v1.AssignSponsorResponse], error)
+	// SignIn is the interactive sign-in of persons, integration users and
+	// integrators: email and password, or a login provider's assertion. It
+	// returns a bearer token. A service user is refused with PERMISSION_DENIED
+	// and ErrorInfo SERVICE_USER_API_ONLY.
+	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
+	// IssueServiceToken is the API token endpoint, the only way a service
+	// user authenticates (seed 002): company code, user code and password in,
+	// a short-lived API token out.
+	IssueServiceToken(context.Context, *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the rollcall.identity.v1.IdentityService
@@ -169,6 +221,56 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		getTenant: connect.NewClient[v1.GetTenantRequest, v1.GetTenantResponse](
+			httpClient,
+			baseURL+IdentityServiceGetTenantProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("GetTenant")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		updateTenant: connect.NewClient[v1.UpdateTenantRequest, v1.UpdateTenantResponse](
+			httpClient,
+			baseURL+IdentityServiceUpdateTenantProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("UpdateTenant")),
+			connect.WithClientOptions(opts...),
+		),
+		createStructureItem: connect.NewClient[v1.CreateStructureItemRequest, v1.CreateStructureItemResponse](
+			httpClient,
+			baseURL+IdentityServiceCreateStructureItemProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("CreateStructureItem")),
+			connect.WithClientOptions(opts...),
+		),
+		listStructureItems: connect.NewClient[v1.ListStructureItemsRequest, v1.ListStructureItemsResponse](
+			httpClient,
+			baseURL+IdentityServiceListStructureItemsProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("ListStructureItems")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		setUserRole: connect.NewClient[v1.SetUserRoleRequest, v1.SetUserRoleResponse](
+			httpClient,
+			baseURL+IdentityServiceSetUserRoleProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SetUserRole")),
+			connect.WithClientOptions(opts...),
+		),
+		assignSponsor: connect.NewClient[v1.AssignSponsorRequest, v1.AssignSponsorResponse](
+			httpClient,
+			baseURL+IdentityServiceAssignSponsorProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("AssignSponsor")),
+			connect.WithClientOptions(opts...),
+		),
+		signIn: connect.NewClient[v1.SignInRequest, v1.SignInResponse](
+			httpClient,
+			baseURL+IdentityServiceSignInProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SignIn")),
+			connect.WithClientOptions(opts...),
+		),
+		issueServiceToken: connect.NewClient[v1.IssueServiceTokenRequest, v1.IssueServiceTokenResponse](
+			httpClient,
+			baseURL+IdentityServiceIssueServiceTokenProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("IssueServiceToken")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -183,6 +285,14 @@ type identityServiceClient struct {
 	deactivateUser           *connect.Client[v1.DeactivateUserRequest, v1.DeactivateUserResponse]
 	createAccessToken        *connect.Client[v1.CreateAccessTokenRequest, v1.CreateAccessTokenResponse]
 	revokeAccessToken        *connect.Client[v1.RevokeAccessTokenRequest, v1.RevokeAccessTokenResponse]
+	getTenant                *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
+	updateTenant             *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	createStructureItem      *connect.Client[v1.CreateStructureItemRequest, v1.CreateStructureItemResponse]
+	listStructureItems       *connect.Client[v1.ListStructureItemsRequest, v1.ListStructureItemsResponse]
+	setUserRole              *connect.Client[v1.SetUserRoleRequest, v1.SetUserRoleResponse]
+	assignSponsor            *connect.Client[v1.AssignSponsorRequest, v1.AssignSponsorResponse]
+	signIn                   *connect.Client[v1.SignInRequest, v1.SignInResponse]
+	issueServiceToken        *connect.Client[v1.IssueServiceTokenRequest, v1.IssueServiceTokenResponse]
 }
 
 // CreateTenant calls rollcall.identity.v1.IdentityService.CreateTenant.
@@ -230,6 +340,46 @@ func (c *identityServiceClient) RevokeAccessToken(ctx context.Context, req *conn
 	return c.revokeAccessToken.CallUnary(ctx, req)
 }
 
+// GetTenant calls rollcall.identity.v1.IdentityService.GetTenant.
+func (c *identityServiceClient) GetTenant(ctx context.Context, req *connect.Request[v1.GetTenantRequest]) (*connect.Response[v1.GetTenantResponse], error) {
+	return c.getTenant.CallUnary(ctx, req)
+}
+
+// UpdateTenant calls rollcall.identity.v1.IdentityService.UpdateTenant.
+func (c *identityServiceClient) UpdateTenant(ctx context.Context, req *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return c.updateTenant.CallUnary(ctx, req)
+}
+
+// CreateStructureItem calls rollcall.identity.v1.IdentityService.CreateStructureItem.
+func (c *identityServiceClient) CreateStructureItem(ctx context.Context, req *connect.Request[v1.CreateStructureItemRequest]) (*connect.Response[v1.CreateStructureItemResponse], error) {
+	return c.createStructureItem.CallUnary(ctx, req)
+}
+
+// ListStructureItems calls rollcall.identity.v1.IdentityService.ListStructureItems.
+func (c *identityServiceClient) ListStructureItems(ctx context.Context, req *connect.Request[v1.ListStructureItemsRequest]) (*connect.Response[v1.ListStructureItemsResponse], error) {
+	return c.listStructureItems.CallUnary(ctx, req)
+}
+
+// SetUserRole calls rollcall.identity.v1.IdentityService.SetUserRole.
+func (c *identityServiceClient) SetUserRole(ctx context.Context, req *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error) {
+	return c.setUserRole.CallUnary(ctx, req)
+}
+
+// AssignSponsor calls rollcall.identity.v1.IdentityService.AssignSponsor.
+func (c *identityServiceClient) AssignSponsor(ctx context.Context, req *connect.Request[v1.AssignSponsorRequest]) (*connect.Response[v1.AssignSponsorResponse], error) {
+	return c.assignSponsor.CallUnary(ctx, req)
+}
+
+// SignIn calls rollcall.identity.v1.IdentityService.SignIn.
+func (c *identityServiceClient) SignIn(ctx context.Context, req *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	return c.signIn.CallUnary(ctx, req)
+}
+
+// IssueServiceToken calls rollcall.identity.v1.IdentityService.IssueServiceToken.
+func (c *identityServiceClient) IssueServiceToken(ctx context.Context, req *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error) {
+	return c.issueServiceToken.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the rollcall.identity.v1.IdentityService service.
 type IdentityServiceHandler interface {
 	// CreateTenant creates a tenant (client/portal) and its first main
@@ -267,6 +417,35 @@ type IdentityServiceHandler interface {
 	// RevokeAccessToken revokes one of the caller's own tokens (or, for a main
 	// administrator, any token of the tenant). Revoking twice is not an error.
 	RevokeAccessToken(context.Context, *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error)
+	// GetTenant returns the caller's tenant with its plan and seat count.
+	GetTenant(context.Context, *connect.Request[v1.GetTenantRequest]) (*connect.Response[v1.GetTenantResponse], error)
+	// UpdateTenant changes the tenant's name, language or plan (seat limit).
+	// Main administrators only; a limit below the seats taken is refused.
+	UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error)
+	// CreateStructureItem adds an organisation, customer, cost centre,
+	// company, structure level, product category, application, permission area
+	// or additional package. Main administrators only (application managers
+	// may add applications).
+	CreateStructureItem(context.Context, *connect.Request[v1.CreateStructureItemRequest]) (*connect.Response[v1.CreateStructureItemResponse], error)
+	// ListStructureItems lists the tenant's items of one kind (structure
+	// levels with their parent, so the tree can be drawn).
+	ListStructureItems(context.Context, *connect.Request[v1.ListStructureItemsRequest]) (*connect.Response[v1.ListStructureItemsResponse], error)
+	// SetUserRole makes a user main administrator, superuser, application
+	// manager or ordinary user. Main administrators only; an integrator may
+	// not create administrators (integrator-policy decides).
+	SetUserRole(context.Context, *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error)
+	// AssignSponsor names the human who answers for an integration user
+	// (seed 000), clearing the "needs a new sponsor" flag.
+	AssignSponsor(context.Context, *connect.Request[v1.AssignSponsorRequest]) (*connect.Response[v1.AssignSponsorResponse], error)
+	// SignIn is the interactive sign-in of persons, integration users and
+	// integrators: email and password, or a login provider's assertion. It
+	// returns a bearer token. A service user is refused with PERMISSION_DENIED
+	// and ErrorInfo SERVICE_USER_API_ONLY.
+	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
+	// IssueServiceToken is the API token endpoint, the only way a service
+	// user authenticates (seed 002): company code, user code and password in,
+	// a short-lived API token out.
+	IssueServiceToken(context.Context, *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -334,6 +513,56 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceGetTenantHandler := connect.NewUnaryHandler(
+		IdentityServiceGetTenantProcedure,
+		svc.GetTenant,
+		connect.WithSchema(identityServiceMethods.ByName("GetTenant")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceUpdateTenantHandler := connect.NewUnaryHandler(
+		IdentityServiceUpdateTenantProcedure,
+		svc.UpdateTenant,
+		connect.WithSchema(identityServiceMethods.ByName("UpdateTenant")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceCreateStructureItemHandler := connect.NewUnaryHandler(
+		IdentityServiceCreateStructureItemProcedure,
+		svc.CreateStructureItem,
+		connect.WithSchema(identityServiceMethods.ByName("CreateStructureItem")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceListStructureItemsHandler := connect.NewUnaryHandler(
+		IdentityServiceListStructureItemsProcedure,
+		svc.ListStructureItems,
+		connect.WithSchema(identityServiceMethods.ByName("ListStructureItems")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceSetUserRoleHandler := connect.NewUnaryHandler(
+		IdentityServiceSetUserRoleProcedure,
+		svc.SetUserRole,
+		connect.WithSchema(identityServiceMethods.ByName("SetUserRole")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceAssignSponsorHandler := connect.NewUnaryHandler(
+		IdentityServiceAssignSponsorProcedure,
+		svc.AssignSponsor,
+		connect.WithSchema(identityServiceMethods.ByName("AssignSponsor")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceSignInHandler := connect.NewUnaryHandler(
+		IdentityServiceSignInProcedure,
+		svc.SignIn,
+		connect.WithSchema(identityServiceMethods.ByName("SignIn")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceIssueServiceTokenHandler := connect.NewUnaryHandler(
+		IdentityServiceIssueServiceTokenProcedure,
+		svc.IssueServiceToken,
+		connect.WithSchema(identityServiceMethods.ByName("IssueServiceToken")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.identity.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceCreateTenantProcedure:
@@ -354,6 +583,22 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceCreateAccessTokenHandler.ServeHTTP(w, r)
 		case IdentityServiceRevokeAccessTokenProcedure:
 			identityServiceRevokeAccessTokenHandler.ServeHTTP(w, r)
+		case IdentityServiceGetTenantProcedure:
+			identityServiceGetTenantHandler.ServeHTTP(w, r)
+		case IdentityServiceUpdateTenantProcedure:
+			identityServiceUpdateTenantHandler.ServeHTTP(w, r)
+		case IdentityServiceCreateStructureItemProcedure:
+			identityServiceCreateStructureItemHandler.ServeHTTP(w, r)
+		case IdentityServiceListStructureItemsProcedure:
+			identityServiceListStructureItemsHandler.ServeHTTP(w, r)
+		case IdentityServiceSetUserRoleProcedure:
+			identityServiceSetUserRoleHandler.ServeHTTP(w, r)
+		case IdentityServiceAssignSponsorProcedure:
+			identityServiceAssignSponsorHandler.ServeHTTP(w, r)
+		case IdentityServiceSignInProcedure:
+			identityServiceSignInHandler.ServeHTTP(w, r)
+		case IdentityServiceIssueServiceTokenProcedure:
+			identityServiceIssueServiceTokenHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -397,4 +642,36 @@ func (UnimplementedIdentityServiceHandler) CreateAccessToken(context.Context, *c
 
 func (UnimplementedIdentityServiceHandler) RevokeAccessToken(context.Context, *connect.Request[v1.RevokeAccessTokenRequest]) (*connect.Response[v1.RevokeAccessTokenResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.RevokeAccessToken is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) GetTenant(context.Context, *connect.Request[v1.GetTenantRequest]) (*connect.Response[v1.GetTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.GetTenant is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) UpdateTenant(context.Context, *connect.Request[v1.UpdateTenantRequest]) (*connect.Response[v1.UpdateTenantResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.UpdateTenant is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) CreateStructureItem(context.Context, *connect.Request[v1.CreateStructureItemRequest]) (*connect.Response[v1.CreateStructureItemResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.CreateStructureItem is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) ListStructureItems(context.Context, *connect.Request[v1.ListStructureItemsRequest]) (*connect.Response[v1.ListStructureItemsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.ListStructureItems is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SetUserRole(context.Context, *connect.Request[v1.SetUserRoleRequest]) (*connect.Response[v1.SetUserRoleResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.SetUserRole is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) AssignSponsor(context.Context, *connect.Request[v1.AssignSponsorRequest]) (*connect.Response[v1.AssignSponsorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.AssignSponsor is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.SignIn is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) IssueServiceToken(context.Context, *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.IssueServiceToken is not implemented"))
 }

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+	"rollcall.dev/services/identity/domain"
+)
+
+// ErrSkip marks an event that can never be applied as it is (its reason
+// says why); the consumer dead-letters it so an operator can look, fix the
+// cause (e.g. free a seat) and replay it.
+var ErrSkip = errors.New("event cannot be applied")
+
+// ErrNotYet marks an event that arrived before what it depends on (an
+// integrator dismissed before identity saw him accepted); it is retried.
+var ErrNotYet = errors.New("event depends on one not applied yet")
+
+// Accepted is an accepted invitation (invitation.v1.InviteAccepted).
+type Accepted struct {
+	InvitationID    string
+	TenantID        string
+	UserID          string
+	Kind            domain.Kind
+	Origin          int32
+	ExistingProfile bool
+	LoginMethod     int32
+	FirstName       string
+	LastName        string
+	Email           string
+	Mobile          string
+	Grants          *commonv1.Grants
+	PartnerID       string
+	InviterUserID   string
+	ExternalSubject string
+	AcceptedAt      time.Time
+}
+
+// InviteAccepted creates the user with exactly the invited grants (or, for
+// an existing profile, adds the membership of this tenant or reactivates
+// it), once per event (inbox). People take a seat; over the plan's limit the
+// event is refused with ErrSkip and a clear reason (dead-lettered: replay it
+// once a seat is free). Integration users get the inviter as sponsor and the
+// password set through SetInitialPassword.
+func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, e Accepted) error {
+	return s.Store.Process(ctx, consumer, eventID, func(tx Tx) error {
+		t, err := tx.Tenant(e.TenantID, true) // serialises seat counting per tenant
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%w: unknown tenant %s", ErrSkip, e.TenantID)
+		}
+		if err != nil {
+			return err
+		}
+		existing, err := tx.User(e.TenantID, e.UserID, true)
+		switch {
+		case errors.Is(err, domain.ErrNotFound):
+			existing = nil
+		case err != nil:
+			return err
+		case existing.SourceInvitationID == e.InvitationID:
+			return nil // applied before (the inbox forgot, or another event id): nothing to do
+		case !e.ExistingProfile:
+			return fmt.Errorf("%w: user %s already exists in tenant %s from another invitation", ErrSkip, e.UserID, e.TenantID)
+		case existing.Kind == domain.KindService:
+			return fmt.Errorf("%w: user %s is a service user", ErrSkip, e.UserID)
+		}
+
+		now := s.now()
+		takesSeat := domain.TakesSeat(e.Kind)
+		if takesSeat && (existing == nil || !existing.Active() || !existing.CountsSeat) && t.SeatLimit > 0 {
+			n, err := tx.CountSeats(t.ID)
+			if err != nil {
+				return err
+			}
+			if n >= t.SeatLimit {
+				s.log().WarnContext(ctx, "accepted invitation refused: no free seat", "tenant_id", t.ID, "invitation_id", e.InvitationID, "seats", n, "limit", t.SeatLimit)
+				return fmt.Errorf("%w: %w: %d of %d seats are taken; free a seat or raise the plan's limit, then replay", ErrSkip, domain.ErrSeatLimit, n, t.SeatLimit)
+			}
+		}
+
+		if existing != nil {
+			// An existing profile joins again (or with new grants): exactly the
+			// invited grants, active.
+			existing.Status, existing.DeactivatedAt = domain.StatusActive, time.Time{}
+			existing.Grants, existing.Role = e.Grants, domain.RoleFor(e.Grants)
+			existing.CountsSeat = takesSeat
+			existing.SourceInvitationID, existing.Origin = e.InvitationID, e.Origin
+			existing.UpdatedAt = now
+			existing.Record(domain.Updated{Fields: []int32{fieldGrants, fieldRole, fieldSeat}})
+			return tx.SaveUser(existing)
+		}
+
+		u := &domain.User{
+			TenantID: e.TenantID, ID: e.UserID, Kind: e.Kind, Origin: e.Origin, Status: domain.StatusActive,
+			Role: domain.RoleFor(e.Grants), FirstName: e.FirstName, LastName: e.LastName, Email: normEmail(e.Email),
+			Mobile: e.Mobile, Grants: e.Grants, CountsSeat: takesSeat, SourceInvitationID: e.InvitationID,
+			LoginMethod: e.LoginMethod, ExternalSubject: e.ExternalSubject, CreatedAt: now, UpdatedAt: now,
+		}
+		switch e.Kind {
+		case domain.KindIntegrator:
+			u.Integrator, u.PartnerID = true, e.PartnerID
+		case domain.KindIntegration:
+			u.SponsorUserID = e.InviterUserID
+			sp, err := tx.User(e.TenantID, e.InviterUserID, false)
+			if err != nil || !sp.Active() || sp.Kind != domain.KindPerson {
+				u.NeedsSponsor = true // the inviter is gone or no person: flag, never fail
+			}
+			if u.PasswordHash, err = tx.TakePendingCredential(e.TenantID, e.UserID, e.InvitationID); err != nil {
+				return err
+			}
+			if u.PasswordHash == "" {
+				s.log().WarnContext(ctx, "integration user created without a password (SetInitialPassword was not called)", "tenant_id", e.TenantID, "user_id", e.UserID)
+			}
+		}
+		if e.ExistingProfile {
+			// A profile from another tenant joins this one: the membership
+			// is new here, so it is created (UserCreated) with its own grants.
+			u.LoginMethod = domain.LoginExisting
+		}
+		u.Record(domain.Created{})
+		return tx.InsertUser(u)
+	})
+}
+
+// IntegratorGone deactivates an integrator who was replaced (another one was
+// invited, seed 003) or dismissed: his tokens are revoked at once. A user
+// identity has not seen yet is retried (ErrNotYet); a user who is no
+// integrator is ErrSkip.
+func (s *Service) IntegratorGone(ctx context.Context, consumer, eventID, tenantID, userID string, reason domain.Reason, by string) error {
+	return s.Store.Process(ctx, consumer, eventID, func(tx Tx) error {
+		u, err := tx.User(tenantID, userID, true)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%w: integrator %s is not known in tenant %s yet", ErrNotYet, userID, tenantID)
+		}
+		if err != nil {
+			return err
+		}
+		if u.Kind != domain.KindIntegrator {
+			return fmt.Errorf("%w: user %s of tenant %s is no integrator", ErrSkip, userID, tenantID)
+		}
+		if u.Deactivate(reason, by, s.now()) {
+			return tx.SaveUser(u)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"rollcall.dev/services/identity/domain"
+)
+
+// passwordLen is a generated service-user password's length (about 117 bits).
+const passwordLen = 20
+
+// LetterInput is what a service-user letter says.
+type LetterInput struct {
+	TenantName, CompanyCode, UserCode, Password, Application, Language string
+	Reset                                                              bool
+}
+
+// Letter is the printable letter, returned once.
+type Letter struct {
+	CompanyCode, UserCode, Password, Language string
+	Text                                      string
+	PDF                                       []byte
+}
+
+// LetterWriter renders a letter (adapters/letter).
+type LetterWriter interface {
+	Write(in LetterInput) (Letter, error)
+}
+
+// NewServiceUser describes a service user (seed 002).
+type NewServiceUser struct {
+	TenantID          string
+	UserCode          string
+	ApplicationID     string
+	Active            bool
+	Language          string
+	AllCompanies      bool
+	CompanyIDs        []string
+	AllStructure      bool
+	StructureLevelIDs []string
+}
+
+// CreateServiceUser creates an API-only service user and returns, once, the
+// letter with company code, user code and a generated password. Only an
+// application manager may; the user code is 6 to 10 letters or digits,
+// unique in the tenant (whatever the case); the application, companies and
+// structure levels must be the tenant's.
+func (s *Service) CreateServiceUser(ctx context.Context, a domain.Actor, n NewServiceUser) (*domain.User, Letter, error) {
+	if err := sameTenant(a, n.TenantID); err != nil {
+		return nil, Letter{}, err
+	}
+	if err := a.MayManageServiceUsers(); err != nil {
+		return nil, Letter{}, err
+	}
+	if err := domain.CheckUserCode(n.UserCode); err != nil {
+		return nil, Letter{}, err
+	}
+	switch {
+	case n.AllCompanies == (len(n.CompanyIDs) > 0):
+		return nil, Letter{}, domain.Invalid("company_ids", "choose all_companies or at least one company, not both")
+	case n.AllStructure && len(n.StructureLevelIDs) > 0:
+		return nil, Letter{}, domain.Invalid("structure_level_ids", "must be empty when all_structure is true")
+	case n.Language == "":
+		return nil, Letter{}, domain.Invalid("language", "choose the communication language")
+	}
+	password := domain.GeneratePassword(passwordLen)
+	now := s.now()
+	u := &domain.User{
+		TenantID: n.TenantID, ID: newID(), Kind: domain.KindService, Origin: domain.OriginUserAdministration,
+		Status: domain.StatusActive, Role: domain.RoleUser, PasswordHash: domain.HashPassword(password),
+		Service: &domain.ServiceDetails{
+			UserCode: n.UserCode, ApplicationID: n.ApplicationID, Active: n.Active, Language: n.Language,
+			AllCompanies: n.AllCompanies, CompanyIDs: n.CompanyIDs, AllStructure: n.AllStructure, StructureLevelIDs: n.StructureLevelIDs,
+		},
+		CreatedByUserID: a.UserID, CreatedAt: now, UpdatedAt: now,
+	}
+	u.Record(domain.ServiceCreated{})
+	var letter Letter
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		t, err := tx.Tenant(n.TenantID, false)
+		if err != nil {
+			return err
+		}
+		app, err := tx.Item(n.TenantID, domain.ItemApplication, n.ApplicationID)
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Invalid("application_id", "the tenant has no such application")
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range []struct {
+			field string
+			kind  domain.ItemKind
+			ids   []string
+		}{{"company_ids", domain.ItemCompany, n.CompanyIDs}, {"structure_level_ids", domain.ItemStructureLevel, n.StructureLevelIDs}} {
+			unknown, err := tx.UnknownIDs(n.TenantID, c.kind, c.ids)
+			if err != nil {
+				return err
+			}
+			if len(unknown) > 0 {
+				return domain.Invalid(c.field, "not the tenant's: %v", unknown)
+			}
+		}
+		if _, err := tx.UserByCode(n.TenantID, n.UserCode); err == nil {
+			return domain.Duplicate("user_code", "the tenant already has a service user with code %q", n.UserCode)
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return err
+		}
+		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		letter, err = s.letter(LetterInput{TenantName: t.Name, CompanyCode: t.CompanyCode, UserCode: n.UserCode,
+			Password: password, Application: app.Name, Language: n.Language})
+		return err
+	})
+	if err != nil {
+		return nil, Letter{}, err
+	}
+	return u, letter, nil
+}
+
+func (s *Service) letter(in LetterInput) (Letter, error) {
+	if s.Letters == nil {
+		return Letter{CompanyCode: in.CompanyCode, UserCode: in.UserCode, Password: in.Password, Language: in.Language}, nil
+	}
+	return s.Letters.Write(in)
+}
+
+// ResetServiceUserPassword generates a new permanent password for a service
+// user and returns, once, a new letter (ServiceUserPasswordReset, without
+// the password). Only an application manager may.
+func (s *Service) ResetServiceUserPassword(ctx context.Context, a domain.Actor, tenantID, userID string) (Letter, error) {
+	if err := sameTenant(a, tenantID); err != nil {
+		return Letter{}, err
+	}
+	if err := a.MayManageServiceUsers(); err != nil {
+		return Letter{}, err
+	}
+	password := domain.GeneratePassword(passwordLen)
+	var letter Letter
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		t, err := tx.Tenant(tenantID, false)
+		if err != nil {
+			return err
+		}
+		u, err := tx.User(tenantID, userID, true)
+		if err != nil {
+			return err
+		}
+		if u.Kind != domain.KindService {
+			return domain.Invalid("user_id", "not a service user")
+		}
+		if !u.Active() {
+			return domain.Forbidden("user_id", "the service user is deactivated")
+		}
+		now := s.now()
+		u.PasswordHash, u.UpdatedAt = domain.HashPassword(password), now
+		u.Record(domain.PasswordReset{By: a.UserID, At: now})
+		if err := tx.SaveUser(u); err != nil {
+			return err
+		}
+		appName := ""
+		if it, err := tx.Item(tenantID, domain.ItemApplication, u.Service.ApplicationID); err == nil {
+			appName = it.Name
+		}
+		letter, err = s.letter(LetterInput{TenantName: t.Name, CompanyCode: t.CompanyCode, UserCode: u.Service.UserCode,
+			Password: password, Application: appName, Language: u.Service.Language, Reset: true})
+		return err
+	})
+	return letter, err
+}
+
+// IssueServiceToken is the API token endpoint: the only way a service user
+// authenticates. Any mismatch (company, code, password, inactive or
+// deactivated user) is the same domain.ErrBadCredentials.
+func (s *Service) IssueServiceToken(ctx context.Context, companyCode, userCode, password string) (IssuedToken, error) {
+	var (
+		u    *domain.User
+		hash string
+	)
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		t, err := tx.TenantByCode(companyCode)
+		if err != nil {
+			return err
+		}
+		u, err = tx.UserByCode(t.ID, userCode)
+		if err != nil {
+			return err
+		}
+		hash = u.PasswordHash
+		return nil
+	})
+	if errors.Is(err, domain.ErrNotFound) {
+		domain.HashPassword(password) // same work as a real check: no timing oracle for codes
+		return IssuedToken{}, domain.ErrBadCredentials
+	}
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	ok, err := domain.CheckPassword(hash, password)
+	if err != nil || !ok || !u.Active() || u.Service == nil || !u.Service.Active {
+		return IssuedToken{}, domain.ErrBadCredentials
+	}
+	ttl := s.APITokenTTL
+	if ttl <= 0 {
+		ttl = DefaultAPITokenTTL
+	}
+	var out IssuedToken
+	err = s.Store.Do(ctx, func(tx Tx) error {
+		out, err = s.issue(tx, u, domain.PurposeAPI, "api", ttl)
+		return err
+	})
+	return out, err
+}

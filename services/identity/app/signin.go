@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"rollcall.dev/services/identity/domain"
+)
+
+// SignInRequest is an interactive sign-in: email and password, or a login
+// provider's assertion (bound to the tenant id as audience).
+type SignInRequest struct {
+	CompanyCode string
+	Email       string // or, for a service user trying, its user code
+	Password    string
+	Provider    string
+	Assertion   string
+}
+
+// SignIn signs a person, integration user or integrator in and issues a
+// bearer token. A service user is refused with domain.ErrServiceUserAPIOnly
+// (seed 002) once its credentials are shown to be right, so the refusal
+// tells nothing to someone guessing; every other mismatch is
+// domain.ErrBadCredentials.
+func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *domain.User, error) {
+	byPassword := r.Email != "" || r.Password != ""
+	byProvider := r.Provider != "" || r.Assertion != ""
+	switch {
+	case byPassword == byProvider:
+		return IssuedToken{}, nil, domain.Invalid("email", "sign in with email and password, or with provider and assertion")
+	case byPassword && (r.Email == "" || r.Password == ""):
+		return IssuedToken{}, nil, domain.Invalid("password", "email and password go together")
+	case byProvider && (r.Provider == "" || r.Assertion == ""):
+		return IssuedToken{}, nil, domain.Invalid("assertion", "provider and assertion go together")
+	case r.Provider == ProviderRollcall:
+		return IssuedToken{}, nil, domain.Invalid("provider", "a Rollcall token is already a session")
+	}
+	var (
+		tenant     *domain.Tenant
+		candidates []*domain.User
+		service    *domain.User
+	)
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		var err error
+		if tenant, err = tx.TenantByCode(r.CompanyCode); err != nil {
+			return err
+		}
+		if !byPassword {
+			return nil
+		}
+		if candidates, err = tx.UsersByEmail(tenant.ID, r.Email); err != nil {
+			return err
+		}
+		if su, err := tx.UserByCode(tenant.ID, r.Email); err == nil {
+			service = su
+		} else if !errors.Is(err, domain.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, domain.ErrNotFound) {
+		return IssuedToken{}, nil, domain.ErrBadCredentials
+	}
+	if err != nil {
+		return IssuedToken{}, nil, err
+	}
+
+	var user *domain.User
+	if byProvider {
+		res, err := s.VerifyLogin(ctx, tenant.ID, r.Provider, r.Assertion, tenant.ID)
+		if err != nil {
+			if errors.Is(err, domain.ErrLoginRefused) {
+				return IssuedToken{}, nil, domain.ErrBadCredentials
+			}
+			return IssuedToken{}, nil, err
+		}
+		err = s.Store.Do(ctx, func(tx Tx) error {
+			user, err = tx.UserBySubject(tenant.ID, res.Subject)
+			return err
+		})
+		if errors.Is(err, domain.ErrNotFound) {
+			return IssuedToken{}, nil, domain.ErrBadCredentials
+		}
+		if err != nil {
+			return IssuedToken{}, nil, err
+		}
+	} else {
+		for _, c := range candidates {
+			if ok, _ := domain.CheckPassword(c.PasswordHash, r.Password); ok && c.Active() {
+				user = c
+				break
+			}
+		}
+		if user == nil && service != nil {
+			if ok, _ := domain.CheckPassword(service.PasswordHash, r.Password); ok {
+				s.log().WarnContext(ctx, "interactive sign-in refused for a service user", "tenant_id", tenant.ID, "user_id", service.ID)
+				return IssuedToken{}, nil, domain.ErrServiceUserAPIOnly
+			}
+		}
+		if user == nil {
+			if len(candidates) == 0 && service == nil {
+				domain.HashPassword(r.Password) // same work either way
+			}
+			return IssuedToken{}, nil, domain.ErrBadCredentials
+		}
+	}
+	if user.Kind == domain.KindService {
+		return IssuedToken{}, nil, domain.ErrServiceUserAPIOnly
+	}
+	if !user.Active() {
+		return IssuedToken{}, nil, domain.ErrBadCredentials
+	}
+	ttl := s.TokenTTL
+	if ttl <= 0 {
+		ttl = DefaultTokenTTL
+	}
+	var out IssuedToken
+	err = s.Store.Do(ctx, func(tx Tx) error {
+		out, err = s.issue(tx, user, domain.PurposeAdmin, "sign-in", ttl)
+		return err
+	})
+	return out, user, err
+}
+
+func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }

@@ -1,0 +1,98 @@
+package domain_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+	"rollcall.dev/services/identity/domain"
+)
+
+func TestNorwegianID(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"01019010046", "41019010110" /* D-number */} {
+		_, err := domain.NorwegianID(ok)
+		require.NoError(t, err, ok)
+	}
+	for _, bad := range []string{"01019010047", "01019010056", "0101901004", "010190100466", "0101901004x", "00019010046", "01139010046", ""} {
+		_, err := domain.NorwegianID(bad)
+		require.ErrorIs(t, err, domain.ErrNationalID, bad)
+	}
+}
+
+func TestSwedishID(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"811218-9876", "8112189876", "198112189876", "19811218-9876", "811278-9873" /* samordningsnummer */} {
+		got, err := domain.SwedishID(ok)
+		require.NoError(t, err, ok)
+		require.Len(t, got, 10)
+	}
+	for _, bad := range []string{"811218-9875", "811318-9876", "81121898", "abcdefghij", ""} {
+		_, err := domain.SwedishID(bad)
+		require.ErrorIs(t, err, domain.ErrNationalID, bad)
+	}
+}
+
+func TestCheckUserCode(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"ABC123", "abcdefghij", "PAIE2026", "123456"} {
+		require.NoError(t, domain.CheckUserCode(ok), ok)
+	}
+	for _, bad := range []string{"ABC12", "ABCDEFGHIJK", "ABC_123", "ABC-123", "ABC 123", "ÅBC1234", "ABC123!"} {
+		err := domain.CheckUserCode(bad)
+		require.ErrorIs(t, err, domain.ErrInvalid, bad)
+		var fe *domain.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "user_code", fe.Field)
+	}
+}
+
+func TestPasswords(t *testing.T) {
+	t.Parallel()
+	h := domain.HashPassword("correct horse battery")
+	require.True(t, strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$"))
+	require.NotEqual(t, h, domain.HashPassword("correct horse battery"), "salted")
+	ok, err := domain.CheckPassword(h, "correct horse battery")
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = domain.CheckPassword(h, "correct horse batterY")
+	require.NoError(t, err)
+	require.False(t, ok)
+	ok, err = domain.CheckPassword("", "x")
+	require.NoError(t, err)
+	require.False(t, ok)
+	_, err = domain.CheckPassword("$bcrypt$nope", "x")
+	require.Error(t, err)
+	p := domain.GeneratePassword(20)
+	require.Len(t, p, 20)
+	require.NotContains(t, p, "0")
+	require.NotContains(t, p, "l")
+}
+
+func TestTokens(t *testing.T) {
+	t.Parallel()
+	tok, hash := domain.NewToken()
+	require.True(t, strings.HasPrefix(tok, domain.TokenPrefix))
+	require.Len(t, tok, len(domain.TokenPrefix)+43)
+	require.Equal(t, hash, domain.HashToken(tok))
+	other, _ := domain.NewToken()
+	require.NotEqual(t, tok, other)
+}
+
+func TestCovers(t *testing.T) {
+	t.Parallel()
+	main := &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_MAIN_ADMINISTRATOR}
+	custom := func(areas []string, orgs *commonv1.Selection) *commonv1.Grants {
+		return &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM, PermissionAreas: areas,
+			Scope: &commonv1.AccessScope{Organisations: orgs}}
+	}
+	su := custom([]string{"support", "invoices"}, &commonv1.Selection{Ids: []string{"a", "b"}})
+	require.True(t, domain.Covers(main, su))
+	require.False(t, domain.Covers(su, main))
+	require.True(t, domain.Covers(su, custom([]string{"support"}, &commonv1.Selection{Ids: []string{"a"}})))
+	require.False(t, domain.Covers(su, custom([]string{"reports"}, nil)))
+	require.False(t, domain.Covers(su, custom([]string{"support"}, &commonv1.Selection{Ids: []string{"c"}})))
+	require.False(t, domain.Covers(su, custom([]string{"support"}, &commonv1.Selection{All: true})))
+}

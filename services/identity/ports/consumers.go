@@ -1,0 +1,96 @@
+package ports
+
+import (
+	"context"
+	"errors"
+
+	"rollcall.dev/pkg/bus"
+	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
+	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
+	"rollcall.dev/services/identity/app"
+	"rollcall.dev/services/identity/domain"
+)
+
+// Subjects identity consumes.
+const (
+	InviteAcceptedSubjects      = "invitation.v1.*.invitation.*.accepted"
+	IntegratorReplacedSubjects  = "integrator.v1.*.integrator.*.replaced"
+	IntegratorDismissedSubjects = "integrator.v1.*.integrator.*.dismissed"
+)
+
+// Durable consumer names (also the inbox's consumer names).
+const (
+	InviteAcceptedDurable      = "identity-invite-accepted"
+	IntegratorReplacedDurable  = "identity-integrator-replaced"
+	IntegratorDismissedDurable = "identity-integrator-dismissed"
+)
+
+// consumerError maps a use case's error for the runner: ErrSkip and
+// domain rule errors are dead-lettered at once with their reason (a retry
+// cannot help; an operator replays after fixing the cause), anything else is
+// retried with back-off.
+func consumerError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, app.ErrSkip) || errors.Is(err, domain.ErrInvalid) || errors.Is(err, domain.ErrAlreadyExists) {
+		return bus.Permanent(err)
+	}
+	return err
+}
+
+var kindOfInvitation = map[invitationv1.InvitationKind]domain.Kind{
+	invitationv1.InvitationKind_INVITATION_KIND_MEMBER:      domain.KindPerson,
+	invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION: domain.KindIntegration,
+	invitationv1.InvitationKind_INVITATION_KIND_INTEGRATOR:  domain.KindIntegrator,
+}
+
+// InviteAccepted creates or activates the invited user (once per event).
+func InviteAccepted(svc *app.Service) bus.ConsumerConfig {
+	return bus.ConsumerConfig{
+		Stream:         bus.StreamInvitation,
+		Durable:        InviteAcceptedDurable,
+		FilterSubjects: []string{InviteAcceptedSubjects},
+		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *invitationv1.InviteAccepted) error {
+			return consumerError(svc.InviteAccepted(ctx, InviteAcceptedDurable, m.ID, AcceptedOf(ev)))
+		}),
+	}
+}
+
+// AcceptedOf translates the event.
+func AcceptedOf(ev *invitationv1.InviteAccepted) app.Accepted {
+	return app.Accepted{
+		InvitationID: ev.GetInvitationId(), TenantID: ev.GetTenantId(), UserID: ev.GetUserId(),
+		Kind: kindOfInvitation[ev.GetKind()], Origin: int32(ev.GetOrigin()), ExistingProfile: ev.GetExistingProfile(),
+		LoginMethod: int32(ev.GetLoginMethod()), FirstName: ev.GetFirstName(), LastName: ev.GetLastName(),
+		Email: ev.GetEmail(), Mobile: ev.GetMobile(), Grants: ev.GetGrants(), PartnerID: ev.GetPartnerId(),
+		InviterUserID: ev.GetInviter().GetUserId(), ExternalSubject: ev.GetExternalSubject(), AcceptedAt: ev.GetAcceptedAt().AsTime(),
+	}
+}
+
+// IntegratorReplaced deactivates the previous integrator (seed 003: inviting
+// another one dismisses the current one).
+func IntegratorReplaced(svc *app.Service) bus.ConsumerConfig {
+	return bus.ConsumerConfig{
+		Stream:         bus.StreamIntegrator,
+		Durable:        IntegratorReplacedDurable,
+		FilterSubjects: []string{IntegratorReplacedSubjects},
+		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorReplaced) error {
+			return consumerError(svc.IntegratorGone(ctx, IntegratorReplacedDurable, m.ID, ev.GetTenantId(),
+				ev.GetPreviousIntegrator().GetUserId(), domain.ReasonIntegratorReplaced, ""))
+		}),
+	}
+}
+
+// IntegratorDismissed deactivates the dismissed integrator.
+func IntegratorDismissed(svc *app.Service) bus.ConsumerConfig {
+	return bus.ConsumerConfig{
+		Stream:         bus.StreamIntegrator,
+		Durable:        IntegratorDismissedDurable,
+		FilterSubjects: []string{IntegratorDismissedSubjects},
+		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorDismissed) error {
+			return consumerError(svc.IntegratorGone(ctx, IntegratorDismissedDurable, m.ID, ev.GetTenantId(),
+				ev.GetIntegrator().GetUserId(), domain.ReasonIntegratorDismissed, ev.GetDismissedByUserId()))
+		}),
+	}
+}
