@@ -129,6 +129,10 @@ func bootstrap(ctx context.Context, svc *app.Service, dev *devOptions) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("identity bootstrap: %w", err)
 	}
+	// The tenant id too, for scripts (the README's walkthrough reads it).
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap-tenant.id"), []byte(b.Tenant.ID+"\n"), 0o600); err != nil {
+		return fmt.Errorf("identity bootstrap: %w", err)
+	}
 	adminTok, err := keptToken(ctx, svc, filepath.Join(dir, "bootstrap-admin.token"), b.Admin)
 	if err != nil {
 		return err

@@ -201,6 +201,7 @@ func (s *Service) VerifyLogin(ctx context.Context, tenantID, provider, assertion
 	res, err := p.Verify(ctx, tenantID, assertion, audience)
 	if err != nil {
 		if errors.Is(err, domain.ErrLoginRefused) {
+			metricLoginRefused.WithLabelValues(provider).Inc()
 			s.log().InfoContext(ctx, "login refused", "tenant_id", tenantID, "provider", provider, "reason", err.Error())
 		}
 		return LoginResult{}, err

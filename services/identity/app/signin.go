@@ -94,7 +94,8 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 		}
 		if user == nil && service != nil {
 			if ok, _ := domain.CheckPassword(service.PasswordHash, r.Password); ok {
-				s.log().WarnContext(ctx, "interactive sign-in refused for a service user", "tenant_id", tenant.ID, "user_id", service.ID)
+				s.log().InfoContext(ctx, "interactive sign-in refused for a service user", "tenant_id", tenant.ID, "user_id", service.ID)
+				metricServiceUserSignInRefused.Inc()
 				return IssuedToken{}, nil, domain.ErrServiceUserAPIOnly
 			}
 		}
