@@ -1214,6 +1214,7 @@ func TestSecretsAreMarkedDebugRedact(t *testing.T) {
 	slices.Sort(got)
 	want := []string{
 		"rollcall.identity.v1.AuthenticateRequest.token",
+		"rollcall.identity.v1.AuthenticateServiceUserRequest.token",
 		"rollcall.identity.v1.CreateAccessTokenResponse.token",
 		"rollcall.identity.v1.IssueServiceTokenRequest.password",
 		"rollcall.identity.v1.IssueServiceTokenResponse.token",

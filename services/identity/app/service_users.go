@@ -213,3 +213,27 @@ func (s *Service) IssueServiceToken(ctx context.Context, companyCode, userCode, 
 	})
 	return out, err
 }
+
+// AuthenticateServiceUser resolves a service user's API token. Anything but
+// a live API token of an active service user is domain.ErrUnauthenticated.
+func (s *Service) AuthenticateServiceUser(ctx context.Context, token string) (*domain.User, error) {
+	if token == "" || len(token) > 512 {
+		return nil, domain.ErrUnauthenticated
+	}
+	var u *domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		_, owner, err := tx.TokenOwner(domain.HashToken(token), domain.PurposeAPI, s.now())
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.ErrUnauthenticated
+		}
+		if err != nil {
+			return err
+		}
+		if owner.Kind != domain.KindService || !owner.Active() || owner.Service == nil || !owner.Service.Active {
+			return domain.ErrUnauthenticated
+		}
+		u = owner
+		return nil
+	})
+	return u, err
+}

@@ -81,3 +81,16 @@ func (h *Internal) VerifyLogin(ctx context.Context, req *connect.Request[identit
 	}
 	return connect.NewResponse(out), nil
 }
+
+// AuthenticateServiceUser resolves a service user's API token.
+func (h *Internal) AuthenticateServiceUser(ctx context.Context, req *connect.Request[identityv1.AuthenticateServiceUserRequest]) (*connect.Response[identityv1.AuthenticateServiceUserResponse], error) {
+	u, err := h.App.AuthenticateServiceUser(ctx, req.Msg.GetToken())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	sd := u.Service
+	return connect.NewResponse(&identityv1.AuthenticateServiceUserResponse{
+		TenantId: u.TenantID, UserId: u.ID, UserCode: sd.UserCode, ApplicationId: sd.ApplicationID,
+		AllCompanies: sd.AllCompanies, CompanyIds: sd.CompanyIDs, AllStructure: sd.AllStructure, StructureLevelIds: sd.StructureLevelIDs,
+	}), nil
+}

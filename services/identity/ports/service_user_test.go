@@ -150,7 +150,17 @@ func TestServiceUsers(t *testing.T) {
 		l := created.GetLetter()
 		tok, err := e.anon.IssueServiceToken(ctx, connect.NewRequest(&identityv1.IssueServiceTokenRequest{CompanyCode: "paie", UserCode: "paie2026", Password: l.GetPassword()}))
 		require.NoError(t, err)
-		// The API token is no admin token.
+		// The API token is what the API resolves ...
+		su, err := e.internal.AuthenticateServiceUser(ctx, connect.NewRequest(&identityv1.AuthenticateServiceUserRequest{Token: tok.Msg.GetToken()}))
+		require.NoError(t, err)
+		require.Equal(t, created.GetUser().GetUserId(), su.Msg.GetUserId())
+		require.Equal(t, tn.apps[0], su.Msg.GetApplicationId())
+		require.Equal(t, tn.companies, su.Msg.GetCompanyIds())
+		require.True(t, su.Msg.GetAllStructure())
+		// ... an admin token is not an API token ...
+		_, err = e.internal.AuthenticateServiceUser(ctx, connect.NewRequest(&identityv1.AuthenticateServiceUserRequest{Token: tn.adminToken}))
+		requireCode(t, err, connect.CodeUnauthenticated)
+		// ... and the API token is no admin token.
 		_, err = e.internal.Authenticate(ctx, connect.NewRequest(&identityv1.AuthenticateRequest{Token: tok.Msg.GetToken()}))
 		requireCode(t, err, connect.CodeUnauthenticated)
 		// Interactive sign-in is refused with a clear reason.

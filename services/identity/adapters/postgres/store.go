@@ -455,6 +455,11 @@ func (t *tx) RevokeToken(tenantID, id string, now time.Time) error {
 }
 
 func (t *tx) PutPendingCredential(tenantID, userID, invitationID, hash string, now time.Time) error {
+	// Invitations live at most 30 days: a pending password older than that
+	// belongs to one that was never accepted.
+	if _, err := t.tx.Exec(t.ctx, `DELETE FROM pending_credentials WHERE tenant_id = $1 AND created_at < $2`, tenantID, now.Add(-31*24*time.Hour)); err != nil {
+		return err
+	}
 	_, err := t.tx.Exec(t.ctx, `INSERT INTO pending_credentials (tenant_id, user_id, invitation_id, password_hash, created_at)
 VALUES ($1,$2,$3,$4,$5) ON CONFLICT (tenant_id, user_id, invitation_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, created_at = EXCLUDED.created_at`,
 		tenantID, userID, invitationID, hash, now)

@@ -649,6 +649,161 @@ func (x *VerifyLoginResponse) GetExistingUserEmail() string {
 	return ""
 }
 
+// AuthenticateServiceUserRequest carries the service user's API token.
+type AuthenticateServiceUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The API token as the external application presented it.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateServiceUserRequest) Reset() {
+	*x = AuthenticateServiceUserRequest{}
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateServiceUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateServiceUserRequest) ProtoMessage() {}
+
+func (x *AuthenticateServiceUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateServiceUserRequest.ProtoReflect.Descriptor instead.
+func (*AuthenticateServiceUserRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AuthenticateServiceUserRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// AuthenticateServiceUserResponse is the service user the token stands for.
+type AuthenticateServiceUserResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The service user (lowercase UUID).
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Its user code.
+	UserCode string `protobuf:"bytes,3,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
+	// The external application it belongs to (lowercase UUID).
+	ApplicationId string `protobuf:"bytes,4,opt,name=application_id,json=applicationId,proto3" json:"application_id,omitempty"`
+	// Access to every company.
+	AllCompanies bool `protobuf:"varint,5,opt,name=all_companies,json=allCompanies,proto3" json:"all_companies,omitempty"`
+	// The companies it may reach when all_companies is false.
+	CompanyIds []string `protobuf:"bytes,6,rep,name=company_ids,json=companyIds,proto3" json:"company_ids,omitempty"`
+	// Access to the whole administrative structure.
+	AllStructure bool `protobuf:"varint,7,opt,name=all_structure,json=allStructure,proto3" json:"all_structure,omitempty"`
+	// The structure levels it may reach when all_structure is false.
+	StructureLevelIds []string `protobuf:"bytes,8,rep,name=structure_level_ids,json=structureLevelIds,proto3" json:"structure_level_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *AuthenticateServiceUserResponse) Reset() {
+	*x = AuthenticateServiceUserResponse{}
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateServiceUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateServiceUserResponse) ProtoMessage() {}
+
+func (x *AuthenticateServiceUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateServiceUserResponse.ProtoReflect.Descriptor instead.
+func (*AuthenticateServiceUserResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AuthenticateServiceUserResponse) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *AuthenticateServiceUserResponse) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AuthenticateServiceUserResponse) GetUserCode() string {
+	if x != nil {
+		return x.UserCode
+	}
+	return ""
+}
+
+func (x *AuthenticateServiceUserResponse) GetApplicationId() string {
+	if x != nil {
+		return x.ApplicationId
+	}
+	return ""
+}
+
+func (x *AuthenticateServiceUserResponse) GetAllCompanies() bool {
+	if x != nil {
+		return x.AllCompanies
+	}
+	return false
+}
+
+func (x *AuthenticateServiceUserResponse) GetCompanyIds() []string {
+	if x != nil {
+		return x.CompanyIds
+	}
+	return nil
+}
+
+func (x *AuthenticateServiceUserResponse) GetAllStructure() bool {
+	if x != nil {
+		return x.AllStructure
+	}
+	return false
+}
+
+func (x *AuthenticateServiceUserResponse) GetStructureLevelIds() []string {
+	if x != nil {
+		return x.StructureLevelIds
+	}
+	return nil
+}
+
 var File_rollcall_identity_v1_internal_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_internal_proto_rawDesc = "" +
@@ -696,13 +851,26 @@ const file_rollcall_identity_v1_internal_proto_rawDesc = "" +
 	"\x10existing_user_id\x18\x02 \x01(\tH\x00R\x0eexistingUserId\x88\x01\x01\x123\n" +
 	"\x13existing_user_email\x18\x03 \x01(\tH\x01R\x11existingUserEmail\x88\x01\x01B\x13\n" +
 	"\x11_existing_user_idB\x16\n" +
-	"\x14_existing_user_email2\xb9\x03\n" +
+	"\x14_existing_user_email\"E\n" +
+	"\x1eAuthenticateServiceUserRequest\x12#\n" +
+	"\x05token\x18\x01 \x01(\tB\r\xbaH\ar\x05\x10\x01\x18\x80\x04\x80\x01\x01R\x05token\"\xb6\x02\n" +
+	"\x1fAuthenticateServiceUserResponse\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1b\n" +
+	"\tuser_code\x18\x03 \x01(\tR\buserCode\x12%\n" +
+	"\x0eapplication_id\x18\x04 \x01(\tR\rapplicationId\x12#\n" +
+	"\rall_companies\x18\x05 \x01(\bR\fallCompanies\x12\x1f\n" +
+	"\vcompany_ids\x18\x06 \x03(\tR\n" +
+	"companyIds\x12#\n" +
+	"\rall_structure\x18\a \x01(\bR\fallStructure\x12.\n" +
+	"\x13structure_level_ids\x18\b \x03(\tR\x11structureLevelIds2\xc7\x04\n" +
 	"\x0fInternalService\x12j\n" +
 	"\fAuthenticate\x12).rollcall.identity.v1.AuthenticateRequest\x1a*.rollcall.identity.v1.AuthenticateResponse\"\x03\x90\x02\x01\x12p\n" +
 	"\x0eDescribeTenant\x12+.rollcall.identity.v1.DescribeTenantRequest\x1a,.rollcall.identity.v1.DescribeTenantResponse\"\x03\x90\x02\x01\x12d\n" +
 	"\n" +
 	"CheckScope\x12'.rollcall.identity.v1.CheckScopeRequest\x1a(.rollcall.identity.v1.CheckScopeResponse\"\x03\x90\x02\x01\x12b\n" +
-	"\vVerifyLogin\x12(.rollcall.identity.v1.VerifyLoginRequest\x1a).rollcall.identity.v1.VerifyLoginResponseB\xd3\x01\n" +
+	"\vVerifyLogin\x12(.rollcall.identity.v1.VerifyLoginRequest\x1a).rollcall.identity.v1.VerifyLoginResponse\x12\x8b\x01\n" +
+	"\x17AuthenticateServiceUser\x124.rollcall.identity.v1.AuthenticateServiceUserRequest\x1a5.rollcall.identity.v1.AuthenticateServiceUserResponse\"\x03\x90\x02\x01B\xd3\x01\n" +
 	"\x18com.rollcall.identity.v1B\rInternalProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
 var (
@@ -717,40 +885,44 @@ func file_rollcall_identity_v1_internal_proto_rawDescGZIP() []byte {
 	return file_rollcall_identity_v1_internal_proto_rawDescData
 }
 
-var file_rollcall_identity_v1_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_rollcall_identity_v1_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_rollcall_identity_v1_internal_proto_goTypes = []any{
-	(*Principal)(nil),              // 0: rollcall.identity.v1.Principal
-	(*AuthenticateRequest)(nil),    // 1: rollcall.identity.v1.AuthenticateRequest
-	(*AuthenticateResponse)(nil),   // 2: rollcall.identity.v1.AuthenticateResponse
-	(*DescribeTenantRequest)(nil),  // 3: rollcall.identity.v1.DescribeTenantRequest
-	(*DescribeTenantResponse)(nil), // 4: rollcall.identity.v1.DescribeTenantResponse
-	(*CheckScopeRequest)(nil),      // 5: rollcall.identity.v1.CheckScopeRequest
-	(*UnknownIds)(nil),             // 6: rollcall.identity.v1.UnknownIds
-	(*CheckScopeResponse)(nil),     // 7: rollcall.identity.v1.CheckScopeResponse
-	(*VerifyLoginRequest)(nil),     // 8: rollcall.identity.v1.VerifyLoginRequest
-	(*VerifyLoginResponse)(nil),    // 9: rollcall.identity.v1.VerifyLoginResponse
-	(UserKind)(0),                  // 10: rollcall.identity.v1.UserKind
-	(Role)(0),                      // 11: rollcall.identity.v1.Role
-	(*v1.Grants)(nil),              // 12: rollcall.common.v1.Grants
-	(*v1.AccessScope)(nil),         // 13: rollcall.common.v1.AccessScope
+	(*Principal)(nil),                       // 0: rollcall.identity.v1.Principal
+	(*AuthenticateRequest)(nil),             // 1: rollcall.identity.v1.AuthenticateRequest
+	(*AuthenticateResponse)(nil),            // 2: rollcall.identity.v1.AuthenticateResponse
+	(*DescribeTenantRequest)(nil),           // 3: rollcall.identity.v1.DescribeTenantRequest
+	(*DescribeTenantResponse)(nil),          // 4: rollcall.identity.v1.DescribeTenantResponse
+	(*CheckScopeRequest)(nil),               // 5: rollcall.identity.v1.CheckScopeRequest
+	(*UnknownIds)(nil),                      // 6: rollcall.identity.v1.UnknownIds
+	(*CheckScopeResponse)(nil),              // 7: rollcall.identity.v1.CheckScopeResponse
+	(*VerifyLoginRequest)(nil),              // 8: rollcall.identity.v1.VerifyLoginRequest
+	(*VerifyLoginResponse)(nil),             // 9: rollcall.identity.v1.VerifyLoginResponse
+	(*AuthenticateServiceUserRequest)(nil),  // 10: rollcall.identity.v1.AuthenticateServiceUserRequest
+	(*AuthenticateServiceUserResponse)(nil), // 11: rollcall.identity.v1.AuthenticateServiceUserResponse
+	(UserKind)(0),                           // 12: rollcall.identity.v1.UserKind
+	(Role)(0),                               // 13: rollcall.identity.v1.Role
+	(*v1.Grants)(nil),                       // 14: rollcall.common.v1.Grants
+	(*v1.AccessScope)(nil),                  // 15: rollcall.common.v1.AccessScope
 }
 var file_rollcall_identity_v1_internal_proto_depIdxs = []int32{
-	10, // 0: rollcall.identity.v1.Principal.kind:type_name -> rollcall.identity.v1.UserKind
-	11, // 1: rollcall.identity.v1.Principal.role:type_name -> rollcall.identity.v1.Role
-	12, // 2: rollcall.identity.v1.Principal.grants:type_name -> rollcall.common.v1.Grants
+	12, // 0: rollcall.identity.v1.Principal.kind:type_name -> rollcall.identity.v1.UserKind
+	13, // 1: rollcall.identity.v1.Principal.role:type_name -> rollcall.identity.v1.Role
+	14, // 2: rollcall.identity.v1.Principal.grants:type_name -> rollcall.common.v1.Grants
 	0,  // 3: rollcall.identity.v1.AuthenticateResponse.principal:type_name -> rollcall.identity.v1.Principal
-	13, // 4: rollcall.identity.v1.CheckScopeRequest.scope:type_name -> rollcall.common.v1.AccessScope
+	15, // 4: rollcall.identity.v1.CheckScopeRequest.scope:type_name -> rollcall.common.v1.AccessScope
 	6,  // 5: rollcall.identity.v1.CheckScopeResponse.unknown:type_name -> rollcall.identity.v1.UnknownIds
 	1,  // 6: rollcall.identity.v1.InternalService.Authenticate:input_type -> rollcall.identity.v1.AuthenticateRequest
 	3,  // 7: rollcall.identity.v1.InternalService.DescribeTenant:input_type -> rollcall.identity.v1.DescribeTenantRequest
 	5,  // 8: rollcall.identity.v1.InternalService.CheckScope:input_type -> rollcall.identity.v1.CheckScopeRequest
 	8,  // 9: rollcall.identity.v1.InternalService.VerifyLogin:input_type -> rollcall.identity.v1.VerifyLoginRequest
-	2,  // 10: rollcall.identity.v1.InternalService.Authenticate:output_type -> rollcall.identity.v1.AuthenticateResponse
-	4,  // 11: rollcall.identity.v1.InternalService.DescribeTenant:output_type -> rollcall.identity.v1.DescribeTenantResponse
-	7,  // 12: rollcall.identity.v1.InternalService.CheckScope:output_type -> rollcall.identity.v1.CheckScopeResponse
-	9,  // 13: rollcall.identity.v1.InternalService.VerifyLogin:output_type -> rollcall.identity.v1.VerifyLoginResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
+	10, // 10: rollcall.identity.v1.InternalService.AuthenticateServiceUser:input_type -> rollcall.identity.v1.AuthenticateServiceUserRequest
+	2,  // 11: rollcall.identity.v1.InternalService.Authenticate:output_type -> rollcall.identity.v1.AuthenticateResponse
+	4,  // 12: rollcall.identity.v1.InternalService.DescribeTenant:output_type -> rollcall.identity.v1.DescribeTenantResponse
+	7,  // 13: rollcall.identity.v1.InternalService.CheckScope:output_type -> rollcall.identity.v1.CheckScopeResponse
+	9,  // 14: rollcall.identity.v1.InternalService.VerifyLogin:output_type -> rollcall.identity.v1.VerifyLoginResponse
+	11, // 15: rollcall.identity.v1.InternalService.AuthenticateServiceUser:output_type -> rollcall.identity.v1.AuthenticateServiceUserResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -769,7 +941,7 @@ func file_rollcall_identity_v1_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_internal_proto_rawDesc), len(file_rollcall_identity_v1_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

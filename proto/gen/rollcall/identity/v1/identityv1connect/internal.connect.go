@@ -45,6 +45,9 @@ const (
 	// InternalServiceVerifyLoginProcedure is the fully-qualified name of the InternalService's
 	// VerifyLogin RPC.
 	InternalServiceVerifyLoginProcedure = "/rollcall.identity.v1.InternalService/VerifyLogin"
+	// InternalServiceAuthenticateServiceUserProcedure is the fully-qualified name of the
+	// InternalService's AuthenticateServiceUser RPC.
+	InternalServiceAuthenticateServiceUserProcedure = "/rollcall.identity.v1.InternalService/AuthenticateServiceUser"
 )
 
 // InternalServiceClient is a client for the rollcall.identity.v1.InternalService service.
@@ -64,6 +67,13 @@ type InternalServiceClient interface {
 	// profile, or an existing Rollcall profile's session) and returns the
 	// subject it vouches for. A refused assertion is PERMISSION_DENIED.
 	VerifyLogin(context.Context, *connect.Request[v1.VerifyLoginRequest]) (*connect.Response[v1.VerifyLoginResponse], error)
+	// AuthenticateServiceUser resolves a service user's API token (from
+	// IdentityService.IssueServiceToken) into what the API needs to know: the
+	// tenant, the service user, its application and the companies and
+	// structure levels it may reach. An unknown, revoked or expired token, an
+	// administrator's token, and a deactivated or inactive service user all
+	// give UNAUTHENTICATED with the same message.
+	AuthenticateServiceUser(context.Context, *connect.Request[v1.AuthenticateServiceUserRequest]) (*connect.Response[v1.AuthenticateServiceUserResponse], error)
 }
 
 // NewInternalServiceClient constructs a client for the rollcall.identity.v1.InternalService
@@ -104,15 +114,23 @@ func NewInternalServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(internalServiceMethods.ByName("VerifyLogin")),
 			connect.WithClientOptions(opts...),
 		),
+		authenticateServiceUser: connect.NewClient[v1.AuthenticateServiceUserRequest, v1.AuthenticateServiceUserResponse](
+			httpClient,
+			baseURL+InternalServiceAuthenticateServiceUserProcedure,
+			connect.WithSchema(internalServiceMethods.ByName("AuthenticateServiceUser")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // internalServiceClient implements InternalServiceClient.
 type internalServiceClient struct {
-	authenticate   *connect.Client[v1.AuthenticateRequest, v1.AuthenticateResponse]
-	describeTenant *connect.Client[v1.DescribeTenantRequest, v1.DescribeTenantResponse]
-	checkScope     *connect.Client[v1.CheckScopeRequest, v1.CheckScopeResponse]
-	verifyLogin    *connect.Client[v1.VerifyLoginRequest, v1.VerifyLoginResponse]
+	authenticate            *connect.Client[v1.AuthenticateRequest, v1.AuthenticateResponse]
+	describeTenant          *connect.Client[v1.DescribeTenantRequest, v1.DescribeTenantResponse]
+	checkScope              *connect.Client[v1.CheckScopeRequest, v1.CheckScopeResponse]
+	verifyLogin             *connect.Client[v1.VerifyLoginRequest, v1.VerifyLoginResponse]
+	authenticateServiceUser *connect.Client[v1.AuthenticateServiceUserRequest, v1.AuthenticateServiceUserResponse]
 }
 
 // Authenticate calls rollcall.identity.v1.InternalService.Authenticate.
@@ -135,6 +153,11 @@ func (c *internalServiceClient) VerifyLogin(ctx context.Context, req *connect.Re
 	return c.verifyLogin.CallUnary(ctx, req)
 }
 
+// AuthenticateServiceUser calls rollcall.identity.v1.InternalService.AuthenticateServiceUser.
+func (c *internalServiceClient) AuthenticateServiceUser(ctx context.Context, req *connect.Request[v1.AuthenticateServiceUserRequest]) (*connect.Response[v1.AuthenticateServiceUserResponse], error) {
+	return c.authenticateServiceUser.CallUnary(ctx, req)
+}
+
 // InternalServiceHandler is an implementation of the rollcall.identity.v1.InternalService service.
 type InternalServiceHandler interface {
 	// Authenticate resolves an administrator's bearer token into the principal
@@ -152,6 +175,13 @@ type InternalServiceHandler interface {
 	// profile, or an existing Rollcall profile's session) and returns the
 	// subject it vouches for. A refused assertion is PERMISSION_DENIED.
 	VerifyLogin(context.Context, *connect.Request[v1.VerifyLoginRequest]) (*connect.Response[v1.VerifyLoginResponse], error)
+	// AuthenticateServiceUser resolves a service user's API token (from
+	// IdentityService.IssueServiceToken) into what the API needs to know: the
+	// tenant, the service user, its application and the companies and
+	// structure levels it may reach. An unknown, revoked or expired token, an
+	// administrator's token, and a deactivated or inactive service user all
+	// give UNAUTHENTICATED with the same message.
+	AuthenticateServiceUser(context.Context, *connect.Request[v1.AuthenticateServiceUserRequest]) (*connect.Response[v1.AuthenticateServiceUserResponse], error)
 }
 
 // NewInternalServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -188,6 +218,13 @@ func NewInternalServiceHandler(svc InternalServiceHandler, opts ...connect.Handl
 		connect.WithSchema(internalServiceMethods.ByName("VerifyLogin")),
 		connect.WithHandlerOptions(opts...),
 	)
+	internalServiceAuthenticateServiceUserHandler := connect.NewUnaryHandler(
+		InternalServiceAuthenticateServiceUserProcedure,
+		svc.AuthenticateServiceUser,
+		connect.WithSchema(internalServiceMethods.ByName("AuthenticateServiceUser")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.identity.v1.InternalService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case InternalServiceAuthenticateProcedure:
@@ -198,6 +235,8 @@ func NewInternalServiceHandler(svc InternalServiceHandler, opts ...connect.Handl
 			internalServiceCheckScopeHandler.ServeHTTP(w, r)
 		case InternalServiceVerifyLoginProcedure:
 			internalServiceVerifyLoginHandler.ServeHTTP(w, r)
+		case InternalServiceAuthenticateServiceUserProcedure:
+			internalServiceAuthenticateServiceUserHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -221,4 +260,8 @@ func (UnimplementedInternalServiceHandler) CheckScope(context.Context, *connect.
 
 func (UnimplementedInternalServiceHandler) VerifyLogin(context.Context, *connect.Request[v1.VerifyLoginRequest]) (*connect.Response[v1.VerifyLoginResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.InternalService.VerifyLogin is not implemented"))
+}
+
+func (UnimplementedInternalServiceHandler) AuthenticateServiceUser(context.Context, *connect.Request[v1.AuthenticateServiceUserRequest]) (*connect.Response[v1.AuthenticateServiceUserResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.InternalService.AuthenticateServiceUser is not implemented"))
 }
