@@ -1,0 +1,135 @@
+// Package app holds the sync service's use cases: taking in an HR change
+// (merge it into the employee's HR state, mark the employee for
+// propagation) and propagating employees to their ERP (read, compare, write
+// the difference, retry or dead-letter). It is not where HTTP, NATS or SQL
+// live (ports, adapters).
+package app
+
+import (
+	"context"
+	"time"
+
+	"rollcall.dev/services/sync/domain"
+	"rollcall.dev/services/sync/erp"
+)
+
+// Change is an HR change as the use case takes it.
+type Change struct {
+	EventID      string
+	TenantID     string
+	EmployeeID   string
+	ConnectionID string // empty: the tenant's connection
+	domain.Change
+}
+
+// Job is one employee to bring up to date in the ERP.
+type Job struct {
+	TenantID, EmployeeID, ConnectionID string
+	HR                                 domain.HRState
+	// Seq is the change counter the job's HR state has; the employee stays
+	// pending when a change arrived after it.
+	Seq           int64
+	ERPEmployeeID string
+	Provenance    map[erp.Field]domain.Provenance
+	Attempts      int
+	PendingSince  time.Time
+}
+
+// Action is what a propagation did in the ERP.
+type Action int
+
+// Actions; the numbers are sync.v1.EmployeeSyncAction's.
+const (
+	ActionCreated   Action = 1
+	ActionUpdated   Action = 2
+	ActionUnchanged Action = 3
+	ActionRemoved   Action = 4
+)
+
+// Result is a finished propagation.
+type Result struct {
+	ERPEmployeeID      string
+	Action             Action
+	Written            []erp.Field
+	Provenance         map[erp.Field]domain.Provenance
+	IdentificationLeft bool
+	At                 time.Time
+	// Latency runs from the oldest HR change not yet in the ERP to At.
+	Latency time.Duration
+	// NoEvent: nothing exists in the ERP to report on (an employee removed
+	// from HR before it ever reached the ERP).
+	NoEvent bool
+}
+
+// FailureReason says why a propagation failed; the numbers are
+// sync.v1.SyncFailureReason's.
+type FailureReason int
+
+// Failure reasons.
+const (
+	ReasonUnavailable    FailureReason = 1
+	ReasonRateLimited    FailureReason = 2
+	ReasonUnauthorized   FailureReason = 3
+	ReasonRejected       FailureReason = 4
+	ReasonDuplicateEmail FailureReason = 5
+	ReasonNotLinked      FailureReason = 7
+	ReasonNoConnection   FailureReason = 8
+)
+
+func (r FailureReason) String() string {
+	switch r {
+	case ReasonUnavailable:
+		return "erp_unavailable"
+	case ReasonRateLimited:
+		return "erp_rate_limited"
+	case ReasonUnauthorized:
+		return "erp_unauthorized"
+	case ReasonRejected:
+		return "erp_rejected"
+	case ReasonDuplicateEmail:
+		return "duplicate_email"
+	case ReasonNotLinked:
+		return "not_linked"
+	case ReasonNoConnection:
+		return "connection_disabled"
+	}
+	return "unknown"
+}
+
+// Failure is a failed propagation.
+type Failure struct {
+	Reason    FailureReason
+	Retriable bool
+	Attempt   int
+	At        time.Time
+	NextAt    time.Time // when retriable
+	// ERP is what the ERP answered, when it answered.
+	ERP *erp.Error
+	// Text is the whole error, for logs and dead letters.
+	Text string
+}
+
+// Store keeps employees' HR state and propagation status. Every method is
+// one transaction; events go through the outbox in the same transaction.
+type Store interface {
+	// ApplyChange merges c into the employee's HR state unless eventID was
+	// already processed, and marks the employee due after delay when
+	// anything changed. It reports whether anything changed.
+	ApplyChange(ctx context.Context, c Change, delay time.Duration) (bool, error)
+	// Claim leases up to limit due employees for lease.
+	Claim(ctx context.Context, limit int, lease time.Duration) ([]Job, error)
+	// Complete records a successful propagation (EmployeeSynced).
+	Complete(ctx context.Context, j Job, r Result) error
+	// Retry schedules another attempt at f.NextAt (SyncFailed, retriable).
+	Retry(ctx context.Context, j Job, f Failure) error
+	// Wait parks the employee until HR's next change (SyncFailed,
+	// retriable: HR's missing change is expected).
+	Wait(ctx context.Context, j Job, f Failure) error
+	// Fail dead-letters the change with the ERP's reason (SyncFailed, not
+	// retriable); a newer HR change tries again.
+	Fail(ctx context.Context, j Job, f Failure) error
+	// Release gives the lease back without counting an attempt.
+	Release(ctx context.Context, j Job) error
+	// LinkedTo names the HR employee linked to an ERP employee.
+	LinkedTo(ctx context.Context, connectionID, erpEmployeeID string) (tenantID, employeeID string, found bool, err error)
+}

@@ -1,0 +1,9 @@
+// Package domain holds the sync service's rules, without I/O: an employee's
+// HR state merged change by change under per-field HR versions (an older
+// change never overwrites a newer one, a duplicate changes nothing), the
+// seed's field map from HR to the ERP (with the address split and the
+// identification that can never be unset in the ERP), the plan of what to
+// write (only what differs), and per-field provenance.
+//
+// It is not where ERP calls, retries or storage happen (app, adapters).
+package domain

@@ -1,0 +1,300 @@
+// Package tso is the ERP connector for 24SevenOffice's payroll API: a token
+// exchange at /auth, employees at /employee/v2 and /employee/v2/{empId},
+// employment end dates at /employment/v2/{empId}. It classifies every answer
+// into the erp package's error kinds and re-authenticates once when a token
+// has expired.
+//
+// It is not instrumented by itself (wrap it with erp.Instrument) and keeps
+// no state beyond its access token.
+package tso
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"rollcall.dev/services/sync/erp"
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API root, e.g. https://api.24sevenoffice.com or the
+	// stand-in's http://localhost:8080/dev/erp.
+	BaseURL string
+	// APIKey is the key an admin generated in the ERP; it is exchanged for
+	// short-lived access tokens and never logged.
+	APIKey string
+	// Timeout bounds one HTTP request (default 10s).
+	Timeout time.Duration
+	// HTTPClient is used when set (its own Timeout is left alone).
+	HTTPClient *http.Client
+}
+
+// Client is a 24SevenOffice connector.
+type Client struct {
+	base   string
+	key    string
+	http   *http.Client
+	mu     sync.Mutex
+	token  string
+	expiry time.Time
+}
+
+var _ erp.Connector = (*Client)(nil)
+
+// New returns a Client; it does not call the ERP.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("tso: base URL %q: want an absolute http(s) URL", cfg.BaseURL)
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("tso: API key is required")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: cfg.Timeout}
+	}
+	return &Client{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, http: hc}, nil
+}
+
+// Authenticate exchanges the API key for a token now (issue 7 checks a key
+// this way before saving it).
+func (c *Client) Authenticate(ctx context.Context) error {
+	_, err := c.accessToken(ctx, true)
+	return err
+}
+
+func (c *Client) accessToken(ctx context.Context, fresh bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !fresh && c.token != "" && time.Now().Before(c.expiry) {
+		return c.token, nil
+	}
+	body, _ := json.Marshal(map[string]string{"apiKey": c.key})
+	var out struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := c.roundTrip(ctx, "auth", http.MethodPost, "/auth", "", body, &out); err != nil {
+		return "", err
+	}
+	if out.AccessToken == "" {
+		return "", &erp.Error{Kind: erp.ErrUnavailable, Op: "auth", Message: "no access_token in the answer"}
+	}
+	ttl := time.Duration(out.ExpiresIn) * time.Second
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	// Renew a little early so a token does not expire on the wire.
+	c.token, c.expiry = out.AccessToken, time.Now().Add(ttl*9/10)
+	return c.token, nil
+}
+
+// call runs an authenticated request, re-authenticating once when the ERP
+// says the token is no longer good.
+func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("tso: %s: %w", op, err)
+		}
+	}
+	tok, err := c.accessToken(ctx, false)
+	if err != nil {
+		return err
+	}
+	err = c.roundTrip(ctx, op, method, path, tok, body, out)
+	if errors.Is(err, erp.ErrUnauthorized) {
+		if tok, err = c.accessToken(ctx, true); err != nil {
+			return err
+		}
+		err = c.roundTrip(ctx, op, method, path, tok, body, out)
+	}
+	return err
+}
+
+func (c *Client) roundTrip(ctx context.Context, op, method, path, token string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return &erp.Error{Kind: erp.ErrValidation, Op: op, Message: err.Error()}
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return ctx.Err() // the caller gave up: not the ERP's fault
+		}
+		return &erp.Error{Kind: erp.ErrUnavailable, Op: op, Message: redact(err.Error())}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return &erp.Error{Kind: erp.ErrUnavailable, Op: op, Status: resp.StatusCode, Message: "reading the answer: " + err.Error()}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out == nil || len(data) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(data, out); err != nil {
+			return &erp.Error{Kind: erp.ErrUnavailable, Op: op, Status: resp.StatusCode, Message: "undecodable answer: " + err.Error()}
+		}
+		return nil
+	}
+	return classify(op, resp, data)
+}
+
+func classify(op string, resp *http.Response, data []byte) error {
+	var p struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(data, &p) != nil || (p.Code == "" && p.Message == "") {
+		p.Message = strings.TrimSpace(string(data))
+	}
+	e := &erp.Error{Op: op, Status: resp.StatusCode, Code: truncate(p.Code, 100), Message: truncate(p.Message, 1000)}
+	switch s := resp.StatusCode; {
+	case s == http.StatusNotFound:
+		e.Kind = erp.ErrNotFound
+	case s == http.StatusConflict:
+		e.Kind = erp.ErrConflict
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		e.Kind = erp.ErrUnauthorized
+	case s == http.StatusTooManyRequests:
+		e.Kind = erp.ErrRateLimited
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+	case s == http.StatusRequestTimeout || s >= 500:
+		e.Kind = erp.ErrUnavailable
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+	default: // 400, 422 and any other refusal of the request itself
+		e.Kind = erp.ErrValidation
+	}
+	return e
+}
+
+// retryAfter parses delay-seconds or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// redact drops query strings from transport errors (url.Error prints the
+// URL); the API key never travels in a URL, but an email may.
+func redact(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		if j := strings.IndexAny(s[i:], "\": "); j > 0 {
+			return s[:i] + s[i+j:]
+		}
+		return s[:i]
+	}
+	return s
+}
+
+// Get implements erp.Connector.
+func (c *Client) Get(ctx context.Context, id string) (erp.Employee, error) {
+	var e erp.Employee
+	err := c.call(ctx, "get", http.MethodGet, "/employee/v2/"+url.PathEscape(id), nil, &e)
+	return e, err
+}
+
+// FindByEmail implements erp.Connector.
+func (c *Client) FindByEmail(ctx context.Context, email string) (erp.Employee, error) {
+	var list []erp.Employee
+	if err := c.call(ctx, "find", http.MethodGet, "/employee/v2?email="+url.QueryEscape(email), nil, &list); err != nil {
+		return erp.Employee{}, err
+	}
+	for _, e := range list {
+		if strings.EqualFold(e.Email, email) {
+			return e, nil
+		}
+	}
+	return erp.Employee{}, &erp.Error{Kind: erp.ErrNotFound, Op: "find", Message: "no employee with this email"}
+}
+
+// Create implements erp.Connector.
+func (c *Client) Create(ctx context.Context, e erp.Employee) (erp.Employee, error) {
+	body := map[string]any{}
+	for _, f := range erp.Fields {
+		if f != erp.FieldEnddate {
+			put(body, e, f)
+		}
+	}
+	var out erp.Employee
+	err := c.call(ctx, "create", http.MethodPost, "/employee/v2", body, &out)
+	if err == nil && out.ID == "" {
+		err = &erp.Error{Kind: erp.ErrUnavailable, Op: "create", Message: "no id in the answer"}
+	}
+	return out, err
+}
+
+// Update implements erp.Connector.
+func (c *Client) Update(ctx context.Context, id string, e erp.Employee, fields []erp.Field) (erp.Employee, error) {
+	body := map[string]any{}
+	for _, f := range fields {
+		if f == erp.FieldEnddate {
+			return erp.Employee{}, &erp.Error{Kind: erp.ErrValidation, Op: "update", Message: "enddate goes through SetEndDate"}
+		}
+		put(body, e, f)
+	}
+	var out erp.Employee
+	err := c.call(ctx, "update", http.MethodPatch, "/employee/v2/"+url.PathEscape(id), body, &out)
+	return out, err
+}
+
+// SetEndDate implements erp.Connector.
+func (c *Client) SetEndDate(ctx context.Context, id, enddate, reason string) error {
+	return c.call(ctx, "employment", http.MethodPut, "/employment/v2/"+url.PathEscape(id),
+		map[string]string{"enddate": enddate, "reason": reason}, nil)
+}
+
+func put(body map[string]any, e erp.Employee, f erp.Field) {
+	if f == erp.FieldInternationalID {
+		if e.InternationalID == nil {
+			body[string(f)] = nil
+		} else {
+			body[string(f)] = e.InternationalID
+		}
+		return
+	}
+	body[string(f)] = e.Get(f)
+}

@@ -1,0 +1,197 @@
+// Package synctest wires the sync service's real parts for tests and
+// benchmarks: a fresh Postgres database, embedded JetStream, the stand-in
+// ERP over real HTTP, the FieldChanged consumer, the propagator and the
+// outbox relay. It is test support, not production wiring (module.go).
+package synctest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/outbox"
+	"rollcall.dev/pkg/testkit"
+	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
+	"rollcall.dev/services/sync/adapters/postgres"
+	"rollcall.dev/services/sync/app"
+	"rollcall.dev/services/sync/erp"
+	"rollcall.dev/services/sync/erp/tso"
+	"rollcall.dev/services/sync/erpsim"
+	"rollcall.dev/services/sync/migrations"
+	"rollcall.dev/services/sync/ports"
+)
+
+// ConnectionID is the connection the stack's resolver serves.
+const ConnectionID = "5c0e0d1e-0000-4000-8000-000000000001"
+
+// Options tune the stack.
+type Options struct {
+	// Tenants served by the ERP (default: every tenant).
+	Tenants []string
+	// Coalesce window (default 0).
+	Coalesce time.Duration
+	// ERPTimeout (default 500ms).
+	ERPTimeout time.Duration
+	// Concurrency of the propagator (default 4).
+	Concurrency int
+	// OnWrite is passed to the stand-in ERP.
+	OnWrite func(e erp.Employee)
+	// Log (default: discarded).
+	Log *slog.Logger
+}
+
+// Stack is the running service parts.
+type Stack struct {
+	Pool      *pgxpool.Pool
+	NATS      *testkit.NATS
+	Sim       *erpsim.Server
+	SimURL    string
+	Store     *postgres.Store
+	Service   *app.Service
+	Prop      *app.Propagator
+	Resolver  *erp.StaticResolver
+	Publisher *bus.Publisher
+	Consumer  bus.ConsumerConfig
+}
+
+// New starts a stack; everything stops when the test ends.
+func New(t testing.TB, o Options) *Stack {
+	t.Helper()
+	if o.ERPTimeout <= 0 {
+		o.ERPTimeout = 500 * time.Millisecond
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 4
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Stack{}
+	s.Pool = testkit.NewDB(t, migrations.FS)
+	s.NATS = testkit.NewNATS(t)
+	s.Sim = erpsim.New(erpsim.Options{APIKeys: []string{"test-key"}, OnWrite: o.OnWrite})
+	srv := httptest.NewServer(s.Sim)
+	t.Cleanup(srv.Close)
+	s.SimURL = srv.URL
+	client, err := tso.New(tso.Config{BaseURL: srv.URL, APIKey: "test-key", Timeout: o.ERPTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Resolver = &erp.StaticResolver{Conn: erp.Connection{ID: ConnectionID, Connector: erp.Instrument(client, "24sevenoffice")}, AllTenants: len(o.Tenants) == 0, Tenants: map[string]bool{}}
+	for _, tn := range o.Tenants {
+		s.Resolver.Tenants[tn] = true
+	}
+	s.Publisher = bus.NewPublisher(s.NATS.JS)
+	relay := outbox.NewRelay(s.Pool, s.Publisher, o.Log, outbox.RelayConfig{Service: "sync", PollInterval: 20 * time.Millisecond})
+	s.Store = postgres.New(s.Pool, "/rollcall/sync")
+	s.Store.Published = relay.Kick
+	s.Prop = &app.Propagator{
+		Store: s.Store, Resolver: s.Resolver, Log: o.Log, Concurrency: o.Concurrency, Lease: 10 * time.Second,
+		Poll: 50 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
+	}
+	s.Service = &app.Service{Store: s.Store, Resolver: s.Resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter}
+	s.Consumer = ports.FieldChanged(s.Service)
+	s.Consumer.Backoff = []time.Duration{50 * time.Millisecond}
+	s.Consumer.MaxDeliver = 3
+	runner, err := bus.NewRunner(s.NATS.Conn, s.NATS.JS, o.Log, s.Consumer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := relay.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Prop.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = runner.Stop(sctx)
+		_ = s.Prop.Stop(sctx)
+		relay.Stop()
+	})
+	return s
+}
+
+// Publish sends ev as HR would, on its employee's subject, with a fresh
+// event id; it returns the id.
+func (s *Stack) Publish(t testing.TB, ev *hrv1.FieldChanged) string {
+	t.Helper()
+	return s.PublishWithID(t, ev, "")
+}
+
+// PublishWithID publishes ev with a given event id ("" for a fresh one).
+func (s *Stack) PublishWithID(t testing.TB, ev *hrv1.FieldChanged, id string) string {
+	t.Helper()
+	e, err := bus.NewEvent("/test/hr", ports.FieldChangedSubject(ev.GetTenantId(), ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != "" {
+		e.ID = id
+	}
+	if _, err := s.Publisher.Publish(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	return e.ID
+}
+
+// PublishRaw sends arbitrary bytes on subject with a FieldChanged ce-type.
+func (s *Stack) PublishRaw(t testing.TB, subject string, data []byte, msg proto.Message) {
+	t.Helper()
+	e, err := bus.NewEvent("/test/hr", subject, "x", msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data != nil {
+		e.Data = data
+	}
+	if _, err := s.Publisher.Publish(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var seq atomic.Int64
+
+// Unique returns a unique string for emails and ids.
+func Unique() string { return fmt.Sprintf("%d%03d", time.Now().UnixNano()%1e10, seq.Add(1)%1000) }
+
+// Date builds a Date.
+func Date(y, m, d int) *commonv1.Date {
+	return &commonv1.Date{Year: int32(y), Month: int32(m), Day: int32(d)}
+}
+
+// Created is a FieldChanged creating employee id with the required fields.
+func Created(tenant, id string, version uint64, email, given, family string) *hrv1.FieldChanged {
+	now := time.Now()
+	return &hrv1.FieldChanged{
+		TenantId: tenant, OccurredAt: timestamppb.New(now), EmployeeId: id, HrVersion: version,
+		ChangedAt: timestamppb.New(now), Operation: hrv1.EmployeeOperation_EMPLOYEE_OPERATION_CREATED,
+		Email: &hrv1.EmailChange{NewValue: &email}, GivenName: &hrv1.NameChange{NewValue: &given},
+		FamilyName: &hrv1.NameChange{NewValue: &family},
+	}
+}
+
+// Updated is a FieldChanged updating employee id; set the changes on it.
+func Updated(tenant, id string, version uint64) *hrv1.FieldChanged {
+	now := time.Now()
+	return &hrv1.FieldChanged{
+		TenantId: tenant, OccurredAt: timestamppb.New(now), EmployeeId: id, HrVersion: version,
+		ChangedAt: timestamppb.New(now), Operation: hrv1.EmployeeOperation_EMPLOYEE_OPERATION_UPDATED,
+	}
+}
