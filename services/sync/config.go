@@ -48,7 +48,11 @@ type Config struct {
 	// employee before the ERP write.
 	Coalesce time.Duration `env:"SYNC_COALESCE_WINDOW, default=10ms"`
 	// Concurrency is how many employees are written to the ERP at once.
-	Concurrency int `env:"SYNC_CONCURRENCY, default=8"`
+	Concurrency int `env:"SYNC_CONCURRENCY, default=16"`
+	// Consumers is how many FieldChanged messages are taken in at once (pull
+	// subscriptions on the one durable consumer); changes arriving together
+	// commit in one transaction.
+	Consumers int `env:"SYNC_CONSUMERS, default=64"`
 	// RetryBase and RetryMax shape the exponential back-off of ERP retries.
 	RetryBase time.Duration `env:"SYNC_RETRY_BASE, default=1s"`
 	RetryMax  time.Duration `env:"SYNC_RETRY_MAX, default=5m"`
@@ -96,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("SYNC_CONCURRENCY: want 1 to 256, got %d", c.Concurrency))
+	}
+	if c.Consumers < 1 || c.Consumers > 256 {
+		errs = append(errs, fmt.Errorf("SYNC_CONSUMERS: want 1 to 256, got %d", c.Consumers))
 	}
 	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, errors.New("SYNC_RETRY_BASE, SYNC_RETRY_MAX: want 0 < base <= max"))
@@ -155,7 +162,7 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 	return Config{
 		ERPBaseURL: env.BaseURL + "/dev/erp", ERPAPIKey: key, ERPConnectionID: "5c0e0d1e-0000-4000-8000-000000000001",
 		ERPTenants: "*", ERPTimeout: 10 * time.Second, WebhookSecret: secret, WebhookTolerance: 5 * time.Minute,
-		Coalesce: 10 * time.Millisecond, Concurrency: 8, RetryBase: time.Second, RetryMax: time.Minute, DevERPSim: true,
+		Coalesce: 10 * time.Millisecond, Concurrency: 16, Consumers: 64, RetryBase: time.Second, RetryMax: time.Minute, DevERPSim: true,
 	}, nil
 }
 

@@ -88,7 +88,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	}
 	comp := &platform.Component{Handlers: handlers, ServiceNames: []string{syncv1connect.SyncServiceName}}
 	if cfg.ERPBaseURL != "" {
-		comp.Consumers = []bus.ConsumerConfig{ports.FieldChanged(svc)}
+		comp.Consumers = ports.FieldChangedConsumers(svc, cfg.Consumers)
 		comp.Start, comp.Stop = prop.Start, prop.Stop
 	}
 	return comp, nil

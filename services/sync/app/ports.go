@@ -112,10 +112,11 @@ type Failure struct {
 // Store keeps employees' HR state and propagation status. Every method is
 // one transaction; events go through the outbox in the same transaction.
 type Store interface {
-	// ApplyChange merges c into the employee's HR state unless eventID was
-	// already processed, and marks the employee due after delay when
-	// anything changed. It reports whether anything changed.
-	ApplyChange(ctx context.Context, c Change, delay time.Duration) (bool, error)
+	// ApplyChanges merges each change into its employee's HR state unless
+	// its event id was already processed, and marks the employee due after
+	// delay when anything changed; all in one transaction. It reports, per
+	// change, whether anything changed.
+	ApplyChanges(ctx context.Context, cs []Change, delay time.Duration) ([]bool, error)
 	// Claim leases up to limit due employees for lease.
 	Claim(ctx context.Context, limit int, lease time.Duration) ([]Job, error)
 	// Complete records a successful propagation (EmployeeSynced).

@@ -45,7 +45,26 @@ type Service struct {
 	Coalesce time.Duration
 	// Due is called after a change was stored (wakes the propagator).
 	Due func(after time.Duration)
+
+	// Changes arriving while a batch commits form the next batch (group
+	// commit): one transaction, one fsync, for all of them.
+	mu       sync.Mutex
+	queue    []applyReq
+	flushing bool
 }
+
+type applyReq struct {
+	c    Change
+	done chan applyRes
+}
+
+type applyRes struct {
+	changed bool
+	err     error
+}
+
+// maxBatch bounds the changes committed together.
+const maxBatch = 256
 
 // FieldChanged merges one HR change. An unknown tenant or connection is
 // returned wrapped in erp.ErrNoConnection or ErrUnknownConnection (the
@@ -59,14 +78,55 @@ func (s *Service) FieldChanged(ctx context.Context, c Change) error {
 		return fmt.Errorf("%w: %s is not tenant %s's connection", ErrUnknownConnection, c.ConnectionID, c.TenantID)
 	}
 	c.ConnectionID = conn.ID
-	changed, err := s.Store.ApplyChange(ctx, c, s.Coalesce)
-	if err != nil {
-		return err
+	req := applyReq{c: c, done: make(chan applyRes, 1)}
+	s.mu.Lock()
+	s.queue = append(s.queue, req)
+	lead := !s.flushing
+	s.flushing = true
+	s.mu.Unlock()
+	if lead {
+		s.flush(ctx)
 	}
-	if changed && s.Due != nil {
+	res := <-req.done
+	if res.err != nil {
+		return res.err
+	}
+	if res.changed && s.Due != nil {
 		s.Due(s.Coalesce)
 	}
 	return nil
+}
+
+// flush commits one batch of queued changes; when more are queued by then
+// it hands the next batch to a goroutine, so no caller waits for changes
+// queued after its own.
+func (s *Service) flush(ctx context.Context) {
+	s.mu.Lock()
+	n := min(len(s.queue), maxBatch)
+	batch := s.queue[:n:n]
+	s.queue = s.queue[n:]
+	s.mu.Unlock()
+	if n > 0 {
+		cs := make([]Change, len(batch))
+		for i, r := range batch {
+			cs[i] = r.c
+		}
+		changed, err := s.Store.ApplyChanges(context.WithoutCancel(ctx), cs, s.Coalesce)
+		for i, r := range batch {
+			res := applyRes{err: err}
+			if err == nil {
+				res.changed = changed[i]
+			}
+			r.done <- res
+		}
+	}
+	s.mu.Lock()
+	more := len(s.queue) > 0
+	s.flushing = more
+	s.mu.Unlock()
+	if more {
+		go s.flush(context.WithoutCancel(ctx))
+	}
 }
 
 // Propagator brings due employees up to date in their ERP, Concurrency at

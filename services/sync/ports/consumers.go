@@ -54,6 +54,19 @@ func FieldChanged(svc *app.Service) bus.ConsumerConfig {
 	}
 }
 
+// FieldChangedConsumers is FieldChanged n times over the same durable
+// consumer: the runner handles each subscription's messages one at a time,
+// and n pull subscriptions sharing the durable (as replicas do) let n
+// changes commit at once. Order between them does not matter: versions
+// decide, under a row lock per employee.
+func FieldChangedConsumers(svc *app.Service, n int) []bus.ConsumerConfig {
+	out := make([]bus.ConsumerConfig, max(n, 1))
+	for i := range out {
+		out[i] = FieldChanged(svc)
+	}
+	return out
+}
+
 // ChangeFromProto translates a (validated) FieldChanged.
 func ChangeFromProto(ev *hrv1.FieldChanged) app.Change {
 	c := app.Change{

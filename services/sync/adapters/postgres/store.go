@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"rollcall.dev/pkg/bus"
 	"rollcall.dev/pkg/inbox"
 	"rollcall.dev/pkg/outbox"
 	"rollcall.dev/pkg/pgdb"
@@ -45,52 +44,113 @@ func New(pool *pgxpool.Pool, source string) *Store {
 	return &Store{pool: pool, source: source, Published: func() {}}
 }
 
-// ApplyChange implements app.Store.
-func (s *Store) ApplyChange(ctx context.Context, c app.Change, delay time.Duration) (bool, error) {
-	changed := false
-	m := &bus.Message{ID: c.EventID}
-	err := inbox.Process(ctx, s.pool, InboxConsumer, m, func(tx pgx.Tx) error {
-		var (
-			raw    []byte
-			status string
-			exists = true
-		)
-		err := tx.QueryRow(ctx, `SELECT hr, status FROM employees WHERE tenant_id = $1 AND employee_id = $2 FOR UPDATE`,
-			c.TenantID, c.EmployeeID).Scan(&raw, &status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			exists = false
-		} else if err != nil {
-			return fmt.Errorf("sync store: read employee: %w", err)
+// ApplyChanges implements app.Store: one transaction for the batch — the
+// inbox claims, the employees' rows locked in key order, the merge in
+// memory, and the writes sent as one pgx batch.
+func (s *Store) ApplyChanges(ctx context.Context, cs []app.Change, delay time.Duration) ([]bool, error) {
+	changed := make([]bool, len(cs))
+	type key struct{ tenant, emp string }
+	type row struct {
+		st      domain.HRState
+		exists  bool
+		changed bool
+		since   time.Time
+		conn    string
+	}
+	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		ids := make([]string, len(cs))
+		for i, c := range cs {
+			if c.EventID == "" {
+				return inbox.ErrNoEventID
+			}
+			ids[i] = c.EventID
 		}
-		var st domain.HRState
-		if exists {
-			if err := json.Unmarshal(raw, &st); err != nil {
+		rows, err := tx.Query(ctx, `INSERT INTO rollcall_inbox (consumer, event_id) SELECT $1, x FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING RETURNING event_id`, InboxConsumer, ids)
+		if err != nil {
+			return fmt.Errorf("sync store: inbox: %w", err)
+		}
+		freshList, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("sync store: inbox: %w", err)
+		}
+		fresh := make(map[string]bool, len(freshList))
+		for _, id := range freshList {
+			fresh[id] = true
+		}
+		state := map[key]*row{}
+		var tenants, emps []string
+		for _, c := range cs {
+			k := key{c.TenantID, c.EmployeeID}
+			if fresh[c.EventID] && state[k] == nil {
+				state[k] = &row{}
+				tenants, emps = append(tenants, c.TenantID), append(emps, c.EmployeeID)
+			}
+		}
+		if len(state) == 0 {
+			return nil
+		}
+		rows, err = tx.Query(ctx, `
+SELECT e.tenant_id::text, e.employee_id, e.hr FROM employees e
+JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, employee_id) ON e.tenant_id = k.tenant_id AND e.employee_id = k.employee_id
+ORDER BY e.tenant_id, e.employee_id
+FOR UPDATE OF e`, tenants, emps)
+		if err != nil {
+			return fmt.Errorf("sync store: read employees: %w", err)
+		}
+		for rows.Next() {
+			var (
+				k  key
+				hr []byte
+			)
+			if err := rows.Scan(&k.tenant, &k.emp, &hr); err != nil {
+				rows.Close()
+				return fmt.Errorf("sync store: read employees: %w", err)
+			}
+			r := state[k]
+			r.exists = true
+			if err := json.Unmarshal(hr, &r.st); err != nil {
+				rows.Close()
 				return fmt.Errorf("sync store: decode hr state: %w", err)
 			}
 		}
-		if !st.Apply(c.Change) {
-			return nil
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sync store: read employees: %w", err)
 		}
-		changed = true
-		hr, err := json.Marshal(st)
-		if err != nil {
-			return err
+		for i, c := range cs {
+			if !fresh[c.EventID] {
+				continue
+			}
+			delete(fresh, c.EventID) // the same event twice in a batch counts once
+			r := state[key{c.TenantID, c.EmployeeID}]
+			if r.st.Apply(c.Change) {
+				changed[i], r.changed, r.conn = true, true, c.ConnectionID
+				if r.since.IsZero() || c.ChangedAt.Before(r.since) {
+					r.since = c.ChangedAt
+				}
+			}
 		}
 		secs := delay.Seconds()
-		if !exists {
-			_, err = tx.Exec(ctx, `
+		b := &pgx.Batch{}
+		for k, r := range state {
+			if !r.changed {
+				continue
+			}
+			hr, err := json.Marshal(r.st)
+			if err != nil {
+				return err
+			}
+			if !r.exists {
+				b.Queue(`
 INSERT INTO employees (tenant_id, employee_id, connection_id, hr, hr_version, pending_since, status, due_at)
 VALUES ($1, $2, $3, $4, $5, $6, 'pending', now() + make_interval(secs => $7))`,
-				c.TenantID, c.EmployeeID, c.ConnectionID, hr, int64(st.Version), c.ChangedAt, secs)
-			if err != nil {
-				return fmt.Errorf("sync store: insert employee: %w", err)
+					k.tenant, k.emp, r.conn, hr, int64(r.st.Version), r.since, secs)
+				continue
 			}
-			return nil
-		}
-		// A pending employee keeps its due time (the burst joins the write
-		// already planned), a retrying one its back-off; a synced, waiting
-		// or dead-lettered one becomes due.
-		_, err = tx.Exec(ctx, `
+			// A pending employee keeps its due time (the burst joins the
+			// write already planned), a retrying one its back-off; a synced,
+			// waiting or dead-lettered one becomes due.
+			b.Queue(`
 UPDATE employees SET
   hr = $3, hr_version = $4, change_seq = change_seq + 1, updated_at = now(),
   pending_since = LEAST(COALESCE(pending_since, $5), $5),
@@ -98,13 +158,20 @@ UPDATE employees SET
   attempts = CASE WHEN status = 'retrying' THEN attempts ELSE 0 END,
   status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END
 WHERE tenant_id = $1 AND employee_id = $2`,
-			c.TenantID, c.EmployeeID, hr, int64(st.Version), c.ChangedAt, secs)
-		if err != nil {
-			return fmt.Errorf("sync store: update employee: %w", err)
+				k.tenant, k.emp, hr, int64(r.st.Version), r.since, secs)
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("sync store: write employees: %w", err)
 		}
 		return nil
 	})
-	return changed, err
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
 }
 
 func scanJob(r pgx.Row) (app.Job, error) {

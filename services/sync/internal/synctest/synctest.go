@@ -45,6 +45,9 @@ type Options struct {
 	ERPTimeout time.Duration
 	// Concurrency of the propagator (default 4).
 	Concurrency int
+	// Consumers is the number of parallel FieldChanged subscriptions
+	// (default 4).
+	Consumers int
 	// OnWrite is passed to the stand-in ERP.
 	OnWrite func(e erp.Employee)
 	// Log (default: discarded).
@@ -62,7 +65,6 @@ type Stack struct {
 	Prop      *app.Propagator
 	Resolver  *erp.StaticResolver
 	Publisher *bus.Publisher
-	Consumer  bus.ConsumerConfig
 }
 
 // New starts a stack; everything stops when the test ends.
@@ -73,6 +75,9 @@ func New(t testing.TB, o Options) *Stack {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
+	}
+	if o.Consumers <= 0 {
+		o.Consumers = 4
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -101,10 +106,12 @@ func New(t testing.TB, o Options) *Stack {
 		Poll: 50 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
 	}
 	s.Service = &app.Service{Store: s.Store, Resolver: s.Resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter}
-	s.Consumer = ports.FieldChanged(s.Service)
-	s.Consumer.Backoff = []time.Duration{50 * time.Millisecond}
-	s.Consumer.MaxDeliver = 3
-	runner, err := bus.NewRunner(s.NATS.Conn, s.NATS.JS, o.Log, s.Consumer)
+	consumers := ports.FieldChangedConsumers(s.Service, o.Consumers)
+	for i := range consumers {
+		consumers[i].Backoff = []time.Duration{50 * time.Millisecond}
+		consumers[i].MaxDeliver = 3
+	}
+	runner, err := bus.NewRunner(s.NATS.Conn, s.NATS.JS, o.Log, consumers...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,253 @@
+package syncsvc_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"rollcall.dev/pkg/bus"
+	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
+	"rollcall.dev/services/sync/erp"
+	"rollcall.dev/services/sync/internal/synctest"
+	"rollcall.dev/services/sync/ports"
+)
+
+// benchResult is measured once per process: -benchtime 3x calls the
+// benchmark twice (b.N = 1, then 3) and the scenario takes seconds.
+type benchResult struct {
+	events, writes      int
+	throughput, rawRate float64
+	p50, p99            time.Duration
+	offered             int
+	err                 error
+}
+
+var (
+	benchOnce sync.Once
+	benchRes  benchResult
+)
+
+// BenchmarkHRToERP measures HR -> ERP propagation against the stand-in ERP
+// over HTTP, with real Postgres and embedded JetStream: sustained
+// throughput (changes published flat out until the ERP shows every one),
+// and p50/p99 latency from publish to ERP write at 1,000 changes per second
+// offered; beside the raw JetStream async publish rate on the same server
+// in the same run.
+func BenchmarkHRToERP(b *testing.B) {
+	benchOnce.Do(func() { benchRes = runHRToERP(b) })
+	r := benchRes
+	if r.err != nil {
+		b.Fatal(r.err)
+	}
+	b.ReportMetric(r.throughput, "changes/s")
+	b.ReportMetric(r.rawRate, "nats_publish/s")
+	b.ReportMetric(r.throughput/r.rawRate, "ratio")
+	b.ReportMetric(float64(r.p50.Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(r.p99.Microseconds())/1000, "p99_ms")
+	fmt.Fprintf(os.Stdout, "hr_to_erp detail: erp_writes_in_throughput_phase=%d latency_phase_changes=%d at %d/s offered\n", r.writes, r.offered, 1000)
+	fmt.Fprintf(os.Stdout, "hr_to_erp events=%d throughput_eps=%.0f p50_ms=%.1f p99_ms=%.1f nats_publish_eps=%.0f ratio=%.3f\n",
+		r.events, r.throughput, float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000, r.rawRate, r.throughput/r.rawRate)
+}
+
+type sent struct {
+	v  int
+	at time.Time
+}
+
+type applied struct {
+	mu      sync.Mutex
+	want    map[string]int    // email -> version to wait for
+	sentAt  map[string][]sent // email -> changes published, oldest first
+	lat     []time.Duration
+	pending int
+	done    chan struct{}
+	writes  int
+}
+
+func (a *applied) onWrite(e erp.Employee) {
+	v, err := strconv.Atoi(strings.TrimPrefix(e.Firstname, "v"))
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.writes++
+	// Every change this write reflects (coalesced ones included) is
+	// applied now.
+	q := a.sentAt[e.Email]
+	for len(q) > 0 && q[0].v <= v {
+		a.lat = append(a.lat, now.Sub(q[0].at))
+		q = q[1:]
+	}
+	a.sentAt[e.Email] = q
+	if w, ok := a.want[e.Email]; ok && v >= w {
+		delete(a.want, e.Email)
+		a.pending--
+		if a.pending == 0 && a.done != nil {
+			close(a.done)
+			a.done = nil
+		}
+	}
+}
+
+// expect arms the recorder for a phase: wait until each email shows its
+// version.
+func (a *applied) expect(want map[string]int) chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.want, a.pending, a.lat, a.sentAt, a.writes = want, len(want), nil, map[string][]sent{}, 0
+	done := make(chan struct{})
+	a.done = done
+	return done
+}
+
+func (a *applied) sent(email string, v int, at time.Time) {
+	a.mu.Lock()
+	a.sentAt[email] = append(a.sentAt[email], sent{v, at})
+	a.mu.Unlock()
+}
+
+func runHRToERP(b *testing.B) (r benchResult) {
+	ctx := context.Background()
+	rec := &applied{}
+	s := synctest.New(b, synctest.Options{Coalesce: 10 * time.Millisecond, Concurrency: 16, Consumers: 64, ERPTimeout: 5 * time.Second, OnWrite: rec.onWrite})
+	js := s.NATS.JS
+	tn := uuid.NewString()
+	const employees = 500
+	email := func(i int) string { return fmt.Sprintf("bench%04d@example.com", i) }
+	id := func(i int) string { return fmt.Sprintf("b%04d", i) }
+	publish := func(ev *hrv1.FieldChanged) (jetstream.PubAckFuture, error) {
+		e, err := bus.NewEvent("/bench/hr", ports.FieldChangedSubject(tn, ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
+		if err != nil {
+			return nil, err
+		}
+		msg, err := e.Msg(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return js.PublishMsgAsync(msg)
+	}
+	wait := func(done chan struct{}, what string) error {
+		select {
+		case <-done:
+			return nil
+		case <-time.After(2 * time.Minute):
+			return fmt.Errorf("%s: the ERP did not converge in 2 minutes", what)
+		}
+	}
+	update := func(i, v int) *hrv1.FieldChanged {
+		ev := synctest.Updated(tn, id(i), uint64(v))
+		name := "v" + strconv.Itoa(v)
+		ev.GivenName = &hrv1.NameChange{NewValue: &name}
+		return ev
+	}
+
+	// Baseline: raw JetStream async publishes of 256-byte messages.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCHRAW", Subjects: []string{"benchraw.>"}, Storage: jetstream.FileStorage}); err != nil {
+		return benchResult{err: err}
+	}
+	payload := make([]byte, 256)
+	const rawN = 50000
+	start := time.Now()
+	for range rawN {
+		if _, err := js.PublishAsync("benchraw.x", payload); err != nil {
+			return benchResult{err: err}
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		return benchResult{err: fmt.Errorf("raw publishes not acknowledged")}
+	}
+	r.rawRate = rawN / time.Since(start).Seconds()
+	_ = js.DeleteStream(ctx, "BENCHRAW")
+
+	// Set-up (not timed): the employees exist in HR and in the ERP.
+	want := map[string]int{}
+	for i := range employees {
+		want[email(i)] = 1
+	}
+	done := rec.expect(want)
+	for i := range employees {
+		if _, err := publish(synctest.Created(tn, id(i), 1, email(i), "v1", "Bench")); err != nil {
+			return benchResult{err: err}
+		}
+	}
+	if err := wait(done, "set-up"); err != nil {
+		return benchResult{err: err}
+	}
+
+	// Throughput: changes published flat out, 10 per employee, until the
+	// ERP shows the last one of every employee.
+	const perEmployee = 10
+	want = map[string]int{}
+	for i := range employees {
+		want[email(i)] = 1 + perEmployee
+	}
+	done = rec.expect(want)
+	start = time.Now()
+	for v := 2; v <= 1+perEmployee; v++ {
+		for i := range employees {
+			if _, err := publish(update(i, v)); err != nil {
+				return benchResult{err: err}
+			}
+		}
+	}
+	if err := wait(done, "throughput"); err != nil {
+		return benchResult{err: err}
+	}
+	r.events = employees * perEmployee
+	r.throughput = float64(r.events) / time.Since(start).Seconds()
+	rec.mu.Lock()
+	r.writes = rec.writes
+	rec.mu.Unlock()
+
+	// Latency at 1,000 changes per second offered for 3 seconds, each
+	// employee changed every half second.
+	const rate, seconds = 1000, 3
+	base := 2 + perEmployee
+	want = map[string]int{}
+	total := rate * seconds
+	for n := range total {
+		want[email(n%employees)] = base + n/employees
+	}
+	done = rec.expect(want)
+	tick := time.NewTicker(time.Second / 100)
+	for n := 0; n < total; {
+		<-tick.C
+		for k := 0; k < rate/100 && n < total; k++ {
+			i, v := n%employees, base+n/employees
+			rec.sent(email(i), v, time.Now())
+			if _, err := publish(update(i, v)); err != nil {
+				tick.Stop()
+				return benchResult{err: err}
+			}
+			n++
+		}
+	}
+	tick.Stop()
+	if err := wait(done, "latency"); err != nil {
+		return benchResult{err: err}
+	}
+	rec.mu.Lock()
+	lat := slices.Clone(rec.lat)
+	rec.mu.Unlock()
+	if len(lat) == 0 {
+		return benchResult{err: fmt.Errorf("no latency samples")}
+	}
+	slices.Sort(lat)
+	r.p50 = lat[len(lat)/2]
+	r.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	r.offered = total
+	return r
+}
