@@ -14,6 +14,7 @@ import (
 	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
 	syncv1 "rollcall.dev/proto/gen/rollcall/sync/v1"
 	"rollcall.dev/services/sync/adapters/postgres"
+	"rollcall.dev/services/sync/app"
 	"rollcall.dev/services/sync/domain"
 	"rollcall.dev/services/sync/erp"
 	"rollcall.dev/services/sync/erpsim"
@@ -399,4 +400,42 @@ func TestBadEventsAreDeadLetteredWithTheirReason(t *testing.T) {
 	require.Contains(t, reasons["hr.v1."+known+".employee.x4.changed"], "does not match")
 	_, err := s.Store.Employee(ctx, unknown, "x2")
 	require.ErrorIs(t, err, postgres.ErrNotFound, "nothing half-written")
+}
+
+// A replica that dies after its ERP write but before recording it: the lease
+// runs out, another propagator takes the employee over, and the ERP ends up
+// with one employee, not two.
+func TestCrashAfterTheERPWriteHasNoSecondEffect(t *testing.T) {
+	t.Parallel()
+	s := synctest.New(t, synctest.Options{NoPropagator: true})
+	ctx := context.Background()
+	tn, email := tenant(), "crash."+synctest.Unique()+"@example.com"
+	s.Publish(t, synctest.Created(tn, "emp-crash", 1, email, "Cara", "Crash"))
+	employee(t, s, tn, "emp-crash", func(e postgres.Employee) bool { return e.Status == "pending" })
+
+	var jobs []app.Job
+	require.Eventually(t, func() bool {
+		var err error
+		jobs, err = s.Store.Claim(ctx, 10, 300*time.Millisecond)
+		return err == nil && len(jobs) == 1
+	}, wait, 20*time.Millisecond)
+	conn, err := s.Resolver.Connection(ctx, tn)
+	require.NoError(t, err)
+	d := jobs[0].HR.Desired(time.Now().Format(time.DateOnly))
+	_, err = conn.Connector.Create(ctx, d.Employee) // the write lands; the replica dies before recording it
+
+	require.NoError(t, err)
+	again, err := s.Store.Claim(ctx, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, again, "leased: no other propagator takes it yet")
+
+	time.Sleep(400 * time.Millisecond)
+	n, err := s.Prop.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	e := employee(t, s, tn, "emp-crash", func(e postgres.Employee) bool { return e.Status == "synced" })
+	require.Len(t, s.Sim.Employees(), 1)
+	got, _ := s.Sim.EmployeeByEmail(email)
+	require.Equal(t, got.ID, e.ERPEmployeeID)
+	require.Equal(t, 1, s.Sim.Stats().Creates)
 }

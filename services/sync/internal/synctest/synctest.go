@@ -48,6 +48,8 @@ type Options struct {
 	// Consumers is the number of parallel FieldChanged subscriptions
 	// (default 4).
 	Consumers int
+	// NoPropagator leaves the propagator stopped (the test drives it).
+	NoPropagator bool
 	// OnWrite is passed to the stand-in ERP.
 	OnWrite func(e erp.Employee)
 	// Log (default: discarded).
@@ -119,8 +121,10 @@ func New(t testing.TB, o Options) *Stack {
 	if err := relay.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Prop.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !o.NoPropagator {
+		if err := s.Prop.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := runner.Start(ctx); err != nil {
 		t.Fatal(err)
