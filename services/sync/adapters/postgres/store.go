@@ -198,7 +198,20 @@ func scanJob(r pgx.Row) (app.Job, error) {
 // Claim implements app.Store. Rows are locked with SKIP LOCKED, so replicas
 // never take the same employee, and leased until lease runs out.
 func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]app.Job, error) {
-	rows, err := s.pool.Query(ctx, `
+	var jobs []app.Job
+	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := relaxed(ctx, tx); err != nil {
+			return err
+		}
+		var err error
+		jobs, err = claim(ctx, tx, limit, lease)
+		return err
+	})
+	return jobs, err
+}
+
+func claim(ctx context.Context, tx pgx.Tx, limit int, lease time.Duration) ([]app.Job, error) {
+	rows, err := tx.Query(ctx, `
 UPDATE employees e SET lease_until = now() + make_interval(secs => $2)
 FROM (
   SELECT tenant_id, employee_id FROM employees
@@ -350,6 +363,20 @@ func (s *Store) LinkedTo(ctx context.Context, connectionID, erpEmployeeID string
 	return tenant, emp, true, nil
 }
 
+// relaxed turns off the wait for the WAL flush at commit in the
+// propagator's transactions. What they record (a lease, an ERP write, a
+// retry, a dead letter) can always be redone: if a crash loses the last
+// commits, the employee is still due, and the next attempt reads the ERP,
+// compares and writes nothing twice. The record and its event are lost or
+// kept together. The FieldChanged consumer's commits, which ack HR's
+// events, stay synchronous.
+func relaxed(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return fmt.Errorf("sync store: %w", err)
+	}
+	return nil
+}
+
 // write runs fn and appends recs (validated first) in one transaction.
 func (s *Store) write(ctx context.Context, recs []outbox.Record, fn func(tx pgx.Tx) error) error {
 	for _, r := range recs {
@@ -358,6 +385,9 @@ func (s *Store) write(ctx context.Context, recs []outbox.Record, fn func(tx pgx.
 		}
 	}
 	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := relaxed(ctx, tx); err != nil {
+			return err
+		}
 		if err := fn(tx); err != nil {
 			return err
 		}
