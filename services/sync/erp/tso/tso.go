@@ -65,7 +65,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: cfg.Timeout}
+		// Keep a connection per concurrent propagation: the default of two
+		// idle connections per host would open (and leave in TIME_WAIT) a
+		// new connection for most calls.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	}
 	return &Client{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, http: hc}, nil
 }
