@@ -16,6 +16,7 @@ import (
 type cli struct {
 	Dev    devCmd    `cmd:"" help:"Run the whole stack in one process: embedded NATS JetStream and all four services on one HTTP port."`
 	Events eventsCmd `cmd:"" help:"Print the events in the streams, decoded (JSON with --json)."`
+	Erpsim erpsimCmd `cmd:"" help:"Run the stand-in ERP (a development tool)."`
 }
 
 func main() {
