@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -111,7 +109,7 @@ func (d *devCmd) Run(ctx context.Context) error {
 	}
 	defer func() { _ = ln.Close() }()
 	smtpHost, smtpPort := sink.SMTPHostPort()
-	token, err := devServiceToken(dataDir)
+	token, err := platform.DevSecret(filepath.Join(dataDir, "service-token"))
 	if err != nil {
 		return err
 	}
@@ -257,24 +255,6 @@ func devModules(env platform.DevEnv) ([]platform.Module, error) {
 		return nil, fmt.Errorf("sync config: %w", err)
 	}
 	return []platform.Module{invitation.Module(invCfg), identity.Module(idCfg), integratorpolicy.Module(ipCfg), syncsvc.Module(syCfg)}, nil
-}
-
-// devServiceToken is the service token of the dev stack, generated once and
-// kept under the data dir so clients configured with it keep working.
-func devServiceToken(dataDir string) (string, error) {
-	p := filepath.Join(dataDir, "service-token")
-	if b, err := os.ReadFile(p); err == nil && len(bytes.TrimSpace(b)) >= 32 {
-		return string(bytes.TrimSpace(b)), nil
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	tok := hex.EncodeToString(raw[:])
-	if err := os.WriteFile(p, []byte(tok+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("service token: %w", err)
-	}
-	return tok, nil
 }
 
 // dialAddr turns a bound address (":8080", "[::]:8080") into one to dial.

@@ -1,12 +1,9 @@
 package identity
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -93,7 +90,7 @@ func (c Config) profileProviders() []string {
 // endpoint, and the demo tenant whose administrators' tokens are printed at
 // start.
 func DevConfig(env platform.DevEnv) (Config, error) {
-	key, err := devSecret(filepath.Join(env.DataDir, "identity", "login-sim.key"))
+	key, err := platform.DevSecret(filepath.Join(env.DataDir, "identity", "login-sim.key"))
 	if err != nil {
 		return Config{}, fmt.Errorf("identity: login key: %w", err)
 	}
@@ -106,23 +103,6 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 		LoginSimKey: key, LoginProfileProviders: "telia", AdminTokenTTL: 30 * 24 * time.Hour, APITokenTTL: time.Hour,
 		dev: &devOptions{out: out, dataDir: env.DataDir},
 	}, nil
-}
-
-// devSecret reads a generated secret from path, creating it (0600) first.
-func devSecret(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= login.MinKeyLen {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	s := hex.EncodeToString(b[:])
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	return s, nil
 }
 
 var providerName = regexp.MustCompile(`^[a-z][a-z0-9_-]{1,31}$`)

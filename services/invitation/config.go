@@ -1,12 +1,9 @@
 package invitation
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -110,7 +107,7 @@ func (c Config) GoString() string { return c.String() }
 // SMS gateway), and a code key
 // generated once and kept under the data dir (so codes survive a restart).
 func DevConfig(env platform.DevEnv) (Config, error) {
-	key, err := devSecret(filepath.Join(env.DataDir, "invitation-code-key"))
+	key, err := platform.DevSecret(filepath.Join(env.DataDir, "invitation-code-key"))
 	if err != nil {
 		return Config{}, fmt.Errorf("code key: %w", err)
 	}
@@ -121,16 +118,4 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 		MailFrom:      "Rollcall <no-reply@rollcall.localhost>",
 		SMSGatewayURL: env.BaseURL + "/dev/mail/api/sms", // the sink, over HTTP like a real gateway
 	}, nil
-}
-
-func devSecret(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	s := hex.EncodeToString(raw[:])
-	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
 }

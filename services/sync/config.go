@@ -1,12 +1,9 @@
 package syncsvc
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -146,12 +143,12 @@ func (c Config) GoString() string { return c.String() }
 // tenant, with an API key and a webhook secret generated once under the data
 // dir.
 func DevConfig(env platform.DevEnv) (Config, error) {
-	key, err := devSecret(filepath.Join(env.DataDir, "erpsim-api-key"))
+	key, err := platform.DevSecret(filepath.Join(env.DataDir, "erpsim-api-key"))
 	if err != nil {
 		return Config{}, fmt.Errorf("stand-in ERP key: %w", err)
 	}
 	secretPath := filepath.Join(env.DataDir, "sync-webhook-secret")
-	secret, err := devSecret(secretPath)
+	secret, err := platform.DevSecret(secretPath)
 	if err != nil {
 		return Config{}, fmt.Errorf("webhook secret: %w", err)
 	}
@@ -164,16 +161,4 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 		ERPTenants: "*", ERPTimeout: 10 * time.Second, WebhookSecret: secret, WebhookTolerance: 5 * time.Minute,
 		Coalesce: 10 * time.Millisecond, Concurrency: 16, Consumers: 64, RetryBase: time.Second, RetryMax: time.Minute, DevERPSim: true,
 	}, nil
-}
-
-func devSecret(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	s := hex.EncodeToString(raw[:])
-	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
 }
