@@ -18,9 +18,32 @@ import (
 	"rollcall.dev/services/identity/domain"
 )
 
-// ErrUnavailable wraps a dependency that did not answer (the integrator
-// policy); nothing was changed.
+// ErrUnavailable is a dependency that did not answer (the integrator
+// policy); nothing was changed. Adapters return it as an *UnavailableError
+// naming the dependency.
 var ErrUnavailable = errors.New("unavailable")
+
+// UnavailableError is a dependency's failure to answer. It keeps the cause
+// for logs, but the API shows only the dependency's name: the cause may be
+// a dial error with an address, or the dependency refusing identity's own
+// service token, which a client must not mistake for his own token being
+// refused.
+type UnavailableError struct {
+	Dependency string // e.g. "integrator-policy"
+	Err        error
+}
+
+// Unavailable wraps err as dependency's failure to answer.
+func Unavailable(dependency string, err error) error {
+	return &UnavailableError{Dependency: dependency, Err: err}
+}
+
+func (e *UnavailableError) Error() string {
+	return e.Dependency + " is unavailable: " + e.Err.Error()
+}
+
+// Unwrap makes errors.Is(err, ErrUnavailable) hold and keeps the cause.
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 // Store runs use cases in transactions.
 type Store interface {

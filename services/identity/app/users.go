@@ -23,9 +23,15 @@ func (s *Service) guard(ctx context.Context, a domain.Actor, action PolicyAction
 		return nil
 	}
 	if s.Policy == nil {
-		return ErrUnavailable
+		return Unavailable("integrator-policy", errors.New("no client configured"))
 	}
-	return s.Policy.Check(ctx, a.TenantID, a.UserID, action, resource)
+	err := s.Policy.Check(ctx, a.TenantID, a.UserID, action, resource)
+	if errors.Is(err, ErrUnavailable) {
+		// The client sees only the dependency's name; the cause is for us.
+		s.log().WarnContext(ctx, "integrator-policy did not answer; the action was not done", "tenant_id", a.TenantID,
+			"actor_user_id", a.UserID, "action", int32(action), "error", err.Error())
+	}
+	return err
 }
 
 // DeactivateUser takes a user's access away: his tokens are revoked and the

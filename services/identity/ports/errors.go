@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -21,9 +20,22 @@ const ErrorDomain = "identity.rollcall.dev"
 // detail naming the field; every bad token is the same UNAUTHENTICATED; a
 // service user's interactive sign-in is PERMISSION_DENIED with ErrorInfo
 // SERVICE_USER_API_ONLY; the rest keeps its words but never a secret.
+//
+// A dependency's failure is checked first and always becomes UNAVAILABLE
+// naming only the dependency: the *connect.Error a client library wraps
+// inside it carries dial errors with addresses, or the dependency's refusal
+// of identity's own service token (UNAUTHENTICATED), which the caller would
+// read as his own token being bad. Only a *connect.Error at the top of the
+// chain, made by identity's own handlers, passes through as it is.
 func toConnect(err error) error {
-	var ce *connect.Error
-	if errors.As(err, &ce) {
+	var ue *app.UnavailableError
+	switch {
+	case errors.As(err, &ue):
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s is unavailable; nothing was changed, try again", ue.Dependency))
+	case errors.Is(err, app.ErrUnavailable):
+		return connect.NewError(connect.CodeUnavailable, errors.New("a service identity depends on is unavailable; nothing was changed, try again"))
+	}
+	if ce, ok := err.(*connect.Error); ok { //nolint:errorlint // only our own, top-level error may pass (see above)
 		return ce
 	}
 	code := connect.CodeInternal
@@ -58,12 +70,6 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("timed out; try again"))
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
-	case errors.Is(err, app.ErrUnavailable):
-		msg := strings.TrimPrefix(err.Error(), app.ErrUnavailable.Error()+": ")
-		if i := strings.Index(msg, ":"); i > 0 {
-			msg = msg[:i]
-		}
-		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%s is unavailable; nothing was changed, try again", msg))
 	}
 	if code == connect.CodeInternal {
 		return connect.NewError(code, errors.New("internal error"))

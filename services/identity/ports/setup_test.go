@@ -45,7 +45,10 @@ type env struct {
 	policy   *policyStandIn
 }
 
-func setup(t *testing.T) *env {
+// option changes the service before its server starts.
+type setupOption func(svc *app.Service, pol *policyStandIn)
+
+func setup(t *testing.T, setupOpts ...setupOption) *env {
 	t.Helper()
 	pool := testkit.NewDB(t, migrations.FS)
 	store := postgres.New(pool, "/rollcall/identity")
@@ -56,6 +59,9 @@ func setup(t *testing.T) *env {
 		Store: store, Policy: pol.client(t), TokenTTL: time.Hour, APITokenTTL: time.Hour, Letters: letter.Writer{},
 		Log:       slog.New(slog.DiscardHandler),
 		Providers: map[string]app.LoginProvider{"bankid": sim.BankID(), "telia": sim.Profile("telia")},
+	}
+	for _, o := range setupOpts {
+		o(svc, pol)
 	}
 	tokens, err := svcauth.ParseTokens(serviceToken)
 	require.NoError(t, err)
@@ -159,4 +165,18 @@ func (e *env) person(t *testing.T, tn tenant, email string, role domain.Role) st
 	u.Record(domain.Created{})
 	require.NoError(t, e.svc.Store.Do(context.Background(), func(tx app.Tx) error { return tx.InsertUser(u) }))
 	return u.ID
+}
+
+// integrator inserts an active integrator (main administrator, marker, no
+// seat) whom the policy stand-in knows, and returns his id and a token.
+func (e *env) integrator(t *testing.T, tn tenant, email string) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	id := e.person(t, tn, email, domain.RoleMainAdministrator)
+	_, err := e.pool.Exec(ctx, `UPDATE users SET kind = 4, integrator = true, counts_seat = false, grants = '{"permissionLevel":"PERMISSION_LEVEL_MAIN_ADMINISTRATOR"}' WHERE tenant_id = $1 AND id = $2`, tn.id, id)
+	require.NoError(t, err)
+	e.policy.integrator(tn.id, id)
+	tok, err := e.svc.CreateAccessToken(ctx, nil, tn.id, id, "", 0)
+	require.NoError(t, err)
+	return id, tok.Token
 }

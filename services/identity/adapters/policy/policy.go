@@ -6,7 +6,6 @@ package policy
 
 import (
 	"context"
-	"fmt"
 
 	"connectrpc.com/connect"
 
@@ -37,7 +36,7 @@ func (p *Client) Check(ctx context.Context, tenantID, actorUserID string, action
 		TenantId: tenantID, ActorUserId: actorUserID, Action: integratorv1.Action(action), Resource: resource,
 	}))
 	if err != nil {
-		return fmt.Errorf("%w: integrator-policy: %w", app.ErrUnavailable, err)
+		return app.Unavailable("integrator-policy", err)
 	}
 	if !res.Msg.GetAllowed() {
 		msg := res.Msg.GetMessage()
