@@ -97,8 +97,9 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			TenantID: e.TenantID, ID: e.UserID, Kind: e.Kind, Origin: e.Origin, Status: domain.StatusActive,
 			Role: domain.RoleFor(e.Grants), FirstName: e.FirstName, LastName: e.LastName, Email: normEmail(e.Email),
 			Mobile: e.Mobile, Grants: e.Grants, CountsSeat: takesSeat, SourceInvitationID: e.InvitationID,
-			LoginMethod: e.LoginMethod, ExternalSubject: e.ExternalSubject, CreatedAt: now, UpdatedAt: now,
+			LoginMethod: e.LoginMethod, CreatedAt: now, UpdatedAt: now,
 		}
+		var login *domain.Credential
 		switch e.Kind {
 		case domain.KindIntegrator:
 			u.Integrator, u.PartnerID = true, e.PartnerID
@@ -108,20 +109,43 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			if err != nil || !sp.Active() || sp.Kind != domain.KindPerson {
 				u.NeedsSponsor = true // the inviter is gone or no person: flag, never fail
 			}
-			if u.PasswordHash, err = tx.TakePendingCredential(e.TenantID, e.UserID, e.InvitationID); err != nil {
+			hash, err := tx.TakePendingCredential(e.TenantID, e.UserID, e.InvitationID)
+			if err != nil {
 				return err
 			}
-			if u.PasswordHash == "" {
+			if hash == "" {
 				s.log().WarnContext(ctx, "integration user created without a password (SetInitialPassword was not called)", "tenant_id", e.TenantID, "user_id", e.UserID)
+			} else {
+				login = &domain.Credential{UserID: u.ID, Method: domain.LoginPassword, LoginEmail: u.Email, PasswordHash: hash}
 			}
+		}
+		if e.ExternalSubject != "" && login == nil {
+			login = &domain.Credential{UserID: u.ID, Method: e.LoginMethod, Subject: e.ExternalSubject}
 		}
 		if e.ExistingProfile {
 			// A profile from another tenant joins this one: the membership
-			// is new here, so it is created (UserCreated) with its own grants.
-			u.LoginMethod = domain.LoginExisting
+			// is new here, so it is created (UserCreated) with its own
+			// grants; his login is the one he has (credentials belong to the
+			// person), so none is written.
+			u.LoginMethod, login = domain.LoginExisting, nil
 		}
 		u.Record(domain.Created{})
-		return tx.InsertUser(u)
+		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		if login == nil {
+			return nil
+		}
+		if err := tx.InsertCredential(*login, now); err != nil {
+			if errors.Is(err, domain.ErrConflict) {
+				// Not an existing profile, yet the id has a login: giving it
+				// a second one would hand someone else's account over.
+				return fmt.Errorf("%w: %w; an invitation not accepted with the existing profile cannot give user %s another", ErrSkip, err, e.UserID)
+			}
+			return err
+		}
+		u.Login = login
+		return nil
 	})
 }
 

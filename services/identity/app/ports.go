@@ -75,7 +75,18 @@ type Tx interface {
 	User(tenantID, id string, lock bool) (*domain.User, error)
 	UserByCode(tenantID, code string) (*domain.User, error)
 	UsersByEmail(tenantID, email string) ([]*domain.User, error)
+	// UserBySubject and UsersByLoginEmail find the tenant's memberships of
+	// the people whose credential (which belongs to the person, whatever
+	// tenant it came from) has the subject or password-login email.
 	UserBySubject(tenantID, subject string) (*domain.User, error)
+	UsersByLoginEmail(tenantID, email string) ([]*domain.User, error)
+	// CountMemberships counts the tenants a user id belongs to.
+	CountMemberships(userID string) (int, error)
+	// InsertCredential stores a person's credential; domain.ErrConflict if
+	// he has one (a credential is never replaced by accident).
+	InsertCredential(c domain.Credential, now time.Time) error
+	// SetPasswordHash replaces the password hash of a person's credential.
+	SetPasswordHash(userID, hash string, now time.Time) error
 	ListUsers(tenantID string, f ListFilter) ([]*domain.User, error)
 	InsertUser(u *domain.User) error
 	// SaveUser writes u and its events. Deactivating revokes the user's

@@ -232,9 +232,10 @@ func (s *Service) SetInitialPassword(ctx context.Context, tenantID, userID, invi
 		case u.SourceInvitationID != invitationID || u.Kind != domain.KindIntegration:
 			return fmt.Errorf("%w: the user already exists with credentials from elsewhere", domain.ErrConflict)
 		}
-		u.PasswordHash = hash
-		u.UpdatedAt = s.now()
-		return tx.SaveUser(u)
+		if u.Login == nil {
+			return tx.InsertCredential(domain.Credential{UserID: u.ID, Method: domain.LoginPassword, LoginEmail: u.Email, PasswordHash: hash}, s.now())
+		}
+		return tx.SetPasswordHash(u.ID, hash, s.now())
 	})
 }
 

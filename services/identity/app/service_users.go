@@ -66,9 +66,11 @@ func (s *Service) CreateServiceUser(ctx context.Context, a domain.Actor, n NewSe
 	}
 	password := domain.GeneratePassword(passwordLen)
 	now := s.now()
+	id := newID()
 	u := &domain.User{
-		TenantID: n.TenantID, ID: newID(), Kind: domain.KindService, Origin: domain.OriginUserAdministration,
-		Status: domain.StatusActive, Role: domain.RoleUser, PasswordHash: domain.HashPassword(password),
+		TenantID: n.TenantID, ID: id, Kind: domain.KindService, Origin: domain.OriginUserAdministration,
+		Status: domain.StatusActive, Role: domain.RoleUser,
+		Login: &domain.Credential{UserID: id, Method: domain.LoginPassword, PasswordHash: domain.HashPassword(password)},
 		Service: &domain.ServiceDetails{
 			UserCode: n.UserCode, ApplicationID: n.ApplicationID, Active: n.Active, Language: n.Language,
 			AllCompanies: n.AllCompanies, CompanyIDs: n.CompanyIDs, AllStructure: n.AllStructure, StructureLevelIDs: n.StructureLevelIDs,
@@ -108,6 +110,9 @@ func (s *Service) CreateServiceUser(ctx context.Context, a domain.Actor, n NewSe
 			return err
 		}
 		if err := tx.InsertUser(u); err != nil {
+			return err
+		}
+		if err := tx.InsertCredential(*u.Login, now); err != nil {
 			return err
 		}
 		letter, err = s.letter(LetterInput{TenantName: t.Name, CompanyCode: t.CompanyCode, UserCode: n.UserCode,
@@ -155,7 +160,10 @@ func (s *Service) ResetServiceUserPassword(ctx context.Context, a domain.Actor, 
 			return domain.Forbidden("user_id", "the service user is deactivated")
 		}
 		now := s.now()
-		u.PasswordHash, u.UpdatedAt = domain.HashPassword(password), now
+		if err := tx.SetPasswordHash(u.ID, domain.HashPassword(password), now); err != nil {
+			return err
+		}
+		u.UpdatedAt = now
 		u.Record(domain.PasswordReset{By: a.UserID, At: now})
 		if err := tx.SaveUser(u); err != nil {
 			return err
@@ -188,7 +196,7 @@ func (s *Service) IssueServiceToken(ctx context.Context, companyCode, userCode, 
 		if err != nil {
 			return err
 		}
-		hash = u.PasswordHash
+		hash = u.PasswordHash()
 		return nil
 	})
 	if errors.Is(err, domain.ErrNotFound) {

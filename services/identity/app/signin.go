@@ -49,7 +49,9 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 		if !byPassword {
 			return nil
 		}
-		if candidates, err = tx.UsersByEmail(tenant.ID, r.Email); err != nil {
+		// The person's credential, wherever it came from: an existing
+		// profile who joined this tenant signs in with the login he has.
+		if candidates, err = tx.UsersByLoginEmail(tenant.ID, r.Email); err != nil {
 			return err
 		}
 		if su, err := tx.UserByCode(tenant.ID, r.Email); err == nil {
@@ -87,13 +89,13 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 		}
 	} else {
 		for _, c := range candidates {
-			if ok, _ := domain.CheckPassword(c.PasswordHash, r.Password); ok && c.Active() {
+			if ok, _ := domain.CheckPassword(c.PasswordHash(), r.Password); ok && c.Active() {
 				user = c
 				break
 			}
 		}
 		if user == nil && service != nil {
-			if ok, _ := domain.CheckPassword(service.PasswordHash, r.Password); ok {
+			if ok, _ := domain.CheckPassword(service.PasswordHash(), r.Password); ok {
 				s.log().InfoContext(ctx, "interactive sign-in refused for a service user", "tenant_id", tenant.ID, "user_id", service.ID)
 				metricServiceUserSignInRefused.Inc()
 				return IssuedToken{}, nil, domain.ErrServiceUserAPIOnly

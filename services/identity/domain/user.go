@@ -98,17 +98,39 @@ type User struct {
 	SponsorUserID      string // integration users: the human who answers for them
 	NeedsSponsor       bool   // the sponsor was deactivated: name a new one
 	SourceInvitationID string
-	LoginMethod        int32
-	ExternalSubject    string
-	PasswordHash       string
-	Service            *ServiceDetails
-	CreatedByUserID    string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	DeactivatedAt      time.Time
-	Version            int64
+	LoginMethod        int32 // how this membership was accepted (EXISTING: with a profile from another tenant)
+	// Login is the person's credential, shared by all his memberships (nil:
+	// he has none, e.g. a tenant's first administrator who uses tokens).
+	// Saving the user never writes it: credentials change only through the
+	// store's credential methods.
+	Login           *Credential
+	Service         *ServiceDetails
+	CreatedByUserID string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	DeactivatedAt   time.Time
+	Version         int64
 
 	events []Event
+}
+
+// Credential is how a person signs in, whichever tenant he signs in to: it
+// belongs to the user id, not to one membership, so an existing profile who
+// joins another tenant signs in there with the login he already has.
+type Credential struct {
+	UserID       string
+	Method       int32  // LoginBankID, LoginProviderProfile or LoginPassword
+	Subject      string // the login provider's stable subject
+	LoginEmail   string // password logins of people and integration users
+	PasswordHash string // argon2id PHC string
+}
+
+// PasswordHash is the user's password hash ("" when he has none).
+func (u *User) PasswordHash() string {
+	if u.Login == nil {
+		return ""
+	}
+	return u.Login.PasswordHash
 }
 
 // Event is something that happened to a user, to be published.

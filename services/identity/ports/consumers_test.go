@@ -243,6 +243,66 @@ func TestExistingProfileJoinsAnotherTenant(t *testing.T) {
 	require.Equal(t, "rollcall.identity.v1.UserUpdated", types[len(types)-1])
 }
 
+// TestExistingProfileSignsInToEveryTenant: a person who accepted in tenant
+// A with BankID and then accepted an invitation to tenant B with his
+// existing profile signs in to B with the same BankID login (seed 001: an
+// existing profile signs in with the login method he has).
+func TestExistingProfileSignsInToEveryTenant(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	a, b := e.tenant(t, "HOMEA", 0), e.tenant(t, "AWAYB", 0)
+	nin := noID(t, "020285123")
+	mint := func(audience string) string {
+		s, err := e.sim.Mint(login.Claims{Provider: "bankid", Country: "no", NationalID: nin, Audience: audience})
+		require.NoError(t, err)
+		return s
+	}
+	signIn := func(code, audience string) (*identityv1.SignInResponse, error) {
+		res, err := e.anon.SignIn(ctx, connect.NewRequest(&identityv1.SignInRequest{CompanyCode: code, Provider: "bankid", Assertion: mint(audience)}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+	c := ports.InviteAccepted(e.svc)
+
+	// Tenant A: a new profile, BankID.
+	v, err := e.internal.VerifyLogin(ctx, connect.NewRequest(&identityv1.VerifyLoginRequest{TenantId: a.id, Provider: "bankid", Assertion: mint("inv-a"), Audience: "inv-a"}))
+	require.NoError(t, err)
+	inA := member(a, "ola@example.com", v.Msg.GetSubject())
+	require.NoError(t, deliver(t, c, uuid.NewString(), inA))
+	home, err := signIn("HOMEA", a.id)
+	require.NoError(t, err)
+
+	// Tenant B: the existing profile (his Rollcall session) accepts.
+	v, err = e.internal.VerifyLogin(ctx, connect.NewRequest(&identityv1.VerifyLoginRequest{TenantId: b.id, Provider: "rollcall", Assertion: home.GetToken()}))
+	require.NoError(t, err)
+	require.Equal(t, inA.GetUserId(), v.Msg.GetExistingUserId())
+	inB := member(b, v.Msg.GetExistingUserEmail(), "unused")
+	inB.UserId, inB.ExistingProfile, inB.LoginMethod, inB.ExternalSubject = v.Msg.GetExistingUserId(), true, invitationv1.LoginMethod_LOGIN_METHOD_EXISTING, nil
+	inB.Grants.PermissionAreas = []string{"support"}
+	require.NoError(t, deliver(t, c, uuid.NewString(), inB))
+
+	away, err := signIn("AWAYB", b.id)
+	require.NoError(t, err, "the same BankID login signs in to B")
+	require.Equal(t, inA.GetUserId(), away.GetUser().GetUserId())
+	require.Equal(t, b.id, away.GetUser().GetTenantId())
+	p, err := e.internal.Authenticate(ctx, connect.NewRequest(&identityv1.AuthenticateRequest{Token: away.GetToken()}))
+	require.NoError(t, err)
+	require.Equal(t, b.id, p.Msg.GetPrincipal().GetTenantId(), "a session of B, with B's grants")
+	require.Equal(t, []string{"support"}, p.Msg.GetPrincipal().GetGrants().GetPermissionAreas())
+
+	// Memberships stay separate: leaving A does not close B.
+	_, err = e.as(t, a.adminToken).DeactivateUser(ctx, connect.NewRequest(&identityv1.DeactivateUserRequest{
+		TenantId: a.id, UserId: inA.GetUserId(), Reason: identityv1.DeactivationReason_DEACTIVATION_REASON_LEFT}))
+	require.NoError(t, err)
+	_, err = signIn("HOMEA", a.id)
+	requireCode(t, err, connect.CodeUnauthenticated)
+	_, err = signIn("AWAYB", b.id)
+	require.NoError(t, err)
+}
+
 func TestSignInWithBankID(t *testing.T) {
 	t.Parallel()
 	e := setup(t)

@@ -94,7 +94,7 @@ func TestServiceUsers(t *testing.T) {
 		require.NoError(t, e.pool.QueryRow(ctx, `SELECT payload FROM rollcall_outbox WHERE event_type = 'rollcall.identity.v1.ServiceUserCreated' AND subject LIKE $1`, "identity.v1."+tn.id+".service-user.%.created").Scan(&payload))
 		require.NotContains(t, string(payload), l.GetPassword())
 		var hash string
-		require.NoError(t, e.pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2`, tn.id, u.GetUserId()).Scan(&hash))
+		require.NoError(t, e.pool.QueryRow(ctx, `SELECT password_hash FROM credentials WHERE user_id = $1`, u.GetUserId()).Scan(&hash))
 		require.True(t, strings.HasPrefix(hash, "$argon2id$"))
 		var seat bool
 		require.NoError(t, e.pool.QueryRow(ctx, `SELECT counts_seat FROM users WHERE tenant_id = $1 AND id = $2`, tn.id, u.GetUserId()).Scan(&seat))

@@ -5,7 +5,9 @@
 //
 // Every query names the tenant; nothing reads across tenants except the
 // lookups that start from a secret (a token's hash, a company code at
-// sign-in), which then carry on within the tenant they found.
+// sign-in), which then carry on within the tenant they found, and a
+// person's credential, which belongs to the user id (one person, several
+// memberships) and is only ever joined to a membership of the tenant asked.
 package postgres
 
 import (
@@ -209,11 +211,18 @@ ORDER BY n`, tenantID, string(kind), vals)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-const userColumns = `tenant_id::text, id::text, kind, origin, status, role, first_name, last_name, email, mobile, grants,
-integrator, coalesce(partner_id::text, ''), counts_seat, coalesce(sponsor_user_id::text, ''), needs_sponsor,
-coalesce(source_invitation_id::text, ''), login_method, external_subject, password_hash, user_code,
-coalesce(application_id::text, ''), su_status, language, all_companies, company_ids::text[], all_structure,
-structure_level_ids::text[], coalesce(created_by_user_id::text, ''), created_at, updated_at, deactivated_at, version`
+// userColumns reads a membership row (users u) with the person's
+// credential (credentials c, LEFT JOINed: see userFrom).
+const userColumns = `u.tenant_id::text, u.id::text, u.kind, u.origin, u.status, u.role, u.first_name, u.last_name, u.email, u.mobile, u.grants,
+u.integrator, coalesce(u.partner_id::text, ''), u.counts_seat, coalesce(u.sponsor_user_id::text, ''), u.needs_sponsor,
+coalesce(u.source_invitation_id::text, ''), u.login_method, c.method, coalesce(c.external_subject, ''), coalesce(c.login_email, ''),
+coalesce(c.password_hash, ''), u.user_code,
+coalesce(u.application_id::text, ''), u.su_status, u.language, u.all_companies, u.company_ids::text[], u.all_structure,
+u.structure_level_ids::text[], coalesce(u.created_by_user_id::text, ''), u.created_at, u.updated_at, u.deactivated_at, u.version`
+
+// userFrom joins a membership to the person's credential. Row locks take
+// the membership only (FOR UPDATE OF u).
+const userFrom = ` FROM users u LEFT JOIN credentials c ON c.user_id = u.id `
 
 func scanUser(r pgx.Row) (*domain.User, error) {
 	var (
@@ -226,13 +235,19 @@ func scanUser(r pgx.Row) (*domain.User, error) {
 		allCo, allSt      bool
 		companies, levels []string
 		deactivatedAt     *time.Time
+		method            *int16
+		login             domain.Credential
 	)
 	err := r.Scan(&u.TenantID, &u.ID, &u.Kind, &u.Origin, &status, &u.Role, &u.FirstName, &u.LastName, &u.Email, &u.Mobile,
 		&grants, &u.Integrator, &u.PartnerID, &u.CountsSeat, &u.SponsorUserID, &u.NeedsSponsor, &u.SourceInvitationID,
-		&u.LoginMethod, &u.ExternalSubject, &u.PasswordHash, &userCode, &appID, &suStatus, &language, &allCo,
+		&u.LoginMethod, &method, &login.Subject, &login.LoginEmail, &login.PasswordHash, &userCode, &appID, &suStatus, &language, &allCo,
 		&companies, &allSt, &levels, &u.CreatedByUserID, &u.CreatedAt, &u.UpdatedAt, &deactivatedAt, &u.Version)
 	if err != nil {
 		return nil, notFound(err)
+	}
+	if method != nil {
+		login.UserID, login.Method = u.ID, int32(*method)
+		u.Login = &login
 	}
 	u.Status = domain.Status(status)
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
@@ -253,23 +268,67 @@ func scanUser(r pgx.Row) (*domain.User, error) {
 }
 
 func (t *tx) User(tenantID, id string, lock bool) (*domain.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users WHERE tenant_id = $1 AND id = $2`
+	q := `SELECT ` + userColumns + userFrom + `WHERE u.tenant_id = $1 AND u.id = $2`
 	if lock {
-		q += ` FOR UPDATE`
+		q += ` FOR UPDATE OF u`
 	}
 	return scanUser(t.tx.QueryRow(t.ctx, q, tenantID, id))
 }
 
 func (t *tx) UserByCode(tenantID, code string) (*domain.User, error) {
-	return scanUser(t.tx.QueryRow(t.ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND lower(user_code) = lower($2)`, tenantID, code))
+	return scanUser(t.tx.QueryRow(t.ctx, `SELECT `+userColumns+userFrom+`WHERE u.tenant_id = $1 AND lower(u.user_code) = lower($2)`, tenantID, code))
 }
 
+// UserBySubject finds the membership in the tenant of the person whose
+// credential has the subject, whichever tenant the credential came from.
 func (t *tx) UserBySubject(tenantID, subject string) (*domain.User, error) {
-	return scanUser(t.tx.QueryRow(t.ctx, `SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND external_subject = $2 ORDER BY status, created_at LIMIT 1`, tenantID, subject))
+	return scanUser(t.tx.QueryRow(t.ctx, `SELECT `+userColumns+userFrom+`WHERE u.tenant_id = $1 AND c.external_subject = $2
+ORDER BY u.status, u.created_at LIMIT 1`, tenantID, subject))
 }
 
 func (t *tx) UsersByEmail(tenantID, email string) ([]*domain.User, error) {
-	return t.users(`SELECT `+userColumns+` FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND user_code IS NULL ORDER BY created_at`, tenantID, email)
+	return t.users(`SELECT `+userColumns+userFrom+`WHERE u.tenant_id = $1 AND lower(u.email) = lower($2) AND u.user_code IS NULL ORDER BY u.created_at`, tenantID, email)
+}
+
+// UsersByLoginEmail finds the tenant's memberships of the people whose
+// password credential has the login email (the sign-in address).
+func (t *tx) UsersByLoginEmail(tenantID, email string) ([]*domain.User, error) {
+	return t.users(`SELECT `+userColumns+userFrom+`WHERE u.tenant_id = $1 AND lower(c.login_email) = lower($2) AND c.login_email <> ''
+  AND u.user_code IS NULL ORDER BY u.created_at`, tenantID, email)
+}
+
+// CountMemberships counts the tenants the user id belongs to.
+func (t *tx) CountMemberships(userID string) (int, error) {
+	var n int
+	err := t.tx.QueryRow(t.ctx, `SELECT count(*) FROM users WHERE id = $1`, userID).Scan(&n)
+	return n, err
+}
+
+// InsertCredential stores a person's credential; a person who has one
+// already is domain.ErrConflict (it is never replaced silently).
+func (t *tx) InsertCredential(c domain.Credential, now time.Time) error {
+	_, err := t.tx.Exec(t.ctx, `INSERT INTO credentials (user_id, method, external_subject, login_email, password_hash, created_at, updated_at)
+VALUES ($1,$2,$3,$4,$5,$6,$6)`, c.UserID, c.Method, c.Subject, strings.ToLower(c.LoginEmail), c.PasswordHash, now)
+	if pgdb.IsUniqueViolation(err, "credentials_pkey") {
+		return fmt.Errorf("%w: user %s already has a login", domain.ErrConflict, c.UserID)
+	}
+	if err != nil {
+		return fmt.Errorf("identity store: insert credential: %w", err)
+	}
+	return nil
+}
+
+// SetPasswordHash replaces a person's password hash (domain.ErrNotFound
+// when he has no credential).
+func (t *tx) SetPasswordHash(userID, hash string, now time.Time) error {
+	tag, err := t.tx.Exec(t.ctx, `UPDATE credentials SET password_hash = $2, updated_at = $3 WHERE user_id = $1`, userID, hash, now)
+	if err != nil {
+		return fmt.Errorf("identity store: set password: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return domain.ErrNotFound
+	}
+	return nil
 }
 
 func (t *tx) users(q string, args ...any) ([]*domain.User, error) {
@@ -294,11 +353,11 @@ func (t *tx) ListUsers(tenantID string, f app.ListFilter) ([]*domain.User, error
 	for i, k := range f.Kinds {
 		kinds[i] = int32(k)
 	}
-	return t.users(`SELECT `+userColumns+` FROM users WHERE tenant_id = $1
-  AND (cardinality($2::smallint[]) = 0 OR kind = ANY($2))
-  AND ($3 OR status = 'active')
-  AND ($4 = '' OR (last_name, first_name, id::text) > ($4, $5, $6))
-ORDER BY last_name, first_name, id::text LIMIT $7`,
+	return t.users(`SELECT `+userColumns+userFrom+`WHERE u.tenant_id = $1
+  AND (cardinality($2::smallint[]) = 0 OR u.kind = ANY($2))
+  AND ($3 OR u.status = 'active')
+  AND ($4 = '' OR (u.last_name, u.first_name, u.id::text) > ($4, $5, $6))
+ORDER BY u.last_name, u.first_name, u.id::text LIMIT $7`,
 		tenantID, kinds, f.IncludeDeactivated, f.After[0], f.After[1], f.After[2], f.Limit)
 }
 
@@ -357,12 +416,12 @@ func (t *tx) InsertUser(u *domain.User) error {
 	}
 	_, err = t.tx.Exec(t.ctx, `INSERT INTO users (tenant_id, id, kind, origin, status, role, first_name, last_name, email, mobile,
   grants, integrator, partner_id, counts_seat, sponsor_user_id, needs_sponsor, source_invitation_id, login_method,
-  external_subject, password_hash, user_code, application_id, su_status, language, all_companies, company_ids,
+  user_code, application_id, su_status, language, all_companies, company_ids,
   all_structure, structure_level_ids, created_by_user_id, created_at, updated_at, deactivated_at)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)`,
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30)`,
 		u.TenantID, u.ID, u.Kind, u.Origin, string(u.Status), u.Role, u.FirstName, u.LastName, u.Email, u.Mobile,
 		a.grants, u.Integrator, nullString(u.PartnerID), u.CountsSeat, nullString(u.SponsorUserID), u.NeedsSponsor,
-		nullString(u.SourceInvitationID), u.LoginMethod, u.ExternalSubject, u.PasswordHash, a.userCode, a.appID,
+		nullString(u.SourceInvitationID), u.LoginMethod, a.userCode, a.appID,
 		a.suStatus, a.language, a.allCo, a.companies, a.allSt, a.levels, nullString(u.CreatedByUserID),
 		u.CreatedAt, u.UpdatedAt, nullTime(u.DeactivatedAt))
 	switch {
@@ -383,13 +442,13 @@ func (t *tx) SaveUser(u *domain.User) error {
 	}
 	tag, err := t.tx.Exec(t.ctx, `UPDATE users SET status = $3, role = $4, first_name = $5, last_name = $6, email = $7,
   mobile = $8, grants = $9, integrator = $10, partner_id = $11, counts_seat = $12, sponsor_user_id = $13,
-  needs_sponsor = $14, login_method = $15, external_subject = $16, password_hash = $17, su_status = $18,
-  language = $19, all_companies = $20, company_ids = $21, all_structure = $22, structure_level_ids = $23,
-  updated_at = $24, deactivated_at = $25, source_invitation_id = $27, origin = $28, version = version + 1
-WHERE tenant_id = $1 AND id = $2 AND version = $26`,
+  needs_sponsor = $14, login_method = $15, su_status = $16,
+  language = $17, all_companies = $18, company_ids = $19, all_structure = $20, structure_level_ids = $21,
+  updated_at = $22, deactivated_at = $23, source_invitation_id = $25, origin = $26, version = version + 1
+WHERE tenant_id = $1 AND id = $2 AND version = $24`,
 		u.TenantID, u.ID, string(u.Status), u.Role, u.FirstName, u.LastName, u.Email, u.Mobile, a.grants, u.Integrator,
 		nullString(u.PartnerID), u.CountsSeat, nullString(u.SponsorUserID), u.NeedsSponsor, u.LoginMethod,
-		u.ExternalSubject, u.PasswordHash, a.suStatus, a.language, a.allCo, a.companies, a.allSt, a.levels,
+		a.suStatus, a.language, a.allCo, a.companies, a.allSt, a.levels,
 		u.UpdatedAt, nullTime(u.DeactivatedAt), u.Version, nullString(u.SourceInvitationID), u.Origin)
 	if err != nil {
 		return fmt.Errorf("identity store: update user: %w", err)
