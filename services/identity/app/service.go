@@ -211,14 +211,21 @@ func (s *Service) VerifyLogin(ctx context.Context, tenantID, provider, assertion
 
 // SetInitialPassword stores an integration invitee's password as a pending
 // argon2id hash, keyed by (tenant, user, invitation), until InviteAccepted
-// creates the user. A retry replaces the hash. If the user already exists
-// from this invitation the hash becomes his password at once; a user from
-// elsewhere is domain.ErrConflict.
+// creates the user; a retry before that replaces the hash. It only ever sets
+// a first password: a user id that already has a login (any tenant: logins
+// belong to the person), that belongs to another tenant, or that exists here
+// from elsewhere is domain.ErrConflict, so a service token cannot take over
+// an account by choosing its password. The one user who may already exist
+// is the integration user of this very invitation created before the call,
+// and only while he has no password yet.
 func (s *Service) SetInitialPassword(ctx context.Context, tenantID, userID, invitationID, password string) error {
 	if len(password) < 12 || strings.TrimSpace(password) == "" {
 		return domain.Invalid("password", "must be at least 12 characters and not only whitespace")
 	}
 	hash := domain.HashPassword(password)
+	refuse := func(why string) error {
+		return fmt.Errorf("%w: %s; SetInitialPassword only sets the first password of an integration invitee", domain.ErrConflict, why)
+	}
 	return s.Store.Do(ctx, func(tx Tx) error {
 		if _, err := tx.Tenant(tenantID, false); err != nil {
 			return err
@@ -226,16 +233,22 @@ func (s *Service) SetInitialPassword(ctx context.Context, tenantID, userID, invi
 		u, err := tx.User(tenantID, userID, true)
 		switch {
 		case errors.Is(err, domain.ErrNotFound):
+			n, err := tx.CountMemberships(userID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return refuse("the user already exists in another tenant")
+			}
 			return tx.PutPendingCredential(tenantID, userID, invitationID, hash, s.now())
 		case err != nil:
 			return err
+		case u.Login != nil:
+			return refuse("the user already has credentials")
 		case u.SourceInvitationID != invitationID || u.Kind != domain.KindIntegration:
-			return fmt.Errorf("%w: the user already exists with credentials from elsewhere", domain.ErrConflict)
+			return refuse("the user already exists from elsewhere")
 		}
-		if u.Login == nil {
-			return tx.InsertCredential(domain.Credential{UserID: u.ID, Method: domain.LoginPassword, LoginEmail: u.Email, PasswordHash: hash}, s.now())
-		}
-		return tx.SetPasswordHash(u.ID, hash, s.now())
+		return tx.InsertCredential(domain.Credential{UserID: u.ID, Method: domain.LoginPassword, LoginEmail: u.Email, PasswordHash: hash}, s.now())
 	})
 }
 

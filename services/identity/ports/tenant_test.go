@@ -12,6 +12,7 @@ import (
 	identityv1 "rollcall.dev/proto/gen/rollcall/identity/v1"
 	"rollcall.dev/services/identity/app"
 	"rollcall.dev/services/identity/domain"
+	"rollcall.dev/services/identity/ports"
 )
 
 func TestCreateTenant(t *testing.T) {
@@ -97,6 +98,40 @@ func TestSetInitialPassword(t *testing.T) {
 	})
 	t.Run("ExistingUserFromElsewhere", func(t *testing.T) {
 		requireCode(t, set(e.ops, tn.id, tn.adminID, inv, "first password 1"), connect.CodeFailedPrecondition)
+	})
+	t.Run("NeverASecondPassword", func(t *testing.T) {
+		// An integration user who has his password: the same invitation
+		// cannot set another one (his sign-in keeps the first).
+		ev := integration(tn, "klarna-pwd@tenant.example")
+		require.NoError(t, set(e.ops, tn.id, ev.GetUserId(), ev.GetInvitationId(), "the chosen password"))
+		require.NoError(t, deliver(t, ports.InviteAccepted(e.svc), uuid.NewString(), ev))
+		ce := requireCode(t, set(e.ops, tn.id, ev.GetUserId(), ev.GetInvitationId(), "an attacker's password"), connect.CodeFailedPrecondition)
+		require.Contains(t, ce.Message(), "already has credentials")
+		signIn := func(pw string) error {
+			_, err := e.anon.SignIn(ctx, connect.NewRequest(&identityv1.SignInRequest{CompanyCode: "PWD1", Email: "klarna-pwd@tenant.example", Password: pw}))
+			return err
+		}
+		require.NoError(t, signIn("the chosen password"))
+		requireCode(t, signIn("an attacker's password"), connect.CodeUnauthenticated)
+	})
+	t.Run("NotAProfileOfAnotherTenant", func(t *testing.T) {
+		// The user id of someone in another tenant is refused before any
+		// password is kept for it.
+		other := e.tenant(t, "PWD2", 0)
+		ce := requireCode(t, set(e.ops, tn.id, other.adminID, uuid.NewString(), "first password 1"), connect.CodeFailedPrecondition)
+		require.Contains(t, ce.Message(), "another tenant")
+		var n int
+		require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM pending_credentials WHERE user_id = $1`, other.adminID).Scan(&n))
+		require.Zero(t, n)
+	})
+	t.Run("FirstPasswordOfAUserCreatedWithout", func(t *testing.T) {
+		// Accepted before the password arrived: the first one is still set, once.
+		ev := integration(tn, "late@tenant.example")
+		require.NoError(t, deliver(t, ports.InviteAccepted(e.svc), uuid.NewString(), ev))
+		require.NoError(t, set(e.ops, tn.id, ev.GetUserId(), ev.GetInvitationId(), "the late password"))
+		_, err := e.anon.SignIn(ctx, connect.NewRequest(&identityv1.SignInRequest{CompanyCode: "PWD1", Email: "late@tenant.example", Password: "the late password"}))
+		require.NoError(t, err)
+		requireCode(t, set(e.ops, tn.id, ev.GetUserId(), ev.GetInvitationId(), "another password"), connect.CodeFailedPrecondition)
 	})
 	t.Run("UnknownTenant", func(t *testing.T) {
 		requireCode(t, set(e.ops, uuid.NewString(), user, inv, "first password 1"), connect.CodeNotFound)
