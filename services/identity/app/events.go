@@ -82,6 +82,11 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 		}
 
 		if existing != nil {
+			if domain.RoleFor(e.Grants) != domain.RoleMainAdministrator {
+				if err := keepsAMainAdministrator(tx, existing, "grants", "demoted"); err != nil {
+					return fmt.Errorf("%w: %w (invitation %s would demote him)", ErrSkip, err, e.InvitationID)
+				}
+			}
 			// An existing profile joins again (or with new grants): exactly the
 			// invited grants, active.
 			existing.Status, existing.DeactivatedAt = domain.StatusActive, time.Time{}

@@ -94,6 +94,9 @@ type Tx interface {
 	// transaction.
 	SaveUser(u *domain.User) error
 	CountSeats(tenantID string) (int, error)
+	// CountMainAdministrators counts the active main administrators who are
+	// not integrators: an integrator may not dismiss anyone nor be relied on
+	// to stay (seed 003), so he never counts as the tenant's administrator.
 	CountMainAdministrators(tenantID string) (int, error)
 
 	InsertToken(t domain.AccessToken) error

@@ -34,6 +34,24 @@ func (s *Service) guard(ctx context.Context, a domain.Actor, action PolicyAction
 	return err
 }
 
+// keepsAMainAdministrator refuses a change that would take the main
+// administrator role (by deactivation or demotion) from u when he is the
+// tenant's last active one who is not an integrator: nobody would be left to
+// administer the tenant, dismiss its integrator or choose a waiting one.
+func keepsAMainAdministrator(tx Tx, u *domain.User, field, verb string) error {
+	if u.Role != domain.RoleMainAdministrator || !u.Active() || u.Integrator || u.Kind == domain.KindIntegrator {
+		return nil
+	}
+	n, err := tx.CountMainAdministrators(u.TenantID)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return domain.Forbidden(field, "the tenant's last main administrator cannot be %s; make someone else main administrator first", verb)
+	}
+	return nil
+}
+
 // DeactivateUser takes a user's access away: his tokens are revoked and the
 // integration users he sponsors are flagged for a new sponsor, in the same
 // transaction as UserDeactivated. An integrator may not dismiss employees.
@@ -58,6 +76,9 @@ func (s *Service) DeactivateUser(ctx context.Context, a domain.Actor, tenantID, 
 	err := s.Store.Do(ctx, func(tx Tx) error {
 		u, err := check(tx) // again, under the row lock
 		if err != nil {
+			return err
+		}
+		if err := keepsAMainAdministrator(tx, u, "user_id", "deactivated"); err != nil {
 			return err
 		}
 		if u.Deactivate(reason, a.UserID, s.now()) {
@@ -169,12 +190,8 @@ func (s *Service) SetUserRole(ctx context.Context, a domain.Actor, tenantID, use
 		}
 		fields := []int32{fieldRole}
 		if u.Role == domain.RoleMainAdministrator {
-			n, err := tx.CountMainAdministrators(tenantID)
-			if err != nil {
+			if err := keepsAMainAdministrator(tx, u, "role", "demoted"); err != nil {
 				return err
-			}
-			if n <= 1 {
-				return domain.Forbidden("role", "the tenant's last main administrator cannot be demoted")
 			}
 			areas, err := keys(tx, tenantID, domain.ItemPermissionArea)
 			if err != nil {

@@ -369,7 +369,8 @@ func (t *tx) CountSeats(tenantID string) (int, error) {
 
 func (t *tx) CountMainAdministrators(tenantID string) (int, error) {
 	var n int
-	err := t.tx.QueryRow(t.ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND status = 'active' AND role = 1`, tenantID).Scan(&n)
+	err := t.tx.QueryRow(t.ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND status = 'active' AND role = 1
+  AND kind <> 4 AND NOT integrator`, tenantID).Scan(&n)
 	return n, err
 }
 
