@@ -81,7 +81,7 @@ func TestDevConfigKeepsItsLoginKey(t *testing.T) {
 func TestConfigNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	ok := Config{InternalTokens: strings.Repeat("t", 32), IntegratorPolicyURL: "http://policy", ServiceToken: strings.Repeat("s", 32),
-		LoginProfileProviders: "telia", AdminTokenTTL: 720 * 3600e9, APITokenTTL: 3600e9}
+		LoginProfileProviders: "telia", AdminTokenTTL: 720 * 3600e9, APITokenTTL: 3600e9, SignInMaxFailures: 5, SignInLockout: 15 * 60e9}
 	require.NoError(t, ok.Validate())
 	for want, mutate := range map[string]func(*Config){
 		"INTERNAL_TOKENS":         func(c *Config) { c.InternalTokens = "short" },
@@ -91,6 +91,8 @@ func TestConfigNamesTheVariable(t *testing.T) {
 		"LOGIN_PROFILE_PROVIDERS": func(c *Config) { c.LoginProfileProviders = "telia,bankid" },
 		"ADMIN_TOKEN_TTL":         func(c *Config) { c.AdminTokenTTL = 0 },
 		"API_TOKEN_TTL":           func(c *Config) { c.APITokenTTL = 48 * 3600e9 },
+		"SIGNIN_MAX_FAILURES":     func(c *Config) { c.SignInMaxFailures = 0 },
+		"SIGNIN_LOCKOUT":          func(c *Config) { c.SignInLockout = 10e9 },
 	} {
 		c := ok
 		mutate(&c)

@@ -12,6 +12,7 @@ import (
 	"rollcall.dev/pkg/platform"
 	"rollcall.dev/pkg/svcauth"
 	"rollcall.dev/services/identity/adapters/login"
+	"rollcall.dev/services/identity/domain"
 )
 
 // Config is the service's own configuration, read from the environment by
@@ -35,6 +36,11 @@ type Config struct {
 	AdminTokenTTL time.Duration `env:"ADMIN_TOKEN_TTL, default=720h"`
 	// APITokenTTL is a service user's API token lifetime.
 	APITokenTTL time.Duration `env:"API_TOKEN_TTL, default=1h"`
+	// SignInMaxFailures failed password attempts on one login of a tenant
+	// (SignIn by email, IssueServiceToken by user code) within
+	// SignInLockout lock it for SignInLockout.
+	SignInMaxFailures int           `env:"SIGNIN_MAX_FAILURES, default=5"`
+	SignInLockout     time.Duration `env:"SIGNIN_LOCKOUT, default=15m"`
 
 	// dev is set only by DevConfig: the dev login endpoint and the
 	// bootstrap tenant printed at start.
@@ -71,6 +77,12 @@ func (c Config) Validate() error {
 	if c.APITokenTTL < time.Minute || c.APITokenTTL > 24*time.Hour {
 		return errors.New("API_TOKEN_TTL: want 1m to 24h")
 	}
+	if c.SignInMaxFailures < 1 || c.SignInMaxFailures > 100 {
+		return errors.New("SIGNIN_MAX_FAILURES: want 1 to 100")
+	}
+	if c.SignInLockout < time.Minute || c.SignInLockout > 24*time.Hour {
+		return errors.New("SIGNIN_LOCKOUT: want 1m to 24h")
+	}
 	return nil
 }
 
@@ -101,6 +113,7 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 	return Config{
 		InternalTokens: env.ServiceToken, IntegratorPolicyURL: env.BaseURL, ServiceToken: env.ServiceToken,
 		LoginSimKey: key, LoginProfileProviders: "telia", AdminTokenTTL: 30 * 24 * time.Hour, APITokenTTL: time.Hour,
+		SignInMaxFailures: domain.DefaultMaxFailures, SignInLockout: domain.DefaultLockout,
 		dev: &devOptions{out: out, dataDir: env.DataDir},
 	}, nil
 }

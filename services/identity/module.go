@@ -59,6 +59,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	svc := &app.Service{
 		Store: store, Providers: map[string]app.LoginProvider{}, Policy: policy.New(pc), Letters: letter.Writer{}, Log: d.Log,
 		TokenTTL: cfg.AdminTokenTTL, APITokenTTL: cfg.APITokenTTL,
+		Throttle: domain.Throttle{MaxFailures: cfg.SignInMaxFailures, Lockout: cfg.SignInLockout},
 	}
 	var sim *login.Sim
 	if cfg.LoginSimKey != "" {

@@ -105,6 +105,12 @@ type Tx interface {
 	Token(tenantID, id string) (domain.AccessToken, error)
 	RevokeToken(tenantID, id string, now time.Time) error
 
+	// Attempts locks and returns a login's failed-attempt record (zero when
+	// none), first pruning the tenant's records that ended before stale.
+	Attempts(tenantID, key string, stale time.Time) (domain.Attempts, error)
+	SaveAttempts(tenantID, key string, a domain.Attempts) error
+	ClearAttempts(tenantID, key string) error
+
 	PutPendingCredential(tenantID, userID, invitationID, hash string, now time.Time) error
 	// TakePendingCredential returns and deletes the pending hash ("" if none).
 	TakePendingCredential(tenantID, userID, invitationID string) (string, error)

@@ -33,7 +33,10 @@ type Service struct {
 	TokenTTL time.Duration
 	// APITokenTTL is a service user's API token lifetime (default 1 hour).
 	APITokenTTL time.Duration
-	Now         func() time.Time
+	// Throttle limits failed password attempts per (tenant, login) at
+	// SignIn and IssueServiceToken (zero: the domain defaults).
+	Throttle domain.Throttle
+	Now      func() time.Time
 }
 
 func (s *Service) now() time.Time {

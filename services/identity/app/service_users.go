@@ -181,23 +181,15 @@ func (s *Service) ResetServiceUserPassword(ctx context.Context, a domain.Actor, 
 
 // IssueServiceToken is the API token endpoint: the only way a service user
 // authenticates. Any mismatch (company, code, password, inactive or
-// deactivated user) is the same domain.ErrBadCredentials.
+// deactivated user) is the same domain.ErrBadCredentials. Failed attempts
+// are counted per (tenant, user code), for unknown codes too, and lock the
+// code for a while (*domain.LockedError).
 func (s *Service) IssueServiceToken(ctx context.Context, companyCode, userCode, password string) (IssuedToken, error) {
-	var (
-		u    *domain.User
-		hash string
-	)
+	var t *domain.Tenant
 	err := s.Store.Do(ctx, func(tx Tx) error {
-		t, err := tx.TenantByCode(companyCode)
-		if err != nil {
-			return err
-		}
-		u, err = tx.UserByCode(t.ID, userCode)
-		if err != nil {
-			return err
-		}
-		hash = u.PasswordHash()
-		return nil
+		var err error
+		t, err = tx.TenantByCode(companyCode)
+		return err
 	})
 	if errors.Is(err, domain.ErrNotFound) {
 		domain.HashPassword(password) // same work as a real check: no timing oracle for codes
@@ -206,8 +198,36 @@ func (s *Service) IssueServiceToken(ctx context.Context, companyCode, userCode, 
 	if err != nil {
 		return IssuedToken{}, err
 	}
-	ok, err := domain.CheckPassword(hash, password)
-	if err != nil || !ok || !u.Active() || u.Service == nil || !u.Service.Active {
+	key := loginKey(userCode)
+	if err := s.beginAttempt(ctx, t.ID, key); err != nil {
+		return IssuedToken{}, err
+	}
+	var u *domain.User
+	err = s.Store.Do(ctx, func(tx Tx) error {
+		var err error
+		u, err = tx.UserByCode(t.ID, userCode)
+		return err
+	})
+	ok := false
+	switch {
+	case errors.Is(err, domain.ErrNotFound):
+		domain.HashPassword(password)
+	case err != nil:
+		return IssuedToken{}, err
+	default:
+		ok, err = domain.CheckPassword(u.PasswordHash(), password)
+		ok = ok && err == nil
+	}
+	if !ok {
+		if err := s.attemptFailed(ctx, t.ID, key); err != nil {
+			return IssuedToken{}, err
+		}
+		return IssuedToken{}, domain.ErrBadCredentials
+	}
+	if err := s.attemptSucceeded(ctx, t.ID, key); err != nil {
+		return IssuedToken{}, err
+	}
+	if !u.Active() || u.Service == nil || !u.Service.Active {
 		return IssuedToken{}, domain.ErrBadCredentials
 	}
 	ttl := s.APITokenTTL

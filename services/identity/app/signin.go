@@ -88,6 +88,12 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 			return IssuedToken{}, nil, err
 		}
 	} else {
+		// Provider assertions are signed and single use: nothing to guess.
+		// Passwords are: each attempt on this login is counted first.
+		key := loginKey(r.Email)
+		if err := s.beginAttempt(ctx, tenant.ID, key); err != nil {
+			return IssuedToken{}, nil, err
+		}
 		for _, c := range candidates {
 			if ok, _ := domain.CheckPassword(c.PasswordHash(), r.Password); ok && c.Active() {
 				user = c
@@ -96,6 +102,10 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 		}
 		if user == nil && service != nil {
 			if ok, _ := domain.CheckPassword(service.PasswordHash(), r.Password); ok {
+				// The password is right (nothing was guessed): clear the count.
+				if err := s.attemptSucceeded(ctx, tenant.ID, key); err != nil {
+					return IssuedToken{}, nil, err
+				}
 				s.log().InfoContext(ctx, "interactive sign-in refused for a service user", "tenant_id", tenant.ID, "user_id", service.ID)
 				metricServiceUserSignInRefused.Inc()
 				return IssuedToken{}, nil, domain.ErrServiceUserAPIOnly
@@ -105,7 +115,13 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 			if len(candidates) == 0 && service == nil {
 				domain.HashPassword(r.Password) // same work either way
 			}
+			if err := s.attemptFailed(ctx, tenant.ID, key); err != nil {
+				return IssuedToken{}, nil, err
+			}
 			return IssuedToken{}, nil, domain.ErrBadCredentials
+		}
+		if err := s.attemptSucceeded(ctx, tenant.ID, key); err != nil {
+			return IssuedToken{}, nil, err
 		}
 	}
 	if user.Kind == domain.KindService {
@@ -127,3 +143,51 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 }
 
 func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// loginKey is what failed attempts are counted by: the email typed at
+// SignIn or the user code at IssueServiceToken, in one namespace (a user
+// code has no "@"), so a service user's password cannot be guessed twice as
+// often by trying both endpoints.
+func loginKey(login string) string { return strings.ToLower(strings.TrimSpace(login)) }
+
+// beginAttempt counts a password attempt on key in the tenant before its
+// password is checked; a locked login is a *domain.LockedError. The count
+// is committed whatever the outcome, so it holds across instances.
+func (s *Service) beginAttempt(ctx context.Context, tenantID, key string) error {
+	now := s.now()
+	var locked error
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		a, err := tx.Attempts(tenantID, key, now.Add(-s.Throttle.Window()))
+		if err != nil {
+			return err
+		}
+		a, locked = s.Throttle.Begin(a, now)
+		return tx.SaveAttempts(tenantID, key, a)
+	})
+	if err != nil {
+		return err
+	}
+	if locked != nil {
+		metricLoginLocked.Inc()
+		s.log().InfoContext(ctx, "password attempt refused: too many failures", "tenant_id", tenantID, "reason", locked.Error())
+	}
+	return locked
+}
+
+// attemptFailed records that the counted attempt was wrong (the last one
+// the limit allows locks the login).
+func (s *Service) attemptFailed(ctx context.Context, tenantID, key string) error {
+	now := s.now()
+	return s.Store.Do(ctx, func(tx Tx) error {
+		a, err := tx.Attempts(tenantID, key, now.Add(-s.Throttle.Window()))
+		if err != nil {
+			return err
+		}
+		return tx.SaveAttempts(tenantID, key, s.Throttle.Failed(a, now))
+	})
+}
+
+// attemptSucceeded clears the login's failures: a right password resets.
+func (s *Service) attemptSucceeded(ctx context.Context, tenantID, key string) error {
+	return s.Store.Do(ctx, func(tx Tx) error { return tx.ClearAttempts(tenantID, key) })
+}

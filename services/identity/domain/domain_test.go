@@ -3,6 +3,7 @@ package domain_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -95,4 +96,44 @@ func TestCovers(t *testing.T) {
 	require.False(t, domain.Covers(su, custom([]string{"reports"}, nil)))
 	require.False(t, domain.Covers(su, custom([]string{"support"}, &commonv1.Selection{Ids: []string{"c"}})))
 	require.False(t, domain.Covers(su, custom([]string{"support"}, &commonv1.Selection{All: true})))
+}
+
+func TestThrottle(t *testing.T) {
+	t.Parallel()
+	th := domain.Throttle{MaxFailures: 3, Lockout: time.Minute}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var a domain.Attempts
+	var err error
+	for i := range 3 {
+		a, err = th.Begin(a, now)
+		require.NoError(t, err, i)
+		a = th.Failed(a, now)
+	}
+	_, err = th.Begin(a, now.Add(59*time.Second))
+	var le *domain.LockedError
+	require.ErrorAs(t, err, &le, "locked after the third failure, whatever the password")
+	require.ErrorIs(t, err, domain.ErrTooManyAttempts)
+	require.Equal(t, int64(1), le.Seconds())
+	a, err = th.Begin(a, now.Add(time.Minute))
+	require.NoError(t, err, "the lock is served")
+	require.Equal(t, 1, a.Failures)
+
+	// Concurrent attempts are counted before their check: the fourth in
+	// flight is refused and locks.
+	var b domain.Attempts
+	for range 3 {
+		b, err = th.Begin(b, now)
+		require.NoError(t, err)
+	}
+	b, err = th.Begin(b, now)
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, now.Add(time.Minute), b.LockedUntil)
+
+	// Failures spread wider than the window never lock.
+	var c domain.Attempts
+	for i := range 10 {
+		c, err = th.Begin(c, now.Add(time.Duration(i)*40*time.Second))
+		require.NoError(t, err, i)
+		c = th.Failed(c, now.Add(time.Duration(i)*40*time.Second))
+	}
 }

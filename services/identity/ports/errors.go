@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"rollcall.dev/services/identity/app"
 	"rollcall.dev/services/identity/domain"
@@ -37,6 +40,10 @@ func toConnect(err error) error {
 	}
 	if ce, ok := err.(*connect.Error); ok { //nolint:errorlint // only our own, top-level error may pass (see above)
 		return ce
+	}
+	var locked *domain.LockedError
+	if errors.As(err, &locked) {
+		return lockedError(locked)
 	}
 	code := connect.CodeInternal
 	switch {
@@ -81,5 +88,23 @@ func toConnect(err error) error {
 			out.AddDetail(d)
 		}
 	}
+	return out
+}
+
+// lockedError is a login locked after too many failed password attempts:
+// RESOURCE_EXHAUSTED with how long to wait, as a google.rpc.RetryInfo, an
+// ErrorInfo (TOO_MANY_FAILED_ATTEMPTS, retry_after_seconds) and a
+// Retry-After header for plain HTTP clients.
+func lockedError(l *domain.LockedError) error {
+	secs := l.Seconds()
+	out := connect.NewError(connect.CodeResourceExhausted, l)
+	if d, derr := connect.NewErrorDetail(&errdetails.RetryInfo{RetryDelay: durationpb.New(time.Duration(secs) * time.Second)}); derr == nil {
+		out.AddDetail(d)
+	}
+	if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "TOO_MANY_FAILED_ATTEMPTS", Domain: ErrorDomain,
+		Metadata: map[string]string{"retry_after_seconds": strconv.FormatInt(secs, 10)}}); derr == nil {
+		out.AddDetail(d)
+	}
+	out.Meta().Set("Retry-After", strconv.FormatInt(secs, 10))
 	return out
 }

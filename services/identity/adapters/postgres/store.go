@@ -514,6 +514,48 @@ func (t *tx) RevokeToken(tenantID, id string, now time.Time) error {
 	return err
 }
 
+func (t *tx) Attempts(tenantID, key string, stale time.Time) (domain.Attempts, error) {
+	// A record whose window and lock ended before stale counts for nothing
+	// any more (domain.Throttle starts again), so it can go.
+	if _, err := t.tx.Exec(t.ctx, `DELETE FROM sign_in_attempts WHERE tenant_id = $1 AND window_start < $2
+  AND (locked_until IS NULL OR locked_until < $2)`, tenantID, stale); err != nil {
+		return domain.Attempts{}, fmt.Errorf("identity store: prune attempts: %w", err)
+	}
+	// Create the row first so that concurrent attempts queue on its lock.
+	if _, err := t.tx.Exec(t.ctx, `INSERT INTO sign_in_attempts (tenant_id, login_key, failures, window_start)
+VALUES ($1, $2, 0, $3) ON CONFLICT DO NOTHING`, tenantID, key, stale); err != nil {
+		return domain.Attempts{}, fmt.Errorf("identity store: attempts: %w", err)
+	}
+	var (
+		a      domain.Attempts
+		locked *time.Time
+	)
+	err := t.tx.QueryRow(t.ctx, `SELECT failures, window_start, locked_until FROM sign_in_attempts
+WHERE tenant_id = $1 AND login_key = $2 FOR UPDATE`, tenantID, key).Scan(&a.Failures, &a.WindowStart, &locked)
+	if err != nil {
+		return domain.Attempts{}, fmt.Errorf("identity store: attempts: %w", err)
+	}
+	a.WindowStart = a.WindowStart.UTC()
+	if locked != nil {
+		a.LockedUntil = locked.UTC()
+	}
+	return a, nil
+}
+
+func (t *tx) SaveAttempts(tenantID, key string, a domain.Attempts) error {
+	_, err := t.tx.Exec(t.ctx, `UPDATE sign_in_attempts SET failures = $3, window_start = $4, locked_until = $5
+WHERE tenant_id = $1 AND login_key = $2`, tenantID, key, a.Failures, a.WindowStart, nullTime(a.LockedUntil))
+	if err != nil {
+		return fmt.Errorf("identity store: save attempts: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) ClearAttempts(tenantID, key string) error {
+	_, err := t.tx.Exec(t.ctx, `DELETE FROM sign_in_attempts WHERE tenant_id = $1 AND login_key = $2`, tenantID, key)
+	return err
+}
+
 func (t *tx) PutPendingCredential(tenantID, userID, invitationID, hash string, now time.Time) error {
 	// Invitations live at most 30 days: a pending password older than that
 	// belongs to one that was never accepted.
