@@ -111,6 +111,8 @@ const (
 	UserField_USER_FIELD_INTEGRATOR_MARKER UserField = 7
 	// UserProfile.role.
 	UserField_USER_FIELD_ROLE UserField = 8
+	// UserProfile.two_factor_enabled.
+	UserField_USER_FIELD_TWO_FACTOR UserField = 9
 )
 
 // Enum value maps for UserField.
@@ -125,6 +127,7 @@ var (
 		6: "USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT",
 		7: "USER_FIELD_INTEGRATOR_MARKER",
 		8: "USER_FIELD_ROLE",
+		9: "USER_FIELD_TWO_FACTOR",
 	}
 	UserField_value = map[string]int32{
 		"USER_FIELD_UNSPECIFIED":              0,
@@ -136,6 +139,7 @@ var (
 		"USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT": 6,
 		"USER_FIELD_INTEGRATOR_MARKER":        7,
 		"USER_FIELD_ROLE":                     8,
+		"USER_FIELD_TWO_FACTOR":               9,
 	}
 )
 
@@ -372,9 +376,13 @@ type UserProfile struct {
 	IntegratorMarker bool `protobuf:"varint,7,opt,name=integrator_marker,json=integratorMarker,proto3" json:"integrator_marker,omitempty"`
 	// The user's administration role; unset in events written before it was
 	// added.
-	Role          Role `protobuf:"varint,8,opt,name=role,proto3,enum=rollcall.identity.v1.Role" json:"role,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Role Role `protobuf:"varint,8,opt,name=role,proto3,enum=rollcall.identity.v1.Role" json:"role,omitempty"`
+	// People only: two-factor authentication is required when this person
+	// signs in to the tenant (set by an administrator with SetTwoFactor;
+	// an integrator may turn it on, never off). Always false for other kinds.
+	TwoFactorEnabled bool `protobuf:"varint,9,opt,name=two_factor_enabled,json=twoFactorEnabled,proto3" json:"two_factor_enabled,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *UserProfile) Reset() {
@@ -461,6 +469,13 @@ func (x *UserProfile) GetRole() Role {
 		return x.Role
 	}
 	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *UserProfile) GetTwoFactorEnabled() bool {
+	if x != nil {
+		return x.TwoFactorEnabled
+	}
+	return false
 }
 
 // UserCreated: a person, integration or integrator user now exists in the
@@ -1038,11 +1053,107 @@ func (x *ServiceUserPasswordReset) GetResetByUserId() string {
 	return ""
 }
 
+// ServiceUserStatusChanged: an application manager deactivated (INACTIVE)
+// or reactivated (ACTIVE) a service user (seed 002, "Statut"). While
+// inactive its credentials get no API token and the API tokens it held are
+// revoked.
+//
+// Subject: identity.v1.<tenant_id>.service-user.<user_id>.status-changed
+type ServiceUserStatusChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The service user (lowercase UUID).
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// When the status changed.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// The service user's code, for the audit trail.
+	UserCode string `protobuf:"bytes,4,opt,name=user_code,json=userCode,proto3" json:"user_code,omitempty"`
+	// The new status.
+	Status ServiceUserStatus `protobuf:"varint,5,opt,name=status,proto3,enum=rollcall.identity.v1.ServiceUserStatus" json:"status,omitempty"`
+	// The application manager who changed it (lowercase UUID).
+	ChangedByUserId string `protobuf:"bytes,6,opt,name=changed_by_user_id,json=changedByUserId,proto3" json:"changed_by_user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ServiceUserStatusChanged) Reset() {
+	*x = ServiceUserStatusChanged{}
+	mi := &file_rollcall_identity_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceUserStatusChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceUserStatusChanged) ProtoMessage() {}
+
+func (x *ServiceUserStatusChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceUserStatusChanged.ProtoReflect.Descriptor instead.
+func (*ServiceUserStatusChanged) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ServiceUserStatusChanged) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ServiceUserStatusChanged) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ServiceUserStatusChanged) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *ServiceUserStatusChanged) GetUserCode() string {
+	if x != nil {
+		return x.UserCode
+	}
+	return ""
+}
+
+func (x *ServiceUserStatusChanged) GetStatus() ServiceUserStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ServiceUserStatus_SERVICE_USER_STATUS_UNSPECIFIED
+}
+
+func (x *ServiceUserStatusChanged) GetChangedByUserId() string {
+	if x != nil {
+		return x.ChangedByUserId
+	}
+	return ""
+}
+
 var File_rollcall_identity_v1_events_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"!rollcall/identity/v1/events.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xb8\x04\n" +
+	"!rollcall/identity/v1/events.proto\x12\x14rollcall.identity.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1frollcall/common/v1/common.proto\"\xe6\x04\n" +
 	"\vUserProfile\x12x\n" +
 	"\n" +
 	"first_name\x18\x01 \x01(\tBY\xbaHV\xba\x01M\n" +
@@ -1055,7 +1166,8 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x06grants\x18\x05 \x01(\v2\x1a.rollcall.common.v1.GrantsB\x06\xbaH\x03\xc8\x01\x01R\x06grants\x127\n" +
 	"\x18counts_toward_seat_limit\x18\x06 \x01(\bR\x15countsTowardSeatLimit\x12+\n" +
 	"\x11integrator_marker\x18\a \x01(\bR\x10integratorMarker\x12.\n" +
-	"\x04role\x18\b \x01(\x0e2\x1a.rollcall.identity.v1.RoleR\x04roleB\t\n" +
+	"\x04role\x18\b \x01(\x0e2\x1a.rollcall.identity.v1.RoleR\x04role\x12,\n" +
+	"\x12two_factor_enabled\x18\t \x01(\bR\x10twoFactorEnabledB\t\n" +
 	"\a_mobile\"\xd5\r\n" +
 	"\vUserCreated\x12^\n" +
 	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
@@ -1127,13 +1239,22 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\tuser_code\x18\x04 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12=\n" +
 	"\breset_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\aresetAt\x12%\n" +
 	"\tpermanent\x18\x06 \x01(\bB\a\xbaH\x04j\x02\b\x01R\tpermanent\x12n\n" +
-	"\x10reset_by_user_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rresetByUserId*\x87\x01\n" +
+	"\x10reset_by_user_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\rresetByUserId\"\x9d\x04\n" +
+	"\x18ServiceUserStatusChanged\x12^\n" +
+	"\auser_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12b\n" +
+	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
+	"\voccurred_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"occurredAt\x127\n" +
+	"\tuser_code\x18\x04 \x01(\tB\x1a\xbaH\x17r\x152\x13^[A-Za-z0-9]{6,10}$R\buserCode\x12K\n" +
+	"\x06status\x18\x05 \x01(\x0e2'.rollcall.identity.v1.ServiceUserStatusB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12r\n" +
+	"\x12changed_by_user_id\x18\x06 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x0fchangedByUserId*\x87\x01\n" +
 	"\bUserKind\x12\x19\n" +
 	"\x15USER_KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10USER_KIND_PERSON\x10\x01\x12\x19\n" +
 	"\x15USER_KIND_INTEGRATION\x10\x02\x12\x15\n" +
 	"\x11USER_KIND_SERVICE\x10\x03\x12\x18\n" +
-	"\x14USER_KIND_INTEGRATOR\x10\x04*\x80\x02\n" +
+	"\x14USER_KIND_INTEGRATOR\x10\x04*\x9b\x02\n" +
 	"\tUserField\x12\x1a\n" +
 	"\x16USER_FIELD_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15USER_FIELD_FIRST_NAME\x10\x01\x12\x18\n" +
@@ -1143,7 +1264,8 @@ const file_rollcall_identity_v1_events_proto_rawDesc = "" +
 	"\x11USER_FIELD_GRANTS\x10\x05\x12'\n" +
 	"#USER_FIELD_COUNTS_TOWARD_SEAT_LIMIT\x10\x06\x12 \n" +
 	"\x1cUSER_FIELD_INTEGRATOR_MARKER\x10\a\x12\x13\n" +
-	"\x0fUSER_FIELD_ROLE\x10\b*\xf4\x01\n" +
+	"\x0fUSER_FIELD_ROLE\x10\b\x12\x19\n" +
+	"\x15USER_FIELD_TWO_FACTOR\x10\t*\xf4\x01\n" +
 	"\x12DeactivationReason\x12#\n" +
 	"\x1fDEACTIVATION_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dDEACTIVATION_REASON_DISMISSED\x10\x01\x12\x1c\n" +
@@ -1176,7 +1298,7 @@ func file_rollcall_identity_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_identity_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_rollcall_identity_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_rollcall_identity_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_rollcall_identity_v1_events_proto_goTypes = []any{
 	(UserKind)(0),                    // 0: rollcall.identity.v1.UserKind
 	(UserField)(0),                   // 1: rollcall.identity.v1.UserField
@@ -1189,32 +1311,35 @@ var file_rollcall_identity_v1_events_proto_goTypes = []any{
 	(*UserDeactivated)(nil),          // 8: rollcall.identity.v1.UserDeactivated
 	(*ServiceUserCreated)(nil),       // 9: rollcall.identity.v1.ServiceUserCreated
 	(*ServiceUserPasswordReset)(nil), // 10: rollcall.identity.v1.ServiceUserPasswordReset
-	(*v1.Grants)(nil),                // 11: rollcall.common.v1.Grants
-	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
-	(v1.CreationOrigin)(0),           // 13: rollcall.common.v1.CreationOrigin
+	(*ServiceUserStatusChanged)(nil), // 11: rollcall.identity.v1.ServiceUserStatusChanged
+	(*v1.Grants)(nil),                // 12: rollcall.common.v1.Grants
+	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
+	(v1.CreationOrigin)(0),           // 14: rollcall.common.v1.CreationOrigin
 }
 var file_rollcall_identity_v1_events_proto_depIdxs = []int32{
-	11, // 0: rollcall.identity.v1.UserProfile.grants:type_name -> rollcall.common.v1.Grants
+	12, // 0: rollcall.identity.v1.UserProfile.grants:type_name -> rollcall.common.v1.Grants
 	4,  // 1: rollcall.identity.v1.UserProfile.role:type_name -> rollcall.identity.v1.Role
-	12, // 2: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 2: rollcall.identity.v1.UserCreated.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: rollcall.identity.v1.UserCreated.kind:type_name -> rollcall.identity.v1.UserKind
-	13, // 4: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
+	14, // 4: rollcall.identity.v1.UserCreated.origin:type_name -> rollcall.common.v1.CreationOrigin
 	5,  // 5: rollcall.identity.v1.UserCreated.profile:type_name -> rollcall.identity.v1.UserProfile
-	12, // 6: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 6: rollcall.identity.v1.UserUpdated.occurred_at:type_name -> google.protobuf.Timestamp
 	1,  // 7: rollcall.identity.v1.UserUpdated.changed_fields:type_name -> rollcall.identity.v1.UserField
 	5,  // 8: rollcall.identity.v1.UserUpdated.profile:type_name -> rollcall.identity.v1.UserProfile
-	12, // 9: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 9: rollcall.identity.v1.UserDeactivated.occurred_at:type_name -> google.protobuf.Timestamp
 	0,  // 10: rollcall.identity.v1.UserDeactivated.kind:type_name -> rollcall.identity.v1.UserKind
 	2,  // 11: rollcall.identity.v1.UserDeactivated.reason:type_name -> rollcall.identity.v1.DeactivationReason
-	12, // 12: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 12: rollcall.identity.v1.ServiceUserCreated.occurred_at:type_name -> google.protobuf.Timestamp
 	3,  // 13: rollcall.identity.v1.ServiceUserCreated.status:type_name -> rollcall.identity.v1.ServiceUserStatus
-	12, // 14: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
-	12, // 15: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 14: rollcall.identity.v1.ServiceUserPasswordReset.occurred_at:type_name -> google.protobuf.Timestamp
+	13, // 15: rollcall.identity.v1.ServiceUserPasswordReset.reset_at:type_name -> google.protobuf.Timestamp
+	13, // 16: rollcall.identity.v1.ServiceUserStatusChanged.occurred_at:type_name -> google.protobuf.Timestamp
+	3,  // 17: rollcall.identity.v1.ServiceUserStatusChanged.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_events_proto_init() }
@@ -1232,7 +1357,7 @@ func file_rollcall_identity_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_events_proto_rawDesc), len(file_rollcall_identity_v1_events_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -34,6 +34,11 @@ const (
 	UserStatus_USER_STATUS_ACTIVE UserStatus = 1
 	// Deactivated; kept for history.
 	UserStatus_USER_STATUS_DEACTIVATED UserStatus = 2
+	// An integrator who accepted his invitation but is not (yet) the
+	// tenant's active integrator: integrator-policy makes him wait
+	// (OVERFLOW_MODE_ADMIN_CHOOSES) until an administrator chooses him. No
+	// access at all (no sign-in, no token) until integrator.v1.IntegratorAssigned.
+	UserStatus_USER_STATUS_WAITING UserStatus = 3
 )
 
 // Enum value maps for UserStatus.
@@ -42,11 +47,13 @@ var (
 		0: "USER_STATUS_UNSPECIFIED",
 		1: "USER_STATUS_ACTIVE",
 		2: "USER_STATUS_DEACTIVATED",
+		3: "USER_STATUS_WAITING",
 	}
 	UserStatus_value = map[string]int32{
 		"USER_STATUS_UNSPECIFIED": 0,
 		"USER_STATUS_ACTIVE":      1,
 		"USER_STATUS_DEACTIVATED": 2,
+		"USER_STATUS_WAITING":     3,
 	}
 )
 
@@ -2809,6 +2816,226 @@ func (x *IssueServiceTokenResponse) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// SetServiceUserStatusRequest names the service user and its new status.
+type SetServiceUserStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The service user (lowercase UUID).
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// ACTIVE or INACTIVE.
+	Status        ServiceUserStatus `protobuf:"varint,3,opt,name=status,proto3,enum=rollcall.identity.v1.ServiceUserStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetServiceUserStatusRequest) Reset() {
+	*x = SetServiceUserStatusRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetServiceUserStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetServiceUserStatusRequest) ProtoMessage() {}
+
+func (x *SetServiceUserStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetServiceUserStatusRequest.ProtoReflect.Descriptor instead.
+func (*SetServiceUserStatusRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SetServiceUserStatusRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetServiceUserStatusRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetServiceUserStatusRequest) GetStatus() ServiceUserStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ServiceUserStatus_SERVICE_USER_STATUS_UNSPECIFIED
+}
+
+// SetServiceUserStatusResponse is the service user after the change.
+type SetServiceUserStatusResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The service user.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetServiceUserStatusResponse) Reset() {
+	*x = SetServiceUserStatusResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetServiceUserStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetServiceUserStatusResponse) ProtoMessage() {}
+
+func (x *SetServiceUserStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetServiceUserStatusResponse.ProtoReflect.Descriptor instead.
+func (*SetServiceUserStatusResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SetServiceUserStatusResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+// SetTwoFactorRequest names the person and the setting.
+type SetTwoFactorRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The person (lowercase UUID).
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// On (true) or off (false).
+	Enabled       bool `protobuf:"varint,3,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTwoFactorRequest) Reset() {
+	*x = SetTwoFactorRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTwoFactorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTwoFactorRequest) ProtoMessage() {}
+
+func (x *SetTwoFactorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTwoFactorRequest.ProtoReflect.Descriptor instead.
+func (*SetTwoFactorRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *SetTwoFactorRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetTwoFactorRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetTwoFactorRequest) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+// SetTwoFactorResponse is the person after the change.
+type SetTwoFactorResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user; profile.two_factor_enabled is the setting.
+	User          *User `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTwoFactorResponse) Reset() {
+	*x = SetTwoFactorResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTwoFactorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTwoFactorResponse) ProtoMessage() {}
+
+func (x *SetTwoFactorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTwoFactorResponse.ProtoReflect.Descriptor instead.
+func (*SetTwoFactorResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *SetTwoFactorResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 var File_rollcall_identity_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_service_proto_rawDesc = "" +
@@ -3014,12 +3241,26 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x19IssueServiceTokenResponse\x12\x19\n" +
 	"\x05token\x18\x01 \x01(\tB\x03\x80\x01\x01R\x05token\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*^\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xae\x02\n" +
+	"\x1bSetServiceUserStatusRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12K\n" +
+	"\x06status\x18\x03 \x01(\x0e2'.rollcall.identity.v1.ServiceUserStatusB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\"N\n" +
+	"\x1cSetServiceUserStatusResponse\x12.\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"\xf3\x01\n" +
+	"\x13SetTwoFactorRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12^\n" +
+	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12\x18\n" +
+	"\aenabled\x18\x03 \x01(\bR\aenabled\"F\n" +
+	"\x14SetTwoFactorResponse\x12.\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user*w\n" +
 	"\n" +
 	"UserStatus\x12\x1b\n" +
 	"\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12USER_STATUS_ACTIVE\x10\x01\x12\x1b\n" +
-	"\x17USER_STATUS_DEACTIVATED\x10\x02*\xdd\x02\n" +
+	"\x17USER_STATUS_DEACTIVATED\x10\x02\x12\x17\n" +
+	"\x13USER_STATUS_WAITING\x10\x03*\xdd\x02\n" +
 	"\rStructureKind\x12\x1e\n" +
 	"\x1aSTRUCTURE_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bSTRUCTURE_KIND_ORGANISATION\x10\x01\x12\x1b\n" +
@@ -3030,7 +3271,7 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x1fSTRUCTURE_KIND_PRODUCT_CATEGORY\x10\x06\x12\x1e\n" +
 	"\x1aSTRUCTURE_KIND_APPLICATION\x10\a\x12\"\n" +
 	"\x1eSTRUCTURE_KIND_PERMISSION_AREA\x10\b\x12%\n" +
-	"!STRUCTURE_KIND_ADDITIONAL_PACKAGE\x10\t2\xf3\x0e\n" +
+	"!STRUCTURE_KIND_ADDITIONAL_PACKAGE\x10\t2\xd9\x10\n" +
 	"\x0fIdentityService\x12e\n" +
 	"\fCreateTenant\x12).rollcall.identity.v1.CreateTenantRequest\x1a*.rollcall.identity.v1.CreateTenantResponse\x12[\n" +
 	"\aGetUser\x12$.rollcall.identity.v1.GetUserRequest\x1a%.rollcall.identity.v1.GetUserResponse\"\x03\x90\x02\x01\x12a\n" +
@@ -3048,7 +3289,9 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\vSetUserRole\x12(.rollcall.identity.v1.SetUserRoleRequest\x1a).rollcall.identity.v1.SetUserRoleResponse\x12h\n" +
 	"\rAssignSponsor\x12*.rollcall.identity.v1.AssignSponsorRequest\x1a+.rollcall.identity.v1.AssignSponsorResponse\x12S\n" +
 	"\x06SignIn\x12#.rollcall.identity.v1.SignInRequest\x1a$.rollcall.identity.v1.SignInResponse\x12t\n" +
-	"\x11IssueServiceToken\x12..rollcall.identity.v1.IssueServiceTokenRequest\x1a/.rollcall.identity.v1.IssueServiceTokenResponseB\xd2\x01\n" +
+	"\x11IssueServiceToken\x12..rollcall.identity.v1.IssueServiceTokenRequest\x1a/.rollcall.identity.v1.IssueServiceTokenResponse\x12}\n" +
+	"\x14SetServiceUserStatus\x121.rollcall.identity.v1.SetServiceUserStatusRequest\x1a2.rollcall.identity.v1.SetServiceUserStatusResponse\x12e\n" +
+	"\fSetTwoFactor\x12).rollcall.identity.v1.SetTwoFactorRequest\x1a*.rollcall.identity.v1.SetTwoFactorResponseB\xd2\x01\n" +
 	"\x18com.rollcall.identity.v1B\fServiceProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
 var (
@@ -3064,7 +3307,7 @@ func file_rollcall_identity_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_identity_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(UserStatus)(0),                          // 0: rollcall.identity.v1.UserStatus
 	(StructureKind)(0),                       // 1: rollcall.identity.v1.StructureKind
@@ -3108,38 +3351,42 @@ var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(*SignInResponse)(nil),                   // 39: rollcall.identity.v1.SignInResponse
 	(*IssueServiceTokenRequest)(nil),         // 40: rollcall.identity.v1.IssueServiceTokenRequest
 	(*IssueServiceTokenResponse)(nil),        // 41: rollcall.identity.v1.IssueServiceTokenResponse
-	(*timestamppb.Timestamp)(nil),            // 42: google.protobuf.Timestamp
-	(UserKind)(0),                            // 43: rollcall.identity.v1.UserKind
-	(v1.CreationOrigin)(0),                   // 44: rollcall.common.v1.CreationOrigin
-	(*UserProfile)(nil),                      // 45: rollcall.identity.v1.UserProfile
-	(Role)(0),                                // 46: rollcall.identity.v1.Role
-	(ServiceUserStatus)(0),                   // 47: rollcall.identity.v1.ServiceUserStatus
-	(DeactivationReason)(0),                  // 48: rollcall.identity.v1.DeactivationReason
+	(*SetServiceUserStatusRequest)(nil),      // 42: rollcall.identity.v1.SetServiceUserStatusRequest
+	(*SetServiceUserStatusResponse)(nil),     // 43: rollcall.identity.v1.SetServiceUserStatusResponse
+	(*SetTwoFactorRequest)(nil),              // 44: rollcall.identity.v1.SetTwoFactorRequest
+	(*SetTwoFactorResponse)(nil),             // 45: rollcall.identity.v1.SetTwoFactorResponse
+	(*timestamppb.Timestamp)(nil),            // 46: google.protobuf.Timestamp
+	(UserKind)(0),                            // 47: rollcall.identity.v1.UserKind
+	(v1.CreationOrigin)(0),                   // 48: rollcall.common.v1.CreationOrigin
+	(*UserProfile)(nil),                      // 49: rollcall.identity.v1.UserProfile
+	(Role)(0),                                // 50: rollcall.identity.v1.Role
+	(ServiceUserStatus)(0),                   // 51: rollcall.identity.v1.ServiceUserStatus
+	(DeactivationReason)(0),                  // 52: rollcall.identity.v1.DeactivationReason
 }
 var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
-	42, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	43, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
-	44, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
+	46, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	47, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
+	48, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
 	0,  // 3: rollcall.identity.v1.User.status:type_name -> rollcall.identity.v1.UserStatus
-	45, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
+	49, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
 	4,  // 5: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
-	42, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	42, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
-	46, // 8: rollcall.identity.v1.User.role:type_name -> rollcall.identity.v1.Role
-	47, // 9: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	46, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	46, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
+	50, // 8: rollcall.identity.v1.User.role:type_name -> rollcall.identity.v1.Role
+	51, // 9: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	6,  // 10: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
 	2,  // 11: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
 	3,  // 12: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
 	3,  // 13: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
-	43, // 14: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
+	47, // 14: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
 	3,  // 15: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
-	47, // 16: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	51, // 16: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	3,  // 17: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
 	5,  // 18: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
 	5,  // 19: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	48, // 20: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	52, // 20: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
 	3,  // 21: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
-	42, // 22: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 22: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 23: rollcall.identity.v1.StructureItem.kind:type_name -> rollcall.identity.v1.StructureKind
 	2,  // 24: rollcall.identity.v1.GetTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
 	2,  // 25: rollcall.identity.v1.UpdateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
@@ -3147,51 +3394,58 @@ var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
 	25, // 27: rollcall.identity.v1.CreateStructureItemResponse.item:type_name -> rollcall.identity.v1.StructureItem
 	1,  // 28: rollcall.identity.v1.ListStructureItemsRequest.kind:type_name -> rollcall.identity.v1.StructureKind
 	25, // 29: rollcall.identity.v1.ListStructureItemsResponse.items:type_name -> rollcall.identity.v1.StructureItem
-	46, // 30: rollcall.identity.v1.SetUserRoleRequest.role:type_name -> rollcall.identity.v1.Role
+	50, // 30: rollcall.identity.v1.SetUserRoleRequest.role:type_name -> rollcall.identity.v1.Role
 	3,  // 31: rollcall.identity.v1.SetUserRoleResponse.user:type_name -> rollcall.identity.v1.User
 	3,  // 32: rollcall.identity.v1.AssignSponsorResponse.user:type_name -> rollcall.identity.v1.User
-	42, // 33: rollcall.identity.v1.SignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 33: rollcall.identity.v1.SignInResponse.expires_at:type_name -> google.protobuf.Timestamp
 	3,  // 34: rollcall.identity.v1.SignInResponse.user:type_name -> rollcall.identity.v1.User
-	42, // 35: rollcall.identity.v1.IssueServiceTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	7,  // 36: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
-	9,  // 37: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
-	11, // 38: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
-	13, // 39: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
-	15, // 40: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
-	17, // 41: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
-	19, // 42: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
-	21, // 43: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
-	23, // 44: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
-	26, // 45: rollcall.identity.v1.IdentityService.GetTenant:input_type -> rollcall.identity.v1.GetTenantRequest
-	28, // 46: rollcall.identity.v1.IdentityService.UpdateTenant:input_type -> rollcall.identity.v1.UpdateTenantRequest
-	30, // 47: rollcall.identity.v1.IdentityService.CreateStructureItem:input_type -> rollcall.identity.v1.CreateStructureItemRequest
-	32, // 48: rollcall.identity.v1.IdentityService.ListStructureItems:input_type -> rollcall.identity.v1.ListStructureItemsRequest
-	34, // 49: rollcall.identity.v1.IdentityService.SetUserRole:input_type -> rollcall.identity.v1.SetUserRoleRequest
-	36, // 50: rollcall.identity.v1.IdentityService.AssignSponsor:input_type -> rollcall.identity.v1.AssignSponsorRequest
-	38, // 51: rollcall.identity.v1.IdentityService.SignIn:input_type -> rollcall.identity.v1.SignInRequest
-	40, // 52: rollcall.identity.v1.IdentityService.IssueServiceToken:input_type -> rollcall.identity.v1.IssueServiceTokenRequest
-	8,  // 53: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
-	10, // 54: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
-	12, // 55: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
-	14, // 56: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
-	16, // 57: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
-	18, // 58: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
-	20, // 59: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
-	22, // 60: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
-	24, // 61: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
-	27, // 62: rollcall.identity.v1.IdentityService.GetTenant:output_type -> rollcall.identity.v1.GetTenantResponse
-	29, // 63: rollcall.identity.v1.IdentityService.UpdateTenant:output_type -> rollcall.identity.v1.UpdateTenantResponse
-	31, // 64: rollcall.identity.v1.IdentityService.CreateStructureItem:output_type -> rollcall.identity.v1.CreateStructureItemResponse
-	33, // 65: rollcall.identity.v1.IdentityService.ListStructureItems:output_type -> rollcall.identity.v1.ListStructureItemsResponse
-	35, // 66: rollcall.identity.v1.IdentityService.SetUserRole:output_type -> rollcall.identity.v1.SetUserRoleResponse
-	37, // 67: rollcall.identity.v1.IdentityService.AssignSponsor:output_type -> rollcall.identity.v1.AssignSponsorResponse
-	39, // 68: rollcall.identity.v1.IdentityService.SignIn:output_type -> rollcall.identity.v1.SignInResponse
-	41, // 69: rollcall.identity.v1.IdentityService.IssueServiceToken:output_type -> rollcall.identity.v1.IssueServiceTokenResponse
-	53, // [53:70] is the sub-list for method output_type
-	36, // [36:53] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	46, // 35: rollcall.identity.v1.IssueServiceTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	51, // 36: rollcall.identity.v1.SetServiceUserStatusRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	3,  // 37: rollcall.identity.v1.SetServiceUserStatusResponse.user:type_name -> rollcall.identity.v1.User
+	3,  // 38: rollcall.identity.v1.SetTwoFactorResponse.user:type_name -> rollcall.identity.v1.User
+	7,  // 39: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
+	9,  // 40: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
+	11, // 41: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
+	13, // 42: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
+	15, // 43: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
+	17, // 44: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
+	19, // 45: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
+	21, // 46: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
+	23, // 47: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
+	26, // 48: rollcall.identity.v1.IdentityService.GetTenant:input_type -> rollcall.identity.v1.GetTenantRequest
+	28, // 49: rollcall.identity.v1.IdentityService.UpdateTenant:input_type -> rollcall.identity.v1.UpdateTenantRequest
+	30, // 50: rollcall.identity.v1.IdentityService.CreateStructureItem:input_type -> rollcall.identity.v1.CreateStructureItemRequest
+	32, // 51: rollcall.identity.v1.IdentityService.ListStructureItems:input_type -> rollcall.identity.v1.ListStructureItemsRequest
+	34, // 52: rollcall.identity.v1.IdentityService.SetUserRole:input_type -> rollcall.identity.v1.SetUserRoleRequest
+	36, // 53: rollcall.identity.v1.IdentityService.AssignSponsor:input_type -> rollcall.identity.v1.AssignSponsorRequest
+	38, // 54: rollcall.identity.v1.IdentityService.SignIn:input_type -> rollcall.identity.v1.SignInRequest
+	40, // 55: rollcall.identity.v1.IdentityService.IssueServiceToken:input_type -> rollcall.identity.v1.IssueServiceTokenRequest
+	42, // 56: rollcall.identity.v1.IdentityService.SetServiceUserStatus:input_type -> rollcall.identity.v1.SetServiceUserStatusRequest
+	44, // 57: rollcall.identity.v1.IdentityService.SetTwoFactor:input_type -> rollcall.identity.v1.SetTwoFactorRequest
+	8,  // 58: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
+	10, // 59: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
+	12, // 60: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
+	14, // 61: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
+	16, // 62: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
+	18, // 63: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
+	20, // 64: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
+	22, // 65: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
+	24, // 66: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
+	27, // 67: rollcall.identity.v1.IdentityService.GetTenant:output_type -> rollcall.identity.v1.GetTenantResponse
+	29, // 68: rollcall.identity.v1.IdentityService.UpdateTenant:output_type -> rollcall.identity.v1.UpdateTenantResponse
+	31, // 69: rollcall.identity.v1.IdentityService.CreateStructureItem:output_type -> rollcall.identity.v1.CreateStructureItemResponse
+	33, // 70: rollcall.identity.v1.IdentityService.ListStructureItems:output_type -> rollcall.identity.v1.ListStructureItemsResponse
+	35, // 71: rollcall.identity.v1.IdentityService.SetUserRole:output_type -> rollcall.identity.v1.SetUserRoleResponse
+	37, // 72: rollcall.identity.v1.IdentityService.AssignSponsor:output_type -> rollcall.identity.v1.AssignSponsorResponse
+	39, // 73: rollcall.identity.v1.IdentityService.SignIn:output_type -> rollcall.identity.v1.SignInResponse
+	41, // 74: rollcall.identity.v1.IdentityService.IssueServiceToken:output_type -> rollcall.identity.v1.IssueServiceTokenResponse
+	43, // 75: rollcall.identity.v1.IdentityService.SetServiceUserStatus:output_type -> rollcall.identity.v1.SetServiceUserStatusResponse
+	45, // 76: rollcall.identity.v1.IdentityService.SetTwoFactor:output_type -> rollcall.identity.v1.SetTwoFactorResponse
+	58, // [58:77] is the sub-list for method output_type
+	39, // [39:58] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_service_proto_init() }
@@ -3208,7 +3462,7 @@ func file_rollcall_identity_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_service_proto_rawDesc), len(file_rollcall_identity_v1_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   40,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

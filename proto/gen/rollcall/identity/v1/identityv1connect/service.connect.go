@@ -82,6 +82,12 @@ const (
 	// IdentityServiceIssueServiceTokenProcedure is the fully-qualified name of the IdentityService's
 	// IssueServiceToken RPC.
 	IdentityServiceIssueServiceTokenProcedure = "/rollcall.identity.v1.IdentityService/IssueServiceToken"
+	// IdentityServiceSetServiceUserStatusProcedure is the fully-qualified name of the IdentityService's
+	// SetServiceUserStatus RPC.
+	IdentityServiceSetServiceUserStatusProcedure = "/rollcall.identity.v1.IdentityService/SetServiceUserStatus"
+	// IdentityServiceSetTwoFactorProcedure is the fully-qualified name of the IdentityService's
+	// SetTwoFactor RPC.
+	IdentityServiceSetTwoFactorProcedure = "/rollcall.identity.v1.IdentityService/SetTwoFactor"
 )
 
 // IdentityServiceClient is a client for the rollcall.identity.v1.IdentityService service.
@@ -105,9 +111,11 @@ type IdentityServiceClient interface {
 	// its own credentials from AcceptInvitation, before it records
 	// InviteAccepted; administrators and end users cannot. The hash is usable
 	// as soon as this returns, even before identity has processed InviteAccepted
-	// and emitted UserCreated. Calling it again for the same invitation
-	// replaces the hash (retries are safe); it is refused (FAILED_PRECONDITION)
-	// once the user exists with a password from elsewhere.
+	// and emitted UserCreated. Calling it again for the same invitation before
+	// the user exists replaces the hash (retries are safe). It only ever sets
+	// a first password: it is refused (FAILED_PRECONDITION) when the user id
+	// already has credentials (in any tenant), belongs to another tenant, or
+	// exists here from elsewhere.
 	SetInitialPassword(context.Context, *connect.Request[v1.SetInitialPasswordRequest]) (*connect.Response[v1.SetInitialPasswordResponse], error)
 	// DeactivateUser takes a user's access away. Integrators cannot dismiss
 	// employees; integrators themselves are dismissed through
@@ -144,12 +152,32 @@ type IdentityServiceClient interface {
 	// SignIn is the interactive sign-in of persons, integration users and
 	// integrators: email and password, or a login provider's assertion. It
 	// returns a bearer token. A service user is refused with PERMISSION_DENIED
-	// and ErrorInfo SERVICE_USER_API_ONLY.
+	// and ErrorInfo SERVICE_USER_API_ONLY. A person signs in to every tenant
+	// he belongs to with the one login he has. Too many failed passwords for
+	// one email of a tenant lock it for a while: RESOURCE_EXHAUSTED with a
+	// google.rpc.RetryInfo, an ErrorInfo {reason: "TOO_MANY_FAILED_ATTEMPTS",
+	// metadata retry_after_seconds} and a Retry-After header, even for the
+	// right password.
 	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
 	// IssueServiceToken is the API token endpoint, the only way a service
 	// user authenticates (seed 002): company code, user code and password in,
-	// a short-lived API token out.
+	// a short-lived API token out. Failed attempts lock the user code as at
+	// SignIn (the two endpoints count together).
 	IssueServiceToken(context.Context, *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error)
+	// SetServiceUserStatus deactivates (INACTIVE) or reactivates (ACTIVE) a
+	// service user (seed 002, "Statut"). Application managers only. An
+	// inactive service user gets no API token and its API tokens are revoked.
+	// Emits ServiceUserStatusChanged; setting the current status changes
+	// nothing. A service user deactivated with DeactivateUser cannot be
+	// reactivated here.
+	SetServiceUserStatus(context.Context, *connect.Request[v1.SetServiceUserStatusRequest]) (*connect.Response[v1.SetServiceUserStatusResponse], error)
+	// SetTwoFactor turns a person's two-factor authentication on or off.
+	// Main administrators, and superusers for people whose access lies within
+	// their own, like DeactivateUser. An integrator may turn it on but not off
+	// (seed 003; integrator-policy decides, ACTION_DISABLE_TWO_FACTOR).
+	// Emits UserUpdated (field TWO_FACTOR); setting the current value changes
+	// nothing.
+	SetTwoFactor(context.Context, *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the rollcall.identity.v1.IdentityService
@@ -271,6 +299,18 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("IssueServiceToken")),
 			connect.WithClientOptions(opts...),
 		),
+		setServiceUserStatus: connect.NewClient[v1.SetServiceUserStatusRequest, v1.SetServiceUserStatusResponse](
+			httpClient,
+			baseURL+IdentityServiceSetServiceUserStatusProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SetServiceUserStatus")),
+			connect.WithClientOptions(opts...),
+		),
+		setTwoFactor: connect.NewClient[v1.SetTwoFactorRequest, v1.SetTwoFactorResponse](
+			httpClient,
+			baseURL+IdentityServiceSetTwoFactorProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("SetTwoFactor")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -293,6 +333,8 @@ type identityServiceClient struct {
 	assignSponsor            *connect.Client[v1.AssignSponsorRequest, v1.AssignSponsorResponse]
 	signIn                   *connect.Client[v1.SignInRequest, v1.SignInResponse]
 	issueServiceToken        *connect.Client[v1.IssueServiceTokenRequest, v1.IssueServiceTokenResponse]
+	setServiceUserStatus     *connect.Client[v1.SetServiceUserStatusRequest, v1.SetServiceUserStatusResponse]
+	setTwoFactor             *connect.Client[v1.SetTwoFactorRequest, v1.SetTwoFactorResponse]
 }
 
 // CreateTenant calls rollcall.identity.v1.IdentityService.CreateTenant.
@@ -380,6 +422,16 @@ func (c *identityServiceClient) IssueServiceToken(ctx context.Context, req *conn
 	return c.issueServiceToken.CallUnary(ctx, req)
 }
 
+// SetServiceUserStatus calls rollcall.identity.v1.IdentityService.SetServiceUserStatus.
+func (c *identityServiceClient) SetServiceUserStatus(ctx context.Context, req *connect.Request[v1.SetServiceUserStatusRequest]) (*connect.Response[v1.SetServiceUserStatusResponse], error) {
+	return c.setServiceUserStatus.CallUnary(ctx, req)
+}
+
+// SetTwoFactor calls rollcall.identity.v1.IdentityService.SetTwoFactor.
+func (c *identityServiceClient) SetTwoFactor(ctx context.Context, req *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error) {
+	return c.setTwoFactor.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the rollcall.identity.v1.IdentityService service.
 type IdentityServiceHandler interface {
 	// CreateTenant creates a tenant (client/portal) and its first main
@@ -401,9 +453,11 @@ type IdentityServiceHandler interface {
 	// its own credentials from AcceptInvitation, before it records
 	// InviteAccepted; administrators and end users cannot. The hash is usable
 	// as soon as this returns, even before identity has processed InviteAccepted
-	// and emitted UserCreated. Calling it again for the same invitation
-	// replaces the hash (retries are safe); it is refused (FAILED_PRECONDITION)
-	// once the user exists with a password from elsewhere.
+	// and emitted UserCreated. Calling it again for the same invitation before
+	// the user exists replaces the hash (retries are safe). It only ever sets
+	// a first password: it is refused (FAILED_PRECONDITION) when the user id
+	// already has credentials (in any tenant), belongs to another tenant, or
+	// exists here from elsewhere.
 	SetInitialPassword(context.Context, *connect.Request[v1.SetInitialPasswordRequest]) (*connect.Response[v1.SetInitialPasswordResponse], error)
 	// DeactivateUser takes a user's access away. Integrators cannot dismiss
 	// employees; integrators themselves are dismissed through
@@ -440,12 +494,32 @@ type IdentityServiceHandler interface {
 	// SignIn is the interactive sign-in of persons, integration users and
 	// integrators: email and password, or a login provider's assertion. It
 	// returns a bearer token. A service user is refused with PERMISSION_DENIED
-	// and ErrorInfo SERVICE_USER_API_ONLY.
+	// and ErrorInfo SERVICE_USER_API_ONLY. A person signs in to every tenant
+	// he belongs to with the one login he has. Too many failed passwords for
+	// one email of a tenant lock it for a while: RESOURCE_EXHAUSTED with a
+	// google.rpc.RetryInfo, an ErrorInfo {reason: "TOO_MANY_FAILED_ATTEMPTS",
+	// metadata retry_after_seconds} and a Retry-After header, even for the
+	// right password.
 	SignIn(context.Context, *connect.Request[v1.SignInRequest]) (*connect.Response[v1.SignInResponse], error)
 	// IssueServiceToken is the API token endpoint, the only way a service
 	// user authenticates (seed 002): company code, user code and password in,
-	// a short-lived API token out.
+	// a short-lived API token out. Failed attempts lock the user code as at
+	// SignIn (the two endpoints count together).
 	IssueServiceToken(context.Context, *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error)
+	// SetServiceUserStatus deactivates (INACTIVE) or reactivates (ACTIVE) a
+	// service user (seed 002, "Statut"). Application managers only. An
+	// inactive service user gets no API token and its API tokens are revoked.
+	// Emits ServiceUserStatusChanged; setting the current status changes
+	// nothing. A service user deactivated with DeactivateUser cannot be
+	// reactivated here.
+	SetServiceUserStatus(context.Context, *connect.Request[v1.SetServiceUserStatusRequest]) (*connect.Response[v1.SetServiceUserStatusResponse], error)
+	// SetTwoFactor turns a person's two-factor authentication on or off.
+	// Main administrators, and superusers for people whose access lies within
+	// their own, like DeactivateUser. An integrator may turn it on but not off
+	// (seed 003; integrator-policy decides, ACTION_DISABLE_TWO_FACTOR).
+	// Emits UserUpdated (field TWO_FACTOR); setting the current value changes
+	// nothing.
+	SetTwoFactor(context.Context, *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -563,6 +637,18 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("IssueServiceToken")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceSetServiceUserStatusHandler := connect.NewUnaryHandler(
+		IdentityServiceSetServiceUserStatusProcedure,
+		svc.SetServiceUserStatus,
+		connect.WithSchema(identityServiceMethods.ByName("SetServiceUserStatus")),
+		connect.WithHandlerOptions(opts...),
+	)
+	identityServiceSetTwoFactorHandler := connect.NewUnaryHandler(
+		IdentityServiceSetTwoFactorProcedure,
+		svc.SetTwoFactor,
+		connect.WithSchema(identityServiceMethods.ByName("SetTwoFactor")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.identity.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceCreateTenantProcedure:
@@ -599,6 +685,10 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceSignInHandler.ServeHTTP(w, r)
 		case IdentityServiceIssueServiceTokenProcedure:
 			identityServiceIssueServiceTokenHandler.ServeHTTP(w, r)
+		case IdentityServiceSetServiceUserStatusProcedure:
+			identityServiceSetServiceUserStatusHandler.ServeHTTP(w, r)
+		case IdentityServiceSetTwoFactorProcedure:
+			identityServiceSetTwoFactorHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -674,4 +764,12 @@ func (UnimplementedIdentityServiceHandler) SignIn(context.Context, *connect.Requ
 
 func (UnimplementedIdentityServiceHandler) IssueServiceToken(context.Context, *connect.Request[v1.IssueServiceTokenRequest]) (*connect.Response[v1.IssueServiceTokenResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.IssueServiceToken is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SetServiceUserStatus(context.Context, *connect.Request[v1.SetServiceUserStatusRequest]) (*connect.Response[v1.SetServiceUserStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.SetServiceUserStatus is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) SetTwoFactor(context.Context, *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.SetTwoFactor is not implemented"))
 }
