@@ -104,6 +104,8 @@ type Tx interface {
 	TokenOwner(hash []byte, purpose string, now time.Time) (domain.AccessToken, *domain.User, error)
 	Token(tenantID, id string) (domain.AccessToken, error)
 	RevokeToken(tenantID, id string, now time.Time) error
+	// RevokeUserTokens revokes every live token of the user in the tenant.
+	RevokeUserTokens(tenantID, userID string, now time.Time) error
 
 	// Attempts locks and returns a login's failed-attempt record (zero when
 	// none), first pruning the tenant's records that ended before stale.

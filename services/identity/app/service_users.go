@@ -179,6 +179,48 @@ func (s *Service) ResetServiceUserPassword(ctx context.Context, a domain.Actor, 
 	return letter, err
 }
 
+// SetServiceUserStatus deactivates or reactivates a service user (seed 002,
+// "Statut"). Only an application manager may. Deactivating revokes its API
+// tokens (so reactivating does not bring old ones back); IssueServiceToken
+// refuses it while inactive. A service user deactivated for good
+// (DeactivateUser) stays so. Setting the current status changes nothing.
+func (s *Service) SetServiceUserStatus(ctx context.Context, a domain.Actor, tenantID, userID string, active bool) (*domain.User, error) {
+	if err := sameTenant(a, tenantID); err != nil {
+		return nil, err
+	}
+	if err := a.MayManageServiceUsers(); err != nil {
+		return nil, err
+	}
+	var out *domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		u, err := tx.User(tenantID, userID, true)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.Kind != domain.KindService || u.Service == nil:
+			return domain.Invalid("user_id", "not a service user")
+		case !u.Active():
+			return domain.Forbidden("user_id", "the service user was deactivated for good (DeactivateUser); create a new one")
+		}
+		out = u
+		if u.Service.Active == active {
+			return nil
+		}
+		now := s.now()
+		u.Service.Active, u.UpdatedAt = active, now
+		u.Record(domain.ServiceStatusChanged{By: a.UserID})
+		if err := tx.SaveUser(u); err != nil {
+			return err
+		}
+		if !active {
+			return tx.RevokeUserTokens(tenantID, userID, now)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // IssueServiceToken is the API token endpoint: the only way a service user
 // authenticates. Any mismatch (company, code, password, inactive or
 // deactivated user) is the same domain.ErrBadCredentials. Failed attempts

@@ -155,6 +155,12 @@ type Deactivated struct {
 // ServiceCreated is a new service user.
 type ServiceCreated struct{}
 
+// ServiceStatusChanged is a service user deactivated or reactivated by an
+// application manager (its Service.Active is the new status).
+type ServiceStatusChanged struct {
+	By string
+}
+
 // PasswordReset is a service user's new password.
 type PasswordReset struct {
 	By string
@@ -166,6 +172,8 @@ func (Updated) isEvent()        {}
 func (Deactivated) isEvent()    {}
 func (ServiceCreated) isEvent() {}
 func (PasswordReset) isEvent()  {}
+
+func (ServiceStatusChanged) isEvent() {}
 
 // Events returns what happened since the user was loaded, and forgets it.
 func (u *User) Events() []Event {

@@ -90,6 +90,20 @@ func (h *Connect) ResetServiceUserPassword(ctx context.Context, req *connect.Req
 	return connect.NewResponse(&identityv1.ResetServiceUserPasswordResponse{Letter: letterOf(letter)}), nil
 }
 
+// SetServiceUserStatus deactivates or reactivates a service user.
+func (h *Connect) SetServiceUserStatus(ctx context.Context, req *connect.Request[identityv1.SetServiceUserStatusRequest]) (*connect.Response[identityv1.SetServiceUserStatusResponse], error) {
+	a, err := h.admin(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	m := req.Msg
+	u, err := h.App.SetServiceUserStatus(ctx, a, m.GetTenantId(), m.GetUserId(), m.GetStatus() == identityv1.ServiceUserStatus_SERVICE_USER_STATUS_ACTIVE)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&identityv1.SetServiceUserStatusResponse{User: UserOf(u)}), nil
+}
+
 func letterOf(l app.Letter) *identityv1.ServiceUserLetter {
 	return &identityv1.ServiceUserLetter{CompanyCode: l.CompanyCode, UserCode: l.UserCode, Password: l.Password,
 		Text: l.Text, Pdf: l.PDF, Language: l.Language}

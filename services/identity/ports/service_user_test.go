@@ -220,3 +220,79 @@ func TestServiceUsers(t *testing.T) {
 		requireCode(t, err, connect.CodeUnauthenticated)
 	})
 }
+
+// TestServiceUserStatus: an application manager deactivates and reactivates
+// a service user (seed 002, "Statut"); while inactive it gets no API token
+// and the ones it had stop working, for good.
+func TestServiceUserStatus(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ctx := context.Background()
+	tn := e.tenant(t, "STATUS", 0)
+	am := e.as(t, e.appManager(t, tn))
+	s := e.serviceUser(t, tn, "STATUS01")
+	set := func(c interface {
+		SetServiceUserStatus(context.Context, *connect.Request[identityv1.SetServiceUserStatusRequest]) (*connect.Response[identityv1.SetServiceUserStatusResponse], error)
+	}, tenantID, userID string, st identityv1.ServiceUserStatus) (*identityv1.User, error) {
+		res, err := c.SetServiceUserStatus(ctx, connect.NewRequest(&identityv1.SetServiceUserStatusRequest{TenantId: tenantID, UserId: userID, Status: st}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg.GetUser(), nil
+	}
+	issue := func() (string, error) {
+		res, err := e.anon.IssueServiceToken(ctx, connect.NewRequest(&identityv1.IssueServiceTokenRequest{CompanyCode: "STATUS", UserCode: s.code, Password: s.password}))
+		if err != nil {
+			return "", err
+		}
+		return res.Msg.GetToken(), nil
+	}
+	apiAuth := func(tok string) error {
+		_, err := e.internal.AuthenticateServiceUser(ctx, connect.NewRequest(&identityv1.AuthenticateServiceUserRequest{Token: tok}))
+		return err
+	}
+	inactive, active := identityv1.ServiceUserStatus_SERVICE_USER_STATUS_INACTIVE, identityv1.ServiceUserStatus_SERVICE_USER_STATUS_ACTIVE
+
+	_, err := set(e.as(t, tn.adminToken), tn.id, s.id, inactive)
+	ce := requireCode(t, err, connect.CodePermissionDenied)
+	require.Contains(t, ce.Message(), "application manager")
+
+	u, err := set(am, tn.id, s.id, inactive)
+	require.NoError(t, err)
+	require.Equal(t, inactive, u.GetServiceUser().GetStatus())
+	require.Equal(t, identityv1.UserStatus_USER_STATUS_ACTIVE, u.GetStatus(), "inactive, not deactivated")
+	_, err = issue()
+	requireCode(t, err, connect.CodeUnauthenticated)
+	requireCode(t, apiAuth(s.apiToken), connect.CodeUnauthenticated)
+	types := e.outboxTypes(t, tn.id)
+	require.Equal(t, "rollcall.identity.v1.ServiceUserStatusChanged", types[len(types)-1])
+	_, err = set(am, tn.id, s.id, inactive)
+	require.NoError(t, err)
+	require.Len(t, e.outboxTypes(t, tn.id), len(types), "the same status again changes nothing")
+
+	u, err = set(am, tn.id, s.id, active)
+	require.NoError(t, err)
+	require.Equal(t, active, u.GetServiceUser().GetStatus())
+	tok, err := issue()
+	require.NoError(t, err, "reactivated: tokens again")
+	require.NoError(t, apiAuth(tok))
+	requireCode(t, apiAuth(s.apiToken), connect.CodeUnauthenticated) // the tokens from before stay revoked
+
+	// Only service users; only the tenant's; not one deactivated for good.
+	_, err = set(am, tn.id, tn.adminID, inactive)
+	requireCode(t, err, connect.CodeInvalidArgument)
+	other := e.tenant(t, "STATUS2", 0)
+	os := e.serviceUser(t, other, "STATUS02")
+	_, err = set(am, tn.id, os.id, inactive)
+	requireCode(t, err, connect.CodeNotFound)
+	_, err = set(am, other.id, os.id, inactive)
+	requireCode(t, err, connect.CodeNotFound)
+	_, err = e.as(t, tn.adminToken).DeactivateUser(ctx, connect.NewRequest(&identityv1.DeactivateUserRequest{
+		TenantId: tn.id, UserId: s.id, Reason: identityv1.DeactivationReason_DEACTIVATION_REASON_ADMIN}))
+	require.NoError(t, err)
+	_, err = set(am, tn.id, s.id, active)
+	ce = requireCode(t, err, connect.CodePermissionDenied)
+	require.Contains(t, ce.Message(), "for good")
+	_, err = issue()
+	requireCode(t, err, connect.CodeUnauthenticated)
+}

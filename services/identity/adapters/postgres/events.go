@@ -110,6 +110,16 @@ func record(u *domain.User, ev domain.Event) (outbox.Record, error) {
 			CompanyIds: sd.CompanyIDs, AllStructure: sd.AllStructure, StructureLevelIds: sd.StructureLevelIDs,
 			CreatedByUserId: u.CreatedByUserID,
 		}
+	case domain.ServiceStatusChanged:
+		verb, aggregate = "status-changed", "service-user"
+		status := identityv1.ServiceUserStatus_SERVICE_USER_STATUS_INACTIVE
+		if u.Service.Active {
+			status = identityv1.ServiceUserStatus_SERVICE_USER_STATUS_ACTIVE
+		}
+		msg = &identityv1.ServiceUserStatusChanged{
+			UserId: u.ID, TenantId: u.TenantID, OccurredAt: timestamppb.New(u.UpdatedAt), UserCode: u.Service.UserCode,
+			Status: status, ChangedByUserId: e.By,
+		}
 	case domain.PasswordReset:
 		verb, aggregate = "password-reset", "service-user"
 		msg = &identityv1.ServiceUserPasswordReset{

@@ -556,6 +556,15 @@ func (t *tx) ClearAttempts(tenantID, key string) error {
 	return err
 }
 
+func (t *tx) RevokeUserTokens(tenantID, userID string, now time.Time) error {
+	_, err := t.tx.Exec(t.ctx, `UPDATE access_tokens SET revoked_at = $3 WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL`,
+		tenantID, userID, now)
+	if err != nil {
+		return fmt.Errorf("identity store: revoke tokens: %w", err)
+	}
+	return nil
+}
+
 func (t *tx) PutPendingCredential(tenantID, userID, invitationID, hash string, now time.Time) error {
 	// Invitations live at most 30 days: a pending password older than that
 	// belongs to one that was never accepted.
