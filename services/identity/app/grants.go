@@ -9,6 +9,7 @@ const (
 	fieldGrants int32 = 5
 	fieldSeat   int32 = 6
 	fieldRole   int32 = 8
+	fieldTwoFA  int32 = 9
 )
 
 const mainLevel = commonv1.PermissionLevel_PERMISSION_LEVEL_MAIN_ADMINISTRATOR

@@ -155,4 +155,5 @@ const (
 	ActionCreateAdministrator PolicyAction = 1
 	ActionGrantAdministrator  PolicyAction = 2
 	ActionDismissEmployee     PolicyAction = 3
+	ActionDisableTwoFactor    PolicyAction = 4
 )

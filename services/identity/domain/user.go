@@ -98,6 +98,7 @@ type User struct {
 	SponsorUserID      string // integration users: the human who answers for them
 	NeedsSponsor       bool   // the sponsor was deactivated: name a new one
 	SourceInvitationID string
+	TwoFactor          bool  // people: two-factor authentication required in this tenant
 	LoginMethod        int32 // how this membership was accepted (EXISTING: with a profile from another tenant)
 	// Login is the person's credential, shared by all his memberships (nil:
 	// he has none, e.g. a tenant's first administrator who uses tokens).
@@ -283,6 +284,28 @@ func (a Actor) MayDeactivate(target *User) error {
 	}
 	if target.Kind == KindIntegrator {
 		return Forbidden("user_id", "integrators are dismissed through the integrator-policy service (DismissIntegrator)")
+	}
+	return nil
+}
+
+// MaySetTwoFactor is the rule for a person's two-factor setting: the same
+// as for deactivating him (administrators; a superuser only for people whose
+// access lies within his own), except that anyone who may administer may
+// set his own. Only people have the setting. (Turning it off is guarded for
+// integrators by integrator-policy, seed 003.)
+func (a Actor) MaySetTwoFactor(target *User) error {
+	if !a.Administers() {
+		return Forbidden("actor", "only administrators and superusers may change two-factor authentication")
+	}
+	if target.Kind != KindPerson {
+		return Invalid("user_id", "two-factor authentication is a setting of people only, not of integration, service or integrator users")
+	}
+	if !target.Active() {
+		return Forbidden("user_id", "the user is not active")
+	}
+	if a.Role == RoleSuperuser && target.ID != a.UserID &&
+		(target.Role == RoleMainAdministrator || target.Role == RoleSuperuser || !Covers(a.Grants, target.Grants)) {
+		return Forbidden("user_id", "a superuser may only change the two-factor authentication of people whose access lies within his own")
 	}
 	return nil
 }

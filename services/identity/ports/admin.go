@@ -143,6 +143,19 @@ func (h *Connect) SetUserRole(ctx context.Context, req *connect.Request[identity
 	return connect.NewResponse(&identityv1.SetUserRoleResponse{User: UserOf(u)}), nil
 }
 
+// SetTwoFactor turns a person's two-factor authentication on or off.
+func (h *Connect) SetTwoFactor(ctx context.Context, req *connect.Request[identityv1.SetTwoFactorRequest]) (*connect.Response[identityv1.SetTwoFactorResponse], error) {
+	a, err := h.admin(ctx, req.Header())
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.App.SetTwoFactor(ctx, a, req.Msg.GetTenantId(), req.Msg.GetUserId(), req.Msg.GetEnabled())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&identityv1.SetTwoFactorResponse{User: UserOf(u)}), nil
+}
+
 // AssignSponsor names an integration user's sponsor.
 func (h *Connect) AssignSponsor(ctx context.Context, req *connect.Request[identityv1.AssignSponsorRequest]) (*connect.Response[identityv1.AssignSponsorResponse], error) {
 	a, err := h.admin(ctx, req.Header())

@@ -63,12 +63,27 @@ func (p *policyStandIn) CheckAction(_ context.Context, req *connect.Request[inte
 		return nil, connect.NewError(connect.CodeUnavailable, nil)
 	}
 	if p.integrators[req.Msg.GetTenantId()+"/"+req.Msg.GetActorUserId()] {
+		msg := "an integrator cannot create administrators or dismiss employees"
+		if req.Msg.GetAction() == integratorv1.Action_ACTION_DISABLE_TWO_FACTOR {
+			msg = "an integrator may not turn off an employee's two-factor authentication"
+		}
 		return connect.NewResponse(&integratorv1.CheckActionResponse{
-			Allowed: false, Reason: integratorv1.DenialReason_DENIAL_REASON_INTEGRATOR_RESTRICTION,
-			Message: "an integrator cannot create administrators or dismiss employees",
+			Allowed: false, Reason: integratorv1.DenialReason_DENIAL_REASON_INTEGRATOR_RESTRICTION, Message: msg,
 		}), nil
 	}
 	return connect.NewResponse(&integratorv1.CheckActionResponse{Allowed: true}), nil
+}
+
+func (p *policyStandIn) lastCall() *integratorv1.CheckActionRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[len(p.calls)-1]
+}
+
+func (p *policyStandIn) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
 }
 
 func (p *policyStandIn) callCount() int {

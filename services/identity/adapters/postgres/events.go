@@ -46,6 +46,7 @@ func ProfileOf(u *domain.User) *identityv1.UserProfile {
 	p := &identityv1.UserProfile{
 		FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Grants: u.Grants,
 		CountsTowardSeatLimit: u.CountsSeat, IntegratorMarker: u.Kind == domain.KindIntegrator, Role: identityv1.Role(u.Role),
+		TwoFactorEnabled: u.TwoFactor && u.Kind == domain.KindPerson,
 	}
 	if u.Mobile != "" {
 		p.Mobile = proto.String(u.Mobile)
