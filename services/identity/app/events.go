@@ -66,6 +66,11 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			return fmt.Errorf("%w: user %s already exists in tenant %s from another invitation", ErrSkip, e.UserID, e.TenantID)
 		case existing.Kind == domain.KindService:
 			return fmt.Errorf("%w: user %s is a service user", ErrSkip, e.UserID)
+		case (existing.Kind == domain.KindIntegrator) != (e.Kind == domain.KindIntegrator):
+			// An integrator invitation must not turn a member into an
+			// administrator past integrator-policy, nor a member invitation
+			// strip an integrator of his marker.
+			return fmt.Errorf("%w: user %s of tenant %s is kind %d; an invitation of kind %d cannot change that", ErrSkip, e.UserID, e.TenantID, existing.Kind, e.Kind)
 		}
 
 		now := s.now()
@@ -94,7 +99,14 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			existing.CountsSeat = takesSeat
 			existing.SourceInvitationID, existing.Origin = e.InvitationID, e.Origin
 			existing.UpdatedAt = now
-			existing.Record(domain.Updated{Fields: []int32{fieldGrants, fieldRole, fieldSeat}})
+			if e.Kind == domain.KindIntegrator {
+				// Back as integrator: he waits for integrator-policy like a
+				// newcomer, announced (UserUpdated) when assigned.
+				existing.PartnerID = e.PartnerID
+				existing.Wait(now)
+			} else {
+				existing.Record(domain.Updated{Fields: []int32{fieldGrants, fieldRole, fieldSeat}})
+			}
 			return tx.SaveUser(existing)
 		}
 
@@ -107,7 +119,14 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 		var login *domain.Credential
 		switch e.Kind {
 		case domain.KindIntegrator:
+			// Accepting does not make him the tenant's integrator:
+			// integrator-policy decides (at once, or, under its ADMIN_CHOOSES
+			// mode over the limit, when an administrator chooses him) and
+			// says so with IntegratorAssigned. Until then he waits with no
+			// access, and is not announced (UserCreated comes then).
 			u.Integrator, u.PartnerID = true, e.PartnerID
+			u.Wait(now)
+			u.Unannounced = true
 		case domain.KindIntegration:
 			u.SponsorUserID = e.InviterUserID
 			sp, err := tx.User(e.TenantID, e.InviterUserID, false)
@@ -134,7 +153,9 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			// person), so none is written.
 			u.LoginMethod, login = domain.LoginExisting, nil
 		}
-		u.Record(domain.Created{})
+		if !u.Unannounced {
+			u.Record(domain.Created{})
+		}
 		if err := tx.InsertUser(u); err != nil {
 			return err
 		}
@@ -150,6 +171,38 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			return err
 		}
 		u.Login = login
+		return nil
+	})
+}
+
+// IntegratorAssigned opens the access of an integrator integrator-policy
+// made the tenant's active integrator (integrator.v1.IntegratorAssigned):
+// a waiting integrator becomes active (UserCreated, or UserUpdated when he
+// came back). An integrator identity has not seen accepted yet, or seen
+// only from another invitation, is retried (ErrNotYet); one who is active
+// already or was dismissed meanwhile changes nothing; a user who is no
+// integrator is ErrSkip.
+func (s *Service) IntegratorAssigned(ctx context.Context, consumer, eventID, tenantID, userID, invitationID string) error {
+	return s.Store.Process(ctx, consumer, eventID, func(tx Tx) error {
+		u, err := tx.User(tenantID, userID, true)
+		if errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("%w: integrator %s is not known in tenant %s yet", ErrNotYet, userID, tenantID)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.Kind != domain.KindIntegrator:
+			return fmt.Errorf("%w: user %s of tenant %s is no integrator", ErrSkip, userID, tenantID)
+		case u.SourceInvitationID != invitationID:
+			return fmt.Errorf("%w: integrator %s of tenant %s is known from invitation %s, not %s", ErrNotYet, userID, tenantID, u.SourceInvitationID, invitationID)
+		case u.Status == domain.StatusDeactivated:
+			s.log().InfoContext(ctx, "integrator assigned after he was dismissed; his access stays closed", "tenant_id", tenantID, "user_id", userID)
+			return nil
+		}
+		if u.Assign(s.now()) {
+			return tx.SaveUser(u)
+		}
 		return nil
 	})
 }

@@ -2,14 +2,15 @@ package app
 
 import (
 	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+	"rollcall.dev/services/identity/domain"
 )
 
 // identity.v1.UserField values used in UserUpdated.
 const (
-	fieldGrants int32 = 5
-	fieldSeat   int32 = 6
-	fieldRole   int32 = 8
-	fieldTwoFA  int32 = 9
+	fieldGrants = domain.FieldGrants
+	fieldSeat   = domain.FieldSeat
+	fieldRole   = domain.FieldRole
+	fieldTwoFA  = domain.FieldTwoFactor
 )
 
 const mainLevel = commonv1.PermissionLevel_PERMISSION_LEVEL_MAIN_ADMINISTRATOR

@@ -348,7 +348,10 @@ func (s *Service) CreateAccessToken(ctx context.Context, actor *domain.Actor, te
 		if u.Kind == domain.KindService {
 			return domain.ErrServiceUserAPIOnly
 		}
-		if !u.Active() {
+		switch u.Status {
+		case domain.StatusWaiting:
+			return domain.ErrIntegratorWaiting
+		case domain.StatusDeactivated:
 			return domain.Forbidden("user_id", "the user is deactivated")
 		}
 		out, err = s.issue(tx, u, domain.PurposeAdmin, label, ttl)

@@ -127,6 +127,10 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 	if user.Kind == domain.KindService {
 		return IssuedToken{}, nil, domain.ErrServiceUserAPIOnly
 	}
+	if user.Status == domain.StatusWaiting {
+		// The login is right (so this tells a guesser nothing): say why.
+		return IssuedToken{}, nil, domain.ErrIntegratorWaiting
+	}
 	if !user.Active() {
 		return IssuedToken{}, nil, domain.ErrBadCredentials
 	}

@@ -22,6 +22,10 @@ var (
 	// ErrServiceUserAPIOnly is a service user trying an interactive sign-in
 	// (seed 002: it can never sign in to the web or mobile application).
 	ErrServiceUserAPIOnly = errors.New("a service user can only use the API token endpoint; it cannot sign in to the web or mobile application")
+	// ErrIntegratorWaiting is an integrator who accepted his invitation but
+	// is not the tenant's active integrator (yet): integrator-policy makes
+	// him wait until an administrator chooses him.
+	ErrIntegratorWaiting = errors.New("you are not this tenant's active integrator yet: an administrator must choose you before you can sign in")
 	// ErrSeatLimit is a person who would take a seat beyond the plan's limit.
 	ErrSeatLimit = errors.New("the tenant's plan has no free seat")
 	// ErrConflict is a state that forbids the change (e.g. a password

@@ -39,6 +39,11 @@ type Status string
 const (
 	StatusActive      Status = "active"
 	StatusDeactivated Status = "deactivated"
+	// StatusWaiting is an integrator who accepted his invitation but whom
+	// integrator-policy has not assigned (yet): under its ADMIN_CHOOSES
+	// overflow mode he waits for an administrator to choose him. He has no
+	// access at all until IntegratorAssigned.
+	StatusWaiting Status = "waiting"
 )
 
 // Reason is why a user was deactivated (values as identity.v1.DeactivationReason).
@@ -98,8 +103,11 @@ type User struct {
 	SponsorUserID      string // integration users: the human who answers for them
 	NeedsSponsor       bool   // the sponsor was deactivated: name a new one
 	SourceInvitationID string
-	TwoFactor          bool  // people: two-factor authentication required in this tenant
-	LoginMethod        int32 // how this membership was accepted (EXISTING: with a profile from another tenant)
+	TwoFactor          bool // people: two-factor authentication required in this tenant
+	// Unannounced is true only for an integrator inserted while waiting:
+	// UserCreated is published when he is assigned.
+	Unannounced bool
+	LoginMethod int32 // how this membership was accepted (EXISTING: with a profile from another tenant)
 	// Login is the person's credential, shared by all his memberships (nil:
 	// he has none, e.g. a tenant's first administrator who uses tokens).
 	// Saving the user never writes it: credentials change only through the
@@ -139,6 +147,14 @@ type Event interface{ isEvent() }
 
 // Created is a new person, integration or integrator user.
 type Created struct{}
+
+// identity.v1.UserField values used in UserUpdated.
+const (
+	FieldGrants    int32 = 5
+	FieldSeat      int32 = 6
+	FieldRole      int32 = 8
+	FieldTwoFactor int32 = 9
+)
 
 // Updated lists the changed fields (identity.v1.UserField values).
 type Updated struct {
@@ -212,15 +228,42 @@ func RoleFor(g *commonv1.Grants) Role {
 }
 
 // Deactivate takes the user's access away. Deactivating a deactivated user
-// changes nothing and records nothing.
+// changes nothing and records nothing; a waiting integrator, who never had
+// access since his last announcement, is deactivated without an event.
 func (u *User) Deactivate(reason Reason, by string, now time.Time) bool {
 	if u.Status == StatusDeactivated {
 		return false
 	}
+	wasActive := u.Status == StatusActive
 	u.Status = StatusDeactivated
 	u.DeactivatedAt = now
 	u.UpdatedAt = now
-	u.events = append(u.events, Deactivated{Reason: reason, By: by, FreedSeat: u.CountsSeat})
+	if wasActive {
+		u.events = append(u.events, Deactivated{Reason: reason, By: by, FreedSeat: u.CountsSeat})
+	}
+	return true
+}
+
+// Wait puts an integrator whose invitation was accepted in the waiting
+// state: no access until Assign.
+func (u *User) Wait(now time.Time) {
+	u.Status, u.DeactivatedAt, u.UpdatedAt = StatusWaiting, time.Time{}, now
+}
+
+// Assign opens a waiting integrator's access (integrator-policy assigned
+// him): UserCreated the first time, UserUpdated when he comes back. Only a
+// waiting user changes; it reports whether he did.
+func (u *User) Assign(now time.Time) bool {
+	if u.Status != StatusWaiting {
+		return false
+	}
+	u.Status, u.UpdatedAt = StatusActive, now
+	if u.Unannounced {
+		u.Unannounced = false
+		u.events = append(u.events, Created{})
+	} else {
+		u.events = append(u.events, Updated{Fields: []int32{FieldGrants, FieldSeat, FieldRole}})
+	}
 	return true
 }
 

@@ -164,9 +164,12 @@ func UserOf(u *domain.User) *identityv1.User {
 	}
 	out.Origin = originOf(u.Origin)
 	out.Status = identityv1.UserStatus_USER_STATUS_ACTIVE
-	if u.Status == domain.StatusDeactivated {
+	switch u.Status {
+	case domain.StatusDeactivated:
 		out.Status = identityv1.UserStatus_USER_STATUS_DEACTIVATED
 		out.DeactivatedAt = timestamppb.New(u.DeactivatedAt)
+	case domain.StatusWaiting:
+		out.Status = identityv1.UserStatus_USER_STATUS_WAITING
 	}
 	if sd := u.Service; sd != nil {
 		st := identityv1.ServiceUserStatus_SERVICE_USER_STATUS_INACTIVE

@@ -16,6 +16,7 @@ const (
 	InviteAcceptedSubjects      = "invitation.v1.*.invitation.*.accepted"
 	IntegratorReplacedSubjects  = "integrator.v1.*.integrator.*.replaced"
 	IntegratorDismissedSubjects = "integrator.v1.*.integrator.*.dismissed"
+	IntegratorAssignedSubjects  = "integrator.v1.*.integrator.*.assigned"
 )
 
 // Durable consumer names (also the inbox's consumer names).
@@ -23,6 +24,7 @@ const (
 	InviteAcceptedDurable      = "identity-invite-accepted"
 	IntegratorReplacedDurable  = "identity-integrator-replaced"
 	IntegratorDismissedDurable = "identity-integrator-dismissed"
+	IntegratorAssignedDurable  = "identity-integrator-assigned"
 )
 
 // consumerError maps a use case's error for the runner: ErrSkip and
@@ -78,6 +80,21 @@ func IntegratorReplaced(svc *app.Service) bus.ConsumerConfig {
 		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorReplaced) error {
 			return consumerError(svc.IntegratorGone(ctx, IntegratorReplacedDurable, m.ID, ev.GetTenantId(),
 				ev.GetPreviousIntegrator().GetUserId(), domain.ReasonIntegratorReplaced, ""))
+		}),
+	}
+}
+
+// IntegratorAssigned opens the access of the tenant's new active integrator
+// (he waited since his acceptance, seed 003 and integrator-policy's
+// overflow mode).
+func IntegratorAssigned(svc *app.Service) bus.ConsumerConfig {
+	return bus.ConsumerConfig{
+		Stream:         bus.StreamIntegrator,
+		Durable:        IntegratorAssignedDurable,
+		FilterSubjects: []string{IntegratorAssignedSubjects},
+		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorAssigned) error {
+			return consumerError(svc.IntegratorAssigned(ctx, IntegratorAssignedDurable, m.ID, ev.GetTenantId(),
+				ev.GetIntegrator().GetUserId(), ev.GetInvitationId()))
 		}),
 	}
 }

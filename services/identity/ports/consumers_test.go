@@ -65,6 +65,13 @@ func integratorAccepted(tn tenant, email string) *invitationv1.InviteAccepted {
 	}
 }
 
+// assigned is integrator-policy making the accepted integrator ev the
+// tenant's active one.
+func assigned(ev *invitationv1.InviteAccepted) *integratorv1.IntegratorAssigned {
+	return &integratorv1.IntegratorAssigned{TenantId: ev.GetTenantId(), OccurredAt: timestamppb.Now(), InvitationId: ev.GetInvitationId(),
+		Integrator: &integratorv1.IntegratorRef{UserId: ev.GetUserId(), PartnerId: ev.GetPartnerId(), Email: ev.GetEmail()}}
+}
+
 // deliver hands ev to the consumer's handler as the runner would, with
 // event id id (the same id twice is a redelivery).
 func deliver(t *testing.T, c bus.ConsumerConfig, id string, ev proto.Message) error {
@@ -346,6 +353,7 @@ func TestIntegratorsLeave(t *testing.T) {
 	c := ports.InviteAccepted(e.svc)
 	old := integratorAccepted(tn, "old@partner.example")
 	require.NoError(t, deliver(t, c, uuid.NewString(), old))
+	require.NoError(t, deliver(t, ports.IntegratorAssigned(e.svc), uuid.NewString(), assigned(old)))
 	u := e.user(t, tn.id, old.GetUserId())
 	require.True(t, u.GetProfile().GetIntegratorMarker())
 	require.False(t, u.GetProfile().GetCountsTowardSeatLimit())
@@ -370,6 +378,7 @@ func TestIntegratorsLeave(t *testing.T) {
 	// Dismissal of the next one, by an administrator.
 	next := integratorAccepted(tn, "next@partner.example")
 	require.NoError(t, deliver(t, c, uuid.NewString(), next))
+	require.NoError(t, deliver(t, ports.IntegratorAssigned(e.svc), uuid.NewString(), assigned(next)))
 	dismissed := &integratorv1.IntegratorDismissed{TenantId: tn.id, OccurredAt: timestamppb.Now(),
 		Integrator:        &integratorv1.IntegratorRef{UserId: next.GetUserId(), PartnerId: next.GetPartnerId(), Email: "next@partner.example"},
 		DismissedByUserId: proto.String(tn.adminID), Reason: integratorv1.DismissalReason_DISMISSAL_REASON_ADMIN}
@@ -395,7 +404,8 @@ func TestConsumersOverJetStream(t *testing.T) {
 	e := setup(t)
 	n := testkit.NewNATS(t)
 	tn := e.tenant(t, "STREAM", 0)
-	r, err := bus.NewRunner(n.Conn, n.JS, nil, ports.InviteAccepted(e.svc), ports.IntegratorReplaced(e.svc), ports.IntegratorDismissed(e.svc))
+	r, err := bus.NewRunner(n.Conn, n.JS, nil, ports.InviteAccepted(e.svc), ports.IntegratorReplaced(e.svc), ports.IntegratorDismissed(e.svc),
+		ports.IntegratorAssigned(e.svc))
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background()))
 	t.Cleanup(func() { _ = r.Stop(context.Background()) })
@@ -408,6 +418,9 @@ func TestConsumersOverJetStream(t *testing.T) {
 	}
 
 	integ := integratorAccepted(tn, "ivan@partner.example")
+	// The assignment may well arrive first (another stream): it is retried
+	// until the acceptance is applied.
+	publish("integrator.v1."+tn.id+".integrator."+integ.GetUserId()+".assigned", "integrator/"+integ.GetUserId(), assigned(integ))
 	publish("invitation.v1."+tn.id+".invitation."+integ.GetInvitationId()+".accepted", "invitation/"+integ.GetInvitationId(), integ)
 	require.Eventually(t, func() bool {
 		var n int

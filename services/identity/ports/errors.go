@@ -57,6 +57,12 @@ func toConnect(err error) error {
 			out.AddDetail(d)
 		}
 		return out
+	case errors.Is(err, domain.ErrIntegratorWaiting):
+		out := connect.NewError(connect.CodePermissionDenied, domain.ErrIntegratorWaiting)
+		if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "INTEGRATOR_WAITING", Domain: ErrorDomain}); derr == nil {
+			out.AddDetail(d)
+		}
+		return out
 	case errors.Is(err, domain.ErrSeatLimit):
 		out := connect.NewError(connect.CodeFailedPrecondition, err)
 		if d, derr := connect.NewErrorDetail(&errdetails.ErrorInfo{Reason: "SEAT_LIMIT_REACHED", Domain: ErrorDomain}); derr == nil {

@@ -215,7 +215,7 @@ ORDER BY n`, tenantID, string(kind), vals)
 // credential (credentials c, LEFT JOINed: see userFrom).
 const userColumns = `u.tenant_id::text, u.id::text, u.kind, u.origin, u.status, u.role, u.first_name, u.last_name, u.email, u.mobile, u.grants,
 u.integrator, coalesce(u.partner_id::text, ''), u.counts_seat, coalesce(u.sponsor_user_id::text, ''), u.needs_sponsor,
-coalesce(u.source_invitation_id::text, ''), u.two_factor, u.login_method, c.method, coalesce(c.external_subject, ''), coalesce(c.login_email, ''),
+coalesce(u.source_invitation_id::text, ''), u.two_factor, u.unannounced, u.login_method, c.method, coalesce(c.external_subject, ''), coalesce(c.login_email, ''),
 coalesce(c.password_hash, ''), u.user_code,
 coalesce(u.application_id::text, ''), u.su_status, u.language, u.all_companies, u.company_ids::text[], u.all_structure,
 u.structure_level_ids::text[], coalesce(u.created_by_user_id::text, ''), u.created_at, u.updated_at, u.deactivated_at, u.version`
@@ -240,7 +240,7 @@ func scanUser(r pgx.Row) (*domain.User, error) {
 	)
 	err := r.Scan(&u.TenantID, &u.ID, &u.Kind, &u.Origin, &status, &u.Role, &u.FirstName, &u.LastName, &u.Email, &u.Mobile,
 		&grants, &u.Integrator, &u.PartnerID, &u.CountsSeat, &u.SponsorUserID, &u.NeedsSponsor, &u.SourceInvitationID,
-		&u.TwoFactor, &u.LoginMethod, &method, &login.Subject, &login.LoginEmail, &login.PasswordHash, &userCode, &appID, &suStatus, &language, &allCo,
+		&u.TwoFactor, &u.Unannounced, &u.LoginMethod, &method, &login.Subject, &login.LoginEmail, &login.PasswordHash, &userCode, &appID, &suStatus, &language, &allCo,
 		&companies, &allSt, &levels, &u.CreatedByUserID, &u.CreatedAt, &u.UpdatedAt, &deactivatedAt, &u.Version)
 	if err != nil {
 		return nil, notFound(err)
@@ -355,7 +355,7 @@ func (t *tx) ListUsers(tenantID string, f app.ListFilter) ([]*domain.User, error
 	}
 	return t.users(`SELECT `+userColumns+userFrom+`WHERE u.tenant_id = $1
   AND (cardinality($2::smallint[]) = 0 OR u.kind = ANY($2))
-  AND ($3 OR u.status = 'active')
+  AND ($3 OR u.status <> 'deactivated')
   AND ($4 = '' OR (u.last_name, u.first_name, u.id::text) > ($4, $5, $6))
 ORDER BY u.last_name, u.first_name, u.id::text LIMIT $7`,
 		tenantID, kinds, f.IncludeDeactivated, f.After[0], f.After[1], f.After[2], f.Limit)
@@ -418,13 +418,13 @@ func (t *tx) InsertUser(u *domain.User) error {
 	_, err = t.tx.Exec(t.ctx, `INSERT INTO users (tenant_id, id, kind, origin, status, role, first_name, last_name, email, mobile,
   grants, integrator, partner_id, counts_seat, sponsor_user_id, needs_sponsor, source_invitation_id, login_method,
   user_code, application_id, su_status, language, all_companies, company_ids,
-  all_structure, structure_level_ids, created_by_user_id, created_at, updated_at, deactivated_at, two_factor)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31)`,
+  all_structure, structure_level_ids, created_by_user_id, created_at, updated_at, deactivated_at, two_factor, unannounced)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31,$32)`,
 		u.TenantID, u.ID, u.Kind, u.Origin, string(u.Status), u.Role, u.FirstName, u.LastName, u.Email, u.Mobile,
 		a.grants, u.Integrator, nullString(u.PartnerID), u.CountsSeat, nullString(u.SponsorUserID), u.NeedsSponsor,
 		nullString(u.SourceInvitationID), u.LoginMethod, a.userCode, a.appID,
 		a.suStatus, a.language, a.allCo, a.companies, a.allSt, a.levels, nullString(u.CreatedByUserID),
-		u.CreatedAt, u.UpdatedAt, nullTime(u.DeactivatedAt), u.TwoFactor)
+		u.CreatedAt, u.UpdatedAt, nullTime(u.DeactivatedAt), u.TwoFactor, u.Unannounced)
 	switch {
 	case pgdb.IsUniqueViolation(err, "users_user_code"):
 		return domain.Duplicate("user_code", "the tenant already has a service user with code %q", u.Service.UserCode)
@@ -445,12 +445,12 @@ func (t *tx) SaveUser(u *domain.User) error {
   mobile = $8, grants = $9, integrator = $10, partner_id = $11, counts_seat = $12, sponsor_user_id = $13,
   needs_sponsor = $14, login_method = $15, su_status = $16,
   language = $17, all_companies = $18, company_ids = $19, all_structure = $20, structure_level_ids = $21,
-  updated_at = $22, deactivated_at = $23, source_invitation_id = $25, origin = $26, two_factor = $27, version = version + 1
+  updated_at = $22, deactivated_at = $23, source_invitation_id = $25, origin = $26, two_factor = $27, unannounced = $28, version = version + 1
 WHERE tenant_id = $1 AND id = $2 AND version = $24`,
 		u.TenantID, u.ID, string(u.Status), u.Role, u.FirstName, u.LastName, u.Email, u.Mobile, a.grants, u.Integrator,
 		nullString(u.PartnerID), u.CountsSeat, nullString(u.SponsorUserID), u.NeedsSponsor, u.LoginMethod,
 		a.suStatus, a.language, a.allCo, a.companies, a.allSt, a.levels,
-		u.UpdatedAt, nullTime(u.DeactivatedAt), u.Version, nullString(u.SourceInvitationID), u.Origin, u.TwoFactor)
+		u.UpdatedAt, nullTime(u.DeactivatedAt), u.Version, nullString(u.SourceInvitationID), u.Origin, u.TwoFactor, u.Unannounced)
 	if err != nil {
 		return fmt.Errorf("identity store: update user: %w", err)
 	}
