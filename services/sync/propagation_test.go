@@ -187,6 +187,39 @@ func TestPropagation(t *testing.T) {
 		require.Equal(t, after.Updates+1, s.Sim.Stats().Updates)
 	})
 
+	t.Run("ClearedInHRIsClearedInTheERPAndNothingFlowsBack", func(t *testing.T) {
+		t.Parallel()
+		s := synctest.New(t, synctest.Options{})
+		ctx := context.Background()
+		tn, id, email := tenant(), "emp-"+synctest.Unique(), "c."+synctest.Unique()+"@example.com"
+		c := synctest.Created(tn, id, 1, email, "Clara", "Clear")
+		c.Phone = &hrv1.PhoneChange{NewValue: ptr("+4791111111")}
+		c.EmploymentEndDate = &hrv1.DateChange{NewValue: synctest.Date(2027, 1, 31)}
+		s.Publish(t, c)
+		got := erpByEmail(t, s, email, func(e erp.Employee) bool { return e.Enddate != "" })
+		require.Equal(t, "+4791111111", got.Telefon)
+
+		// Someone types a start date into the ERP (a field HR never stated).
+		conn, err := s.Resolver.Connection(ctx, tn)
+		require.NoError(t, err)
+		typed := got
+		typed.Startdate = "2020-02-01"
+		_, err = conn.Connector.Update(ctx, got.ID, typed, []erp.Field{erp.FieldStartdate})
+		require.NoError(t, err)
+
+		u := synctest.Updated(tn, id, 2)
+		u.Phone = &hrv1.PhoneChange{OldValue: ptr("+4791111111")}
+		u.EmploymentEndDate = &hrv1.DateChange{OldValue: synctest.Date(2027, 1, 31)}
+		s.Publish(t, u)
+		got = erpByEmail(t, s, email, func(e erp.Employee) bool { return e.Telefon == "" && e.Enddate == "" })
+		require.Equal(t, "2020-02-01", got.Startdate, "a field HR never stated is left as the ERP has it")
+		e := employee(t, s, tn, id, func(e postgres.Employee) bool { return e.Status == "synced" && e.SyncedVersion == 2 })
+		require.Empty(t, e.HR.Values.StartDate, "one way only: the ERP's value never flows into HR's state")
+		require.Equal(t, domain.SystemHR, e.Provenance[erp.FieldTelefon].System)
+		require.EqualValues(t, 2, e.Provenance[erp.FieldTelefon].HRVersion)
+		require.NotContains(t, e.Provenance, erp.FieldStartdate)
+	})
+
 	t.Run("ABurstCoalescesIntoOneWrite", func(t *testing.T) {
 		t.Parallel()
 		s := synctest.New(t, synctest.Options{Coalesce: 400 * time.Millisecond})
@@ -438,4 +471,52 @@ func TestCrashAfterTheERPWriteHasNoSecondEffect(t *testing.T) {
 	got, _ := s.Sim.EmployeeByEmail(email)
 	require.Equal(t, got.ID, e.ERPEmployeeID)
 	require.Equal(t, 1, s.Sim.Stats().Creates)
+}
+
+// Outcomes are recorded in groups; one that cannot be recorded (here: it
+// links an ERP employee another HR employee already has) must not take the
+// others down with it. It stays leased and is redone after its lease.
+func TestOneBadOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
+	t.Parallel()
+	s := synctest.New(t, synctest.Options{NoPropagator: true})
+	ctx := context.Background()
+	tn := tenant()
+	s.Publish(t, synctest.Created(tn, "emp-a", 1, "a."+synctest.Unique()+"@example.com", "Ann", "A"))
+	employee(t, s, tn, "emp-a", func(e postgres.Employee) bool { return e.Status == "pending" })
+	_, err := s.Prop.RunOnce(ctx)
+	require.NoError(t, err)
+	a := employee(t, s, tn, "emp-a", func(e postgres.Employee) bool { return e.Status == "synced" })
+
+	s.Publish(t, synctest.Created(tn, "emp-b", 1, "b."+synctest.Unique()+"@example.com", "Ben", "B"))
+	s.Publish(t, synctest.Created(tn, "emp-c", 1, "c."+synctest.Unique()+"@example.com", "Cat", "C"))
+	var jobs []app.Job
+	require.Eventually(t, func() bool {
+		more, err := s.Store.Claim(ctx, 2, time.Minute)
+		jobs = append(jobs, more...)
+		return err == nil && len(jobs) == 2
+	}, wait, 20*time.Millisecond)
+	var bad, good app.Job
+	for _, j := range jobs {
+		if j.EmployeeID == "emp-b" {
+			bad = j
+		} else {
+			good = j
+		}
+	}
+	now := time.Now()
+	_, err = s.Store.Settle(ctx, []app.Outcome{
+		{Kind: app.OutcomeSynced, Job: bad, Result: app.Result{ERPEmployeeID: a.ERPEmployeeID, Action: app.ActionUpdated, At: now}},
+		{Kind: app.OutcomeRetry, Job: good, Failure: app.Failure{Reason: app.ReasonUnavailable, Retriable: true, Attempt: 1, At: now, NextAt: now.Add(time.Hour), Text: "unavailable"}},
+	}, 0, time.Minute)
+	require.ErrorContains(t, err, "emp-b")
+	c := employee(t, s, tn, "emp-c", func(postgres.Employee) bool { return true })
+	require.Equal(t, "retrying", c.Status, "the good outcome is recorded")
+	var failed syncv1.SyncFailed
+	lastSyncEvent(t, s, "sync.v1."+tn+".employee.emp-c.failed", &failed)
+	b := employee(t, s, tn, "emp-b", func(postgres.Employee) bool { return true })
+	require.Equal(t, "pending", b.Status)
+	require.Empty(t, b.ERPEmployeeID, "the bad one is not")
+	again, err := s.Store.Claim(ctx, 10, time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, again, "and stays leased")
 }

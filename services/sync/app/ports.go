@@ -28,7 +28,11 @@ type Job struct {
 	HR                                 domain.HRState
 	// Seq is the change counter the job's HR state has; the employee stays
 	// pending when a change arrived after it.
-	Seq           int64
+	Seq int64
+	// LeaseUntil is when the lease runs out, by this process's clock (taken
+	// before the lease was asked for, so never later than the store's);
+	// zero: no lease to honour.
+	LeaseUntil    time.Time
 	ERPEmployeeID string
 	Provenance    map[erp.Field]domain.Provenance
 	Attempts      int
@@ -107,30 +111,59 @@ type Failure struct {
 	ERP *erp.Error
 	// Text is the whole error, for logs and dead letters.
 	Text string
+	// ERPEmployeeID is the ERP employee the attempt reached (read, created
+	// or adopted) before it failed; "" when none. It is recorded as the
+	// employee's link.
+	ERPEmployeeID string
+}
+
+// OutcomeKind says how a propagation attempt ended, and so what the store
+// records for it.
+type OutcomeKind int
+
+// Outcome kinds.
+const (
+	// OutcomeSynced: the ERP reflects the job's HR state (EmployeeSynced).
+	OutcomeSynced OutcomeKind = iota + 1
+	// OutcomeRetry: try again at Failure.NextAt (SyncFailed, retriable).
+	OutcomeRetry
+	// OutcomeWait: park until HR's next change (SyncFailed, retriable: HR's
+	// missing creation is expected).
+	OutcomeWait
+	// OutcomeDeadLetter: the ERP refused for good; dead-letter with its
+	// reason (SyncFailed, not retriable). A newer HR change tries again.
+	OutcomeDeadLetter
+	// OutcomeRelease: the attempt was abandoned (shutting down); give the
+	// lease back without counting an attempt and without an event.
+	OutcomeRelease
+)
+
+// Outcome is a finished attempt, as the store records it.
+type Outcome struct {
+	Kind    OutcomeKind
+	Job     Job
+	Result  Result  // OutcomeSynced
+	Failure Failure // OutcomeRetry, OutcomeWait, OutcomeDeadLetter
 }
 
 // Store keeps employees' HR state and propagation status. Every method is
-// one transaction; events go through the outbox in the same transaction.
+// one transaction, committed durably (synchronous_commit on) before it
+// returns: the FieldChanged ack, the outbox relay's publish and the lease
+// that keeps a second worker off an employee all rely on it (README,
+// "Durability"). Events go through the outbox in the same transaction.
 type Store interface {
 	// ApplyChanges merges each change into its employee's HR state unless
 	// its event id was already processed, and marks the employee due after
 	// delay when anything changed; all in one transaction. It reports, per
 	// change, whether anything changed.
 	ApplyChanges(ctx context.Context, cs []Change, delay time.Duration) ([]bool, error)
-	// Claim leases up to limit due employees for lease.
-	Claim(ctx context.Context, limit int, lease time.Duration) ([]Job, error)
-	// Complete records a successful propagation (EmployeeSynced).
-	Complete(ctx context.Context, j Job, r Result) error
-	// Retry schedules another attempt at f.NextAt (SyncFailed, retriable).
-	Retry(ctx context.Context, j Job, f Failure) error
-	// Wait parks the employee until HR's next change (SyncFailed,
-	// retriable: HR's missing change is expected).
-	Wait(ctx context.Context, j Job, f Failure) error
-	// Fail dead-letters the change with the ERP's reason (SyncFailed, not
-	// retriable); a newer HR change tries again.
-	Fail(ctx context.Context, j Job, f Failure) error
-	// Release gives the lease back without counting an attempt.
-	Release(ctx context.Context, j Job) error
+	// Settle records finished attempts, each with its event (one
+	// transaction for the group), then leases up to limit due employees
+	// for lease (another). When recording the group fails it records each
+	// attempt on its own, so one bad outcome never holds back the others;
+	// the error then names those that could not be recorded (their leases
+	// expire and they are redone). Jobs leased are returned even then.
+	Settle(ctx context.Context, done []Outcome, limit int, lease time.Duration) ([]Job, error)
 	// LinkedTo names the HR employee linked to an ERP employee.
 	LinkedTo(ctx context.Context, connectionID, erpEmployeeID string) (tenantID, employeeID string, found bool, err error)
 }

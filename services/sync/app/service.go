@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,6 +132,13 @@ func (s *Service) flush(ctx context.Context) {
 
 // Propagator brings due employees up to date in their ERP, Concurrency at
 // a time, each employee by one worker at a time (a lease in the store).
+//
+// Workers only talk to the ERP and hand back an Outcome; they never write
+// to the store. The loop leases due employees ahead of the workers, and a
+// recorder records the outcomes that finished while its last transaction
+// ran, in one durable transaction per group (Store.Settle). So a busy
+// propagator commits once per group of attempts rather than twice per
+// employee, and the group grows with the load, as in a group commit.
 type Propagator struct {
 	Store    Store
 	Resolver erp.Resolver
@@ -153,7 +161,6 @@ type Propagator struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped bool
-	wg      sync.WaitGroup
 }
 
 func (p *Propagator) defaults() {
@@ -223,8 +230,8 @@ func (p *Propagator) Start(ctx context.Context) error {
 }
 
 // Stop ends the loop and waits for in-flight employees (whose ERP calls are
-// cancelled; their leases are given back). Safe to call twice or before
-// Start.
+// cancelled; what finished is recorded, the rest given back). Safe to call
+// twice or before Start.
 func (p *Propagator) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	if p.done == nil || p.stopped {
@@ -243,114 +250,210 @@ func (p *Propagator) Stop(ctx context.Context) error {
 	}
 }
 
+// settleTimeout bounds one Settle; its context outlives the loop's, so the
+// outcomes of ERP writes already made are recorded while stopping.
+const settleTimeout = 30 * time.Second
+
+// maxRecord bounds the outcomes recorded in one transaction.
+const maxRecord = 256
+
+func (p *Propagator) settle(ctx context.Context, done []Outcome, limit int) []Job {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	jobs, err := p.Store.Settle(sctx, done, limit, p.Lease)
+	if err != nil {
+		p.Log.ErrorContext(ctx, "recording propagations or leasing employees failed; unrecorded ones are redone when their lease expires (ERP writes compare first)", "error", err, "outcomes", len(done))
+	}
+	return jobs
+}
+
+// loop leases due employees and runs their attempts; a recorder goroutine
+// records the outcomes. The two commit on their own connections, so a
+// lease never waits behind the recording of other employees' outcomes
+// (which carries their events), and each groups whatever arrived while its
+// previous transaction ran.
+//
+// Up to Concurrency attempts run at once; up to as many more employees
+// are leased ahead and queued here, so a worker that finishes starts the
+// next one at once instead of waiting for a lease transaction. Leased,
+// queued, running and unrecorded employees together never exceed
+// 2 x Concurrency.
 func (p *Propagator) loop(ctx context.Context) {
 	defer close(p.done)
-	defer p.wg.Wait()
-	sem := make(chan struct{}, p.Concurrency)
+	var (
+		limit    = 2 * p.Concurrency
+		results  = make(chan Outcome, p.Concurrency) // never blocks: at most Concurrency run
+		toRecord = make(chan Outcome, limit)         // never blocks: bounded by limit
+		recorded = make(chan struct{})
+		pending  atomic.Int64 // outcomes handed to the recorder, not yet recorded
+		wg       sync.WaitGroup
+		queue    []Job
+		running  int
+	)
+	go func() {
+		defer close(recorded)
+		p.record(ctx, toRecord, &pending)
+	}()
+	handOver := func(o Outcome) {
+		pending.Add(1)
+		toRecord <- o
+	}
+	defer func() {
+		// Running attempts see the cancelled context and end (abandoned
+		// ones as OutcomeRelease); queued ones are given back untouched.
+		wg.Wait()
+		for len(results) > 0 {
+			handOver(<-results)
+		}
+		for _, j := range queue {
+			handOver(Outcome{Kind: OutcomeRelease, Job: j})
+		}
+		close(toRecord)
+		<-recorded
+	}()
 	timer := time.NewTimer(p.Poll)
 	defer timer.Stop()
+	claim := true
 	for {
-		free := cap(sem) - len(sem)
-		if free > 0 {
-			jobs, err := p.Store.Claim(ctx, free, p.Lease)
-			if err != nil && ctx.Err() == nil {
-				p.Log.WarnContext(ctx, "claiming employees to propagate failed", "error", err)
-			}
-			for _, j := range jobs {
-				sem <- struct{}{}
-				p.wg.Add(1)
-				go func() {
-					defer p.wg.Done()
-					p.Process(ctx, j)
-					<-sem
-					p.Kick()
-				}()
-			}
-			if err == nil && len(jobs) == free {
-				continue // there may be more
+		for drained := false; !drained; {
+			select {
+			case o := <-results:
+				running--
+				handOver(o)
+			default:
+				drained = true
 			}
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
+		for running < p.Concurrency && len(queue) > 0 {
+			j := queue[0]
+			queue = queue[1:]
+			running++
+			wg.Go(func() { results <- p.Attempt(ctx, j) })
+		}
+		if room := limit - running - len(queue) - int(pending.Load()); claim && room > 0 {
+			jobs := p.settle(ctx, nil, room)
+			if ctx.Err() != nil {
+				queue = append(queue, jobs...) // given back on the way out
+				return
+			}
+			// A full lease may have left more due employees behind.
+			claim = len(jobs) == room
+			queue = append(queue, jobs...)
+			if len(jobs) > 0 {
+				continue
 			}
 		}
 		timer.Reset(p.Poll)
 		select {
 		case <-ctx.Done():
 			return
+		case o := <-results:
+			running--
+			handOver(o)
+			// A freed slot is worth a lease only when one was left behind.
 		case <-p.wake:
+			claim = true
 		case <-timer.C:
+			claim = true
 		}
 	}
 }
 
-// RunOnce claims and propagates due employees until none is left (tests
-// and tools; the running service uses Start).
+// record records outcomes from in, grouping whatever arrived while the
+// previous transaction ran, until in is closed; then it wakes the loop
+// (recorded employees may be due again, and their room is free).
+func (p *Propagator) record(ctx context.Context, in <-chan Outcome, pending *atomic.Int64) {
+	for o := range in {
+		batch := []Outcome{o}
+		for drained := false; !drained && len(batch) < maxRecord; {
+			select {
+			case o, ok := <-in:
+				if !ok {
+					drained = true
+					break
+				}
+				batch = append(batch, o)
+			default:
+				drained = true
+			}
+		}
+		p.settle(ctx, batch, 0)
+		pending.Add(-int64(len(batch)))
+		p.Kick()
+	}
+}
+
+// RunOnce leases and propagates due employees until none is left (tests
+// and tools; the running service uses Start). When recording fails it
+// returns the error; employees leased in that round wait for their lease.
 func (p *Propagator) RunOnce(ctx context.Context) (int, error) {
 	p.defaults()
 	n := 0
+	var done []Outcome
 	for {
-		jobs, err := p.Store.Claim(ctx, p.Concurrency, p.Lease)
+		jobs, err := p.Store.Settle(ctx, done, p.Concurrency, p.Lease)
 		if err != nil {
 			return n, err
 		}
 		if len(jobs) == 0 {
 			return n, nil
 		}
+		done = make([]Outcome, len(jobs))
 		var wg sync.WaitGroup
-		for _, j := range jobs {
-			wg.Go(func() { p.Process(ctx, j) })
+		for i, j := range jobs {
+			wg.Go(func() { done[i] = p.Attempt(ctx, j) })
 		}
 		wg.Wait()
 		n += len(jobs)
 	}
 }
 
-// Process propagates one claimed employee and records the outcome.
-func (p *Propagator) Process(ctx context.Context, j Job) {
+// Attempt propagates one leased employee to the ERP and says how it ended;
+// it writes nothing to the store (the caller records the outcome).
+func (p *Propagator) Attempt(ctx context.Context, j Job) Outcome {
 	p.defaults()
 	log := p.Log.With("tenant_id", j.TenantID, "employee_id", j.EmployeeID, "hr_version", j.HR.Version)
-	res, err := p.propagate(ctx, j)
-	if ctx.Err() != nil {
-		// Shutting down: give the employee back untouched.
-		if rerr := p.Store.Release(context.WithoutCancel(ctx), j); rerr != nil {
-			log.WarnContext(ctx, "releasing an employee failed; its lease will expire", "error", rerr)
+	actx := ctx
+	if !j.LeaseUntil.IsZero() {
+		// The lease is what keeps a second worker off this employee: never
+		// call the ERP once it may have run out. An employee that waited
+		// in the queue for half its lease is given back and leased afresh.
+		if time.Until(j.LeaseUntil) < p.Lease/2 {
+			return Outcome{Kind: OutcomeRelease, Job: j}
 		}
-		return
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadline(ctx, j.LeaseUntil.Add(-p.Lease/10))
+		defer cancel()
 	}
-	sctx := context.WithoutCancel(ctx)
+	res, err := p.propagate(actx, j)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: give the employee back untouched. (An ERP write
+		// that landed is found by the next attempt's read and compare.)
+		return Outcome{Kind: OutcomeRelease, Job: j}
+	}
 	if err == nil {
-		if cerr := p.Store.Complete(sctx, j, res); cerr != nil {
-			log.ErrorContext(ctx, "recording a propagation failed; it will be redone (ERP writes compare first)", "error", cerr)
-			return
-		}
 		if !res.NoEvent {
 			metricPropagation.WithLabelValues(actionName(res.Action)).Observe(res.Latency.Seconds())
 		}
 		if res.IdentificationLeft {
 			log.InfoContext(ctx, "identification unset in HR left in the ERP (it cannot be unset there)", "erp_employee_id", res.ERPEmployeeID)
 		}
-		return
+		return Outcome{Kind: OutcomeSynced, Job: j, Result: res}
 	}
 	f := p.failure(j, err)
+	f.ERPEmployeeID = res.ERPEmployeeID
 	metricFailures.WithLabelValues(f.Reason.String(), fmt.Sprint(f.Retriable)).Inc()
-	var serr error
 	switch {
 	case f.Reason == ReasonNotLinked:
 		log.InfoContext(ctx, "employee waits for HR's creation (email and names unknown)")
-		serr = p.Store.Wait(sctx, j, f)
+		return Outcome{Kind: OutcomeWait, Job: j, Failure: f}
 	case f.Retriable:
 		log.InfoContext(ctx, "propagation failed; will retry", "reason", f.Reason.String(), "attempt", f.Attempt, "next_attempt_at", f.NextAt, "error", err)
-		serr = p.Store.Retry(sctx, j, f)
+		return Outcome{Kind: OutcomeRetry, Job: j, Failure: f}
 	default:
 		metricDeadLettered.WithLabelValues(f.Reason.String()).Inc()
 		log.WarnContext(ctx, "propagation refused by the ERP; dead-lettered", "reason", f.Reason.String(), "error", err)
-		serr = p.Store.Fail(sctx, j, f)
-	}
-	if serr != nil {
-		log.ErrorContext(ctx, "recording a failed propagation failed; its lease will expire and it is retried", "error", serr)
+		return Outcome{Kind: OutcomeDeadLetter, Job: j, Failure: f}
 	}
 }
 
@@ -479,15 +582,18 @@ func (p *Propagator) propagate(ctx context.Context, j Job) (Result, error) {
 			return Result{}, cerr
 		}
 	}
+	// From here on a failure still reports the ERP employee created or
+	// adopted above, so it is recorded: the next attempt updates it rather
+	// than creating a second one (HR may change the email meanwhile).
 	plan := domain.PlanWrite(d, have)
 	if len(plan.Update) > 0 {
 		if _, err := c.Update(ctx, res.ERPEmployeeID, d.Employee, plan.Update); err != nil {
-			return Result{}, err
+			return res, err
 		}
 	}
 	if plan.SetEnd {
 		if err := c.SetEndDate(ctx, res.ERPEmployeeID, plan.Enddate, plan.Reason); err != nil {
-			return Result{}, err
+			return res, err
 		}
 	}
 	res.At = p.Now()

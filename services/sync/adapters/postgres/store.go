@@ -13,7 +13,6 @@ import (
 
 	"buf.build/go/protovalidate"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"rollcall.dev/pkg/inbox"
 	"rollcall.dev/pkg/outbox"
@@ -29,9 +28,17 @@ var ErrNotFound = pgdb.ErrNotFound
 // InboxConsumer names the FieldChanged consumer in the inbox.
 const InboxConsumer = "sync-hr-field-changed"
 
+// DB is what the store needs of Postgres; *pgxpool.Pool is one. Every
+// transaction commits with the server's synchronous_commit, which must be
+// on (the default).
+type DB interface {
+	pgdb.Beginner
+	pgdb.Querier
+}
+
 // Store implements app.Store.
 type Store struct {
-	pool   *pgxpool.Pool
+	db     DB
 	source string
 	// Published is called after a commit that wrote events (Kick the relay).
 	Published func()
@@ -40,8 +47,8 @@ type Store struct {
 var _ app.Store = (*Store)(nil)
 
 // New returns a Store.
-func New(pool *pgxpool.Pool, source string) *Store {
-	return &Store{pool: pool, source: source, Published: func() {}}
+func New(db DB, source string) *Store {
+	return &Store{db: db, source: source, Published: func() {}}
 }
 
 // ApplyChanges implements app.Store: one transaction for the batch — the
@@ -57,65 +64,66 @@ func (s *Store) ApplyChanges(ctx context.Context, cs []app.Change, delay time.Du
 		since   time.Time
 		conn    string
 	}
-	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		ids := make([]string, len(cs))
-		for i, c := range cs {
-			if c.EventID == "" {
-				return inbox.ErrNoEventID
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		if c.EventID == "" {
+			return nil, inbox.ErrNoEventID
+		}
+		ids[i] = c.EventID
+	}
+	state := map[key]*row{}
+	var tenants, emps []string
+	for _, c := range cs {
+		k := key{c.TenantID, c.EmployeeID}
+		if state[k] == nil {
+			state[k] = &row{}
+			tenants, emps = append(tenants, c.TenantID), append(emps, c.EmployeeID)
+		}
+	}
+	// The round trip that begins the transaction also claims the event ids
+	// in the inbox and locks the employees' rows in key order (those of
+	// duplicates too: rare, and it saves a round trip per batch).
+	fresh := make(map[string]bool, len(cs))
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(`INSERT INTO rollcall_inbox (consumer, event_id) SELECT $1, x FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING RETURNING event_id`,
+		InboxConsumer, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return fmt.Errorf("sync store: inbox: %w", err)
 			}
-			ids[i] = c.EventID
-		}
-		rows, err := tx.Query(ctx, `INSERT INTO rollcall_inbox (consumer, event_id) SELECT $1, x FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING RETURNING event_id`, InboxConsumer, ids)
-		if err != nil {
-			return fmt.Errorf("sync store: inbox: %w", err)
-		}
-		freshList, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return fmt.Errorf("sync store: inbox: %w", err)
-		}
-		fresh := make(map[string]bool, len(freshList))
-		for _, id := range freshList {
 			fresh[id] = true
 		}
-		state := map[key]*row{}
-		var tenants, emps []string
-		for _, c := range cs {
-			k := key{c.TenantID, c.EmployeeID}
-			if fresh[c.EventID] && state[k] == nil {
-				state[k] = &row{}
-				tenants, emps = append(tenants, c.TenantID), append(emps, c.EmployeeID)
-			}
-		}
-		if len(state) == 0 {
-			return nil
-		}
-		rows, err = tx.Query(ctx, `
+		return rows.Err()
+	})
+	b.Queue(`
 SELECT e.tenant_id::text, e.employee_id, e.hr FROM employees e
 JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, employee_id) ON e.tenant_id = k.tenant_id AND e.employee_id = k.employee_id
 ORDER BY e.tenant_id, e.employee_id
-FOR UPDATE OF e`, tenants, emps)
-		if err != nil {
-			return fmt.Errorf("sync store: read employees: %w", err)
-		}
+FOR UPDATE OF e`, tenants, emps).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var (
 				k  key
 				hr []byte
 			)
 			if err := rows.Scan(&k.tenant, &k.emp, &hr); err != nil {
-				rows.Close()
 				return fmt.Errorf("sync store: read employees: %w", err)
 			}
 			r := state[k]
+			if r == nil { // a key spelled differently from the database's (upper-case UUID)
+				return fmt.Errorf("sync store: employee %s/%s: tenant id not in canonical form", k.tenant, k.emp)
+			}
 			r.exists = true
 			if err := json.Unmarshal(hr, &r.st); err != nil {
-				rows.Close()
 				return fmt.Errorf("sync store: decode hr state: %w", err)
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("sync store: read employees: %w", err)
+		return rows.Err()
+	})
+	err := s.inTxAfter(ctx, b, func(tx pgx.Tx) error {
+		if len(fresh) == 0 {
+			return nil
 		}
 		for i, c := range cs {
 			if !fresh[c.EventID] {
@@ -174,6 +182,33 @@ WHERE tenant_id = $1 AND employee_id = $2`,
 	return changed, nil
 }
 
+// inTxAfter begins a transaction in the same round trip as b's statements
+// (b began with BeginTx), runs fn in it and commits; it rolls back when b,
+// fn or the commit fails (or fn panics).
+func (s *Store) inTxAfter(ctx context.Context, b *pgx.Batch, fn func(tx pgx.Tx) error) (err error) {
+	br := s.db.SendBatch(ctx, b)
+	tx := br.Tx()
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("sync store: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("sync store: commit: %w", err)
+	}
+	return nil
+}
+
 func scanJob(r pgx.Row) (app.Job, error) {
 	var (
 		j        app.Job
@@ -195,23 +230,21 @@ func scanJob(r pgx.Row) (app.Job, error) {
 	return j, nil
 }
 
-// Claim implements app.Store. Rows are locked with SKIP LOCKED, so replicas
-// never take the same employee, and leased until lease runs out.
+// Claim leases up to limit due employees for lease (Settle with nothing to
+// record).
 func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]app.Job, error) {
-	var jobs []app.Job
-	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := relaxed(ctx, tx); err != nil {
-			return err
-		}
-		var err error
-		jobs, err = claim(ctx, tx, limit, lease)
-		return err
-	})
-	return jobs, err
+	return s.Settle(ctx, nil, limit, lease)
 }
 
-func claim(ctx context.Context, tx pgx.Tx, limit int, lease time.Duration) ([]app.Job, error) {
-	rows, err := tx.Query(ctx, `
+// claim leases due employees in one statement, so one round trip and its
+// own (durable) commit. Rows are locked with SKIP LOCKED, so replicas never
+// take the same employee, and leased until lease runs out.
+func (s *Store) claim(ctx context.Context, limit int, lease time.Duration) ([]app.Job, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	until := time.Now().Add(lease)
+	rows, err := s.db.Query(ctx, `
 UPDATE employees e SET lease_until = now() + make_interval(secs => $2)
 FROM (
   SELECT tenant_id, employee_id FROM employees
@@ -225,31 +258,181 @@ RETURNING `+claimColumns, limit, lease.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("sync store: claim: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Job, error) { return scanJob(r) })
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app.Job, error) { return scanJob(r) })
+	if err != nil {
+		return nil, fmt.Errorf("sync store: claim: %w", err)
+	}
+	for i := range jobs {
+		jobs[i].LeaseUntil = until
+	}
+	return jobs, nil
 }
 
 const claimColumns = `e.tenant_id::text, e.employee_id, e.connection_id::text, e.hr, e.change_seq, COALESCE(e.erp_employee_id, ''), e.provenance, e.attempts, e.pending_since`
 
-// Complete implements app.Store.
-func (s *Store) Complete(ctx context.Context, j app.Job, r app.Result) error {
-	prov, err := json.Marshal(r.Provenance)
-	if err != nil {
-		return err
-	}
-	var recs []outbox.Record
-	if !r.NoEvent {
-		rec, err := syncedRecord(j, r)
+// Settle implements app.Store: the outcomes in one transaction (one round
+// trip), then the lease in another. Both commit with the server's
+// synchronous_commit (on): nothing here may be relaxed, see the README's
+// "Durability".
+func (s *Store) Settle(ctx context.Context, done []app.Outcome, limit int, lease time.Duration) ([]app.Job, error) {
+	var (
+		recs   = make([]settled, 0, len(done))
+		errs   []error
+		events int
+	)
+	for _, o := range done {
+		r, err := prepare(o)
 		if err != nil {
-			return err
+			// Left leased: it is redone when the lease expires.
+			errs = append(errs, fmt.Errorf("sync store: %s/%s: %w", o.Job.TenantID, o.Job.EmployeeID, err))
+			continue
 		}
-		recs = append(recs, rec)
+		recs = append(recs, r)
 	}
-	return s.write(ctx, recs, func(tx pgx.Tx) error {
-		var erpID *string
-		if r.ERPEmployeeID != "" {
-			erpID = &r.ERPEmployeeID
+	if len(recs) > 0 {
+		if err := s.record(ctx, recs); err == nil {
+			for _, r := range recs {
+				events += len(r.events)
+			}
+		} else {
+			// One outcome may spoil the group (e.g. an ERP employee another
+			// HR employee adopted meanwhile: the link is unique). Record
+			// each on its own so the others are kept.
+			errs = append(errs, fmt.Errorf("sync store: recording %d outcomes together: %w", len(recs), err))
+			for _, r := range recs {
+				if err := s.record(ctx, []settled{r}); err != nil {
+					errs = append(errs, fmt.Errorf("sync store: %s/%s: %w", r.o.Job.TenantID, r.o.Job.EmployeeID, err))
+					continue
+				}
+				events += len(r.events)
+			}
 		}
-		_, err := tx.Exec(ctx, `
+	}
+	if events > 0 {
+		s.Published()
+	}
+	jobs, err := s.claim(ctx, limit, lease)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return jobs, errors.Join(errs...)
+}
+
+// settled is an outcome ready to record: its statements and its event.
+type settled struct {
+	o      app.Outcome
+	sql    string
+	args   []any
+	dead   bool
+	events []outbox.Record
+}
+
+// prepare builds what recording o takes, and validates its event, before
+// any transaction starts.
+func prepare(o app.Outcome) (settled, error) {
+	j := o.Job
+	r := settled{o: o}
+	switch o.Kind {
+	case app.OutcomeSynced:
+		res := o.Result
+		prov, err := json.Marshal(res.Provenance)
+		if err != nil {
+			return r, err
+		}
+		var erpID *string
+		if res.ERPEmployeeID != "" {
+			erpID = &res.ERPEmployeeID
+		}
+		r.sql, r.args = completeQuery, []any{j.TenantID, j.EmployeeID, j.Seq, erpID, int64(j.HR.Version), res.At, prov, res.IdentificationLeft}
+		if !res.NoEvent {
+			rec, err := syncedRecord(j, res)
+			if err != nil {
+				return r, err
+			}
+			r.events = append(r.events, rec)
+		}
+	case app.OutcomeRetry, app.OutcomeWait, app.OutcomeDeadLetter:
+		f := o.Failure
+		errJSON, err := failureJSON(f)
+		if err != nil {
+			return r, err
+		}
+		switch o.Kind {
+		case app.OutcomeRetry:
+			r.sql, r.args = retryQuery, []any{j.TenantID, j.EmployeeID, f.Attempt, f.NextAt, errJSON, f.ERPEmployeeID}
+		case app.OutcomeWait:
+			r.sql, r.args = parkQuery, []any{j.TenantID, j.EmployeeID, j.Seq, "waiting", errJSON, f.ERPEmployeeID}
+		default:
+			r.sql, r.args, r.dead = parkQuery, []any{j.TenantID, j.EmployeeID, j.Seq, "failed", errJSON, f.ERPEmployeeID}, true
+		}
+		rec, err := failedRecord(j, f)
+		if err != nil {
+			return r, err
+		}
+		r.events = append(r.events, rec)
+	case app.OutcomeRelease:
+		r.sql, r.args = releaseQuery, []any{j.TenantID, j.EmployeeID}
+	default:
+		return r, fmt.Errorf("unknown outcome kind %d", o.Kind)
+	}
+	for _, rec := range r.events {
+		if err := protovalidate.Validate(rec.Event); err != nil {
+			return r, fmt.Errorf("invalid %T: %w", rec.Event, err)
+		}
+	}
+	return r, nil
+}
+
+// record writes recs in one transaction and one round trip: a pipelined
+// batch, which Postgres runs as one implicit transaction. The employees'
+// rows are locked first in the order ApplyChanges locks them (so the two
+// never deadlock), then every update, dead letter and event is written.
+func (s *Store) record(ctx context.Context, recs []settled) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tenants, emps := make([]string, len(recs)), make([]string, len(recs))
+	for i, r := range recs {
+		tenants[i], emps[i] = r.o.Job.TenantID, r.o.Job.EmployeeID
+	}
+	b := &pgx.Batch{}
+	b.Queue(`
+SELECT 1 FROM employees e
+JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, employee_id) ON e.tenant_id = k.tenant_id AND e.employee_id = k.employee_id
+ORDER BY e.tenant_id, e.employee_id
+FOR UPDATE OF e`, tenants, emps)
+	for _, r := range recs {
+		b.Queue(r.sql, r.args...)
+		if r.dead {
+			j, f := r.o.Job, r.o.Failure
+			var status *int
+			code, msg := "", ""
+			if f.ERP != nil {
+				if f.ERP.Status != 0 {
+					status = &f.ERP.Status
+				}
+				code, msg = f.ERP.Code, f.ERP.Message
+			}
+			b.Queue(`
+INSERT INTO sync_dead_letters (tenant_id, employee_id, connection_id, hr_version, reason, erp_status, erp_code, erp_message)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				j.TenantID, j.EmployeeID, j.ConnectionID, int64(j.HR.Version), f.Reason.String()+": "+f.Text, status, code, msg)
+		}
+		for _, rec := range r.events {
+			if err := appendQueued(ctx, b, s.source, rec); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("sync store: record outcomes: %w", err)
+	}
+	return nil
+}
+
+// completeQuery records a propagation the ERP now reflects; the employee
+// stays due when a change arrived during the attempt (change_seq moved).
+const completeQuery = `
 UPDATE employees SET
   erp_employee_id = $4, synced_version = $5, synced_seq = $3, synced_at = $6, provenance = $7,
   identification_left_at = CASE WHEN $8 THEN $6 ELSE identification_left_at END,
@@ -257,14 +440,28 @@ UPDATE employees SET
   due_at = CASE WHEN change_seq = $3 THEN NULL ELSE now() END,
   pending_since = CASE WHEN change_seq = $3 THEN NULL ELSE pending_since END,
   lease_until = NULL, attempts = 0, last_error = NULL, updated_at = now()
-WHERE tenant_id = $1 AND employee_id = $2`,
-			j.TenantID, j.EmployeeID, j.Seq, erpID, int64(j.HR.Version), r.At, prov, r.IdentificationLeft)
-		if err != nil {
-			return fmt.Errorf("sync store: complete: %w", err)
-		}
-		return nil
-	})
-}
+WHERE tenant_id = $1 AND employee_id = $2`
+
+// retryQuery schedules the next attempt. A failed attempt keeps the link
+// to an ERP employee it created or adopted ($6, "" when none), here and in
+// parkQuery.
+const retryQuery = `
+UPDATE employees SET status = 'retrying', attempts = $3, due_at = $4, last_error = $5, lease_until = NULL, updated_at = now(),
+  erp_employee_id = COALESCE(NULLIF($6, ''), erp_employee_id)
+WHERE tenant_id = $1 AND employee_id = $2`
+
+// parkQuery parks an employee until HR's next change, unless a change
+// arrived during the attempt (then it is due again at once).
+const parkQuery = `
+UPDATE employees SET
+  status = CASE WHEN change_seq = $3 THEN $4::text ELSE 'pending' END,
+  due_at = CASE WHEN change_seq = $3 THEN NULL ELSE now() END,
+  attempts = 0, last_error = $5, lease_until = NULL, updated_at = now(),
+  erp_employee_id = COALESCE(NULLIF($6, ''), erp_employee_id)
+WHERE tenant_id = $1 AND employee_id = $2`
+
+// releaseQuery gives a lease back untouched.
+const releaseQuery = `UPDATE employees SET lease_until = NULL WHERE tenant_id = $1 AND employee_id = $2`
 
 func failureJSON(f app.Failure) ([]byte, error) {
 	v := map[string]any{"reason": f.Reason.String(), "retriable": f.Retriable, "attempt": f.Attempt, "at": f.At, "error": f.Text}
@@ -274,85 +471,10 @@ func failureJSON(f app.Failure) ([]byte, error) {
 	return json.Marshal(v)
 }
 
-// Retry implements app.Store.
-func (s *Store) Retry(ctx context.Context, j app.Job, f app.Failure) error {
-	return s.failed(ctx, j, f, `
-UPDATE employees SET status = 'retrying', attempts = $3, due_at = $4, last_error = $5, lease_until = NULL, updated_at = now()
-WHERE tenant_id = $1 AND employee_id = $2`, []any{f.Attempt, f.NextAt}, nil)
-}
-
-// parkQuery parks an employee until HR's next change, unless a change
-// arrived during the attempt (then it is due again at once).
-const parkQuery = `
-UPDATE employees SET
-  status = CASE WHEN change_seq = $3 THEN $4::text ELSE 'pending' END,
-  due_at = CASE WHEN change_seq = $3 THEN NULL ELSE now() END,
-  attempts = 0, last_error = $5, lease_until = NULL, updated_at = now()
-WHERE tenant_id = $1 AND employee_id = $2`
-
-// Wait implements app.Store.
-func (s *Store) Wait(ctx context.Context, j app.Job, f app.Failure) error {
-	return s.failed(ctx, j, f, parkQuery, []any{j.Seq, "waiting"}, nil)
-}
-
-// Fail implements app.Store.
-func (s *Store) Fail(ctx context.Context, j app.Job, f app.Failure) error {
-	dead := func(tx pgx.Tx) error {
-		var status *int
-		code, msg := "", ""
-		if f.ERP != nil {
-			if f.ERP.Status != 0 {
-				status = &f.ERP.Status
-			}
-			code, msg = f.ERP.Code, f.ERP.Message
-		}
-		_, err := tx.Exec(ctx, `
-INSERT INTO sync_dead_letters (tenant_id, employee_id, connection_id, hr_version, reason, erp_status, erp_code, erp_message)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			j.TenantID, j.EmployeeID, j.ConnectionID, int64(j.HR.Version), f.Reason.String()+": "+f.Text, status, code, msg)
-		return err
-	}
-	return s.failed(ctx, j, f, parkQuery, []any{j.Seq, "failed"}, dead)
-}
-
-// failed runs q with $1 tenant, $2 employee, then args, then the failure
-// as JSON, and appends SyncFailed.
-func (s *Store) failed(ctx context.Context, j app.Job, f app.Failure, q string, args []any, extra func(pgx.Tx) error) error {
-	errJSON, err := failureJSON(f)
-	if err != nil {
-		return err
-	}
-	rec, err := failedRecord(j, f)
-	if err != nil {
-		return err
-	}
-	all := append(append([]any{j.TenantID, j.EmployeeID}, args...), errJSON)
-	return s.write(ctx, []outbox.Record{rec}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, q, all...); err != nil {
-			return fmt.Errorf("sync store: record failure: %w", err)
-		}
-		if extra != nil {
-			if err := extra(tx); err != nil {
-				return fmt.Errorf("sync store: dead letter: %w", err)
-			}
-		}
-		return nil
-	})
-}
-
-// Release implements app.Store.
-func (s *Store) Release(ctx context.Context, j app.Job) error {
-	_, err := s.pool.Exec(ctx, `UPDATE employees SET lease_until = NULL WHERE tenant_id = $1 AND employee_id = $2`, j.TenantID, j.EmployeeID)
-	if err != nil {
-		return fmt.Errorf("sync store: release: %w", err)
-	}
-	return nil
-}
-
 // LinkedTo implements app.Store.
 func (s *Store) LinkedTo(ctx context.Context, connectionID, erpEmployeeID string) (string, string, bool, error) {
 	var tenant, emp string
-	err := s.pool.QueryRow(ctx, `SELECT tenant_id::text, employee_id FROM employees WHERE connection_id = $1 AND erp_employee_id = $2`,
+	err := s.db.QueryRow(ctx, `SELECT tenant_id::text, employee_id FROM employees WHERE connection_id = $1 AND erp_employee_id = $2`,
 		connectionID, erpEmployeeID).Scan(&tenant, &emp)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", false, nil
@@ -361,47 +483,6 @@ func (s *Store) LinkedTo(ctx context.Context, connectionID, erpEmployeeID string
 		return "", "", false, fmt.Errorf("sync store: link: %w", err)
 	}
 	return tenant, emp, true, nil
-}
-
-// relaxed turns off the wait for the WAL flush at commit in the
-// propagator's transactions. What they record (a lease, an ERP write, a
-// retry, a dead letter) can always be redone: if a crash loses the last
-// commits, the employee is still due, and the next attempt reads the ERP,
-// compares and writes nothing twice. The record and its event are lost or
-// kept together. The FieldChanged consumer's commits, which ack HR's
-// events, stay synchronous.
-func relaxed(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return fmt.Errorf("sync store: %w", err)
-	}
-	return nil
-}
-
-// write runs fn and appends recs (validated first) in one transaction.
-func (s *Store) write(ctx context.Context, recs []outbox.Record, fn func(tx pgx.Tx) error) error {
-	for _, r := range recs {
-		if err := protovalidate.Validate(r.Event); err != nil {
-			return fmt.Errorf("sync store: invalid %T: %w", r.Event, err)
-		}
-	}
-	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := relaxed(ctx, tx); err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if _, err := outbox.Append(ctx, tx, s.source, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil && len(recs) > 0 {
-		s.Published()
-	}
-	return err
 }
 
 // Employee is one employee as an operator (or a test) sees it.
@@ -424,7 +505,7 @@ func (s *Store) Employee(ctx context.Context, tenantID, employeeID string) (Empl
 		hr, prov, lastErr []byte
 		synced            int64
 	)
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 SELECT tenant_id::text, employee_id, connection_id::text, hr, COALESCE(erp_employee_id, ''), synced_version, provenance,
        identification_left_at, status, attempts, last_error
 FROM employees WHERE tenant_id = $1 AND employee_id = $2`, tenantID, employeeID).Scan(
@@ -464,7 +545,7 @@ type DeadLetter struct {
 
 // DeadLetters lists a tenant's dead letters, newest first.
 func (s *Store) DeadLetters(ctx context.Context, tenantID string, limit int) ([]DeadLetter, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 SELECT id, employee_id, hr_version, reason, erp_status, erp_code, erp_message, created_at
 FROM sync_dead_letters WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, tenantID, limit)
 	if err != nil {
@@ -484,7 +565,7 @@ FROM sync_dead_letters WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, tenantID
 // SeenDelivery records a webhook delivery id; false when it was seen before
 // (a replay).
 func (s *Store) SeenDelivery(ctx context.Context, tenantID, deliveryID string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO webhook_deliveries (tenant_id, delivery_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, tenantID, deliveryID)
+	tag, err := s.db.Exec(ctx, `INSERT INTO webhook_deliveries (tenant_id, delivery_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, tenantID, deliveryID)
 	if err != nil {
 		return false, fmt.Errorf("sync store: webhook delivery: %w", err)
 	}
@@ -494,14 +575,14 @@ func (s *Store) SeenDelivery(ctx context.Context, tenantID, deliveryID string) (
 // ForgetDelivery removes a delivery id whose events could not be published,
 // so the sender's retry is accepted.
 func (s *Store) ForgetDelivery(ctx context.Context, tenantID, deliveryID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND delivery_id = $2`, tenantID, deliveryID)
+	_, err := s.db.Exec(ctx, `DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND delivery_id = $2`, tenantID, deliveryID)
 	return err
 }
 
 // PruneDeliveries forgets deliveries older than keep (beyond the accepted
 // clock skew a replay is refused by its timestamp anyway).
 func (s *Store) PruneDeliveries(ctx context.Context, keep time.Duration) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_deliveries WHERE received_at < now() - make_interval(secs => $1)`, keep.Seconds())
+	tag, err := s.db.Exec(ctx, `DELETE FROM webhook_deliveries WHERE received_at < now() - make_interval(secs => $1)`, keep.Seconds())
 	if err != nil {
 		return 0, fmt.Errorf("sync store: prune deliveries: %w", err)
 	}

@@ -54,6 +54,9 @@ type Options struct {
 	OnWrite func(e erp.Employee)
 	// Log (default: discarded).
 	Log *slog.Logger
+	// WrapDB, when set, wraps the pool the store uses (tests that watch
+	// or hold the store's transactions).
+	WrapDB func(*pgxpool.Pool) postgres.DB
 }
 
 // Stack is the running service parts.
@@ -101,7 +104,11 @@ func New(t testing.TB, o Options) *Stack {
 	}
 	s.Publisher = bus.NewPublisher(s.NATS.JS)
 	relay := outbox.NewRelay(s.Pool, s.Publisher, o.Log, outbox.RelayConfig{Service: "sync", PollInterval: 20 * time.Millisecond})
-	s.Store = postgres.New(s.Pool, "/rollcall/sync")
+	var db postgres.DB = s.Pool
+	if o.WrapDB != nil {
+		db = o.WrapDB(s.Pool)
+	}
+	s.Store = postgres.New(db, "/rollcall/sync")
 	s.Store.Published = relay.Kick
 	s.Prop = &app.Propagator{
 		Store: s.Store, Resolver: s.Resolver, Log: o.Log, Concurrency: o.Concurrency, Lease: 10 * time.Second,
