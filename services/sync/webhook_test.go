@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"rollcall.dev/services/sync/erp"
 	"rollcall.dev/services/sync/internal/synctest"
 	"rollcall.dev/services/sync/ports"
 )
@@ -100,6 +101,35 @@ func TestWebhook(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		_, published := s.Sim.EmployeeByEmail("ok@example.com")
 		require.False(t, published, "the valid user of a refused delivery is not published either")
+	})
+	t.Run("UpdateExportAndDeleteReachTheERP", func(t *testing.T) {
+		email := "hook4" + synctest.Unique() + "@example.com"
+		id := "hook-" + synctest.Unique()
+		send := func(topic string, u map[string]any) {
+			t.Helper()
+			u["id"] = id
+			body, err := json.Marshal(map[string]any{"topic": topic, "data": map[string]any{"users": []any{u}}})
+			require.NoError(t, err)
+			code, msg := post(t, "d-"+synctest.Unique(), time.Now(), body, "")
+			require.Equal(t, http.StatusAccepted, code, msg)
+		}
+		send("users-create", map[string]any{"version": 1, "email": email, "givenName": "Web", "familyName": "Hook", "phone": "+4791234567",
+			"address": map[string]any{"street": "Kongens gate 2", "postalCode": "7011", "city": "Trondheim", "countryCode": "NO"}})
+		erpByEmail(t, s, email, func(e erp.Employee) bool { return e.Telefon == "+4791234567" && e.City == "Trondheim" })
+
+		send("users-update", map[string]any{"version": 2, "phone": nil, "familyName": "Updated", "changedFields": []string{"phone", "familyName"}})
+		got := erpByEmail(t, s, email, func(e erp.Employee) bool { return e.Lastname == "Updated" })
+		require.Empty(t, got.Telefon, "null in an update clears the field")
+		require.Equal(t, "Trondheim", got.City, "fields not in changedFields are left")
+
+		// A snapshot states every field: the address it lacks is gone.
+		send("users-export", map[string]any{"version": 3, "email": email, "givenName": "Web", "familyName": "Updated"})
+		got = erpByEmail(t, s, email, func(e erp.Employee) bool { return e.City == "" })
+		require.Empty(t, got.Postaddress+got.Zipcode+got.CountryCode)
+
+		send("users-delete", map[string]any{"version": 4})
+		got = erpByEmail(t, s, email, func(e erp.Employee) bool { return e.Enddate != "" })
+		require.Equal(t, time.Now().UTC().Format(time.DateOnly), got.Enddate)
 	})
 	t.Run("UnknownTenantIsNotFound", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/hr/NOT-A-TENANT", bytes.NewReader([]byte(`{}`)))
