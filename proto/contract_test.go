@@ -297,8 +297,7 @@ func integrationAccepted() *invitationv1.InviteAccepted {
 
 func integratorAccepted() *invitationv1.InviteAccepted {
 	msg := validInviteAccepted()
-	msg.Kind = invitationv1.InvitationKind_INVITATION_KIND_INTEGRATOR
-	msg.LoginMethod, msg.ExternalSubject = invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, nil
+	msg.Kind = invitationv1.InvitationKind_INVITATION_KIND_INTEGRATOR // BankID, as validInviteAccepted
 	msg.FirstName, msg.LastName, msg.Email = "Ivan", "Petrov", "dev@partner.example"
 	msg.PartnerId = proto.String(partnerID)
 	msg.Grants = adminGrants()
@@ -651,6 +650,15 @@ func ruleCases() []ruleCase {
 		ok("invite_accepted.integrator_is_main_administrator", "MainAdministrator", same(integratorAccepted)),
 		bad("invite_accepted.integrator_is_main_administrator", "Custom", "",
 			with(integratorAccepted, func(m *invitationv1.InviteAccepted) { m.Grants = customGrants() })),
+		ok("invite_accepted.integrator_new_user", "BankID", same(integratorAccepted)),
+		ok("invite_accepted.integrator_new_user", "ProviderProfile",
+			with(integratorAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod = providerPr })),
+		bad("invite_accepted.integrator_new_user", "ExistingProfile", "",
+			with(integratorAccepted, func(m *invitationv1.InviteAccepted) {
+				m.ExistingProfile, m.LoginMethod, m.ExternalSubject = true, existing, nil
+			})),
+		bad("invite_accepted.integrator_new_user", "Password", "",
+			with(integratorAccepted, func(m *invitationv1.InviteAccepted) { m.LoginMethod, m.ExternalSubject = password, nil })),
 		ok("invite_accepted.accepted_before_recorded", "SameInstant",
 			with(validInviteAccepted, func(m *invitationv1.InviteAccepted) { m.AcceptedAt = ts(now) })),
 		bad("invite_accepted.accepted_before_recorded", "AcceptedLater", "",
@@ -1260,6 +1268,7 @@ func TestEveryEventHasAValidExample(t *testing.T) {
 		&identityv1.UserDeactivated{UserId: userID, TenantId: tenantID, OccurredAt: ts(now), Kind: identityv1.UserKind_USER_KIND_INTEGRATOR, Reason: identityv1.DeactivationReason_DEACTIVATION_REASON_INTEGRATOR_REPLACED},
 		validServiceUserCreated(),
 		&identityv1.ServiceUserPasswordReset{UserId: userID, TenantId: tenantID, OccurredAt: ts(now), UserCode: "PAIE2026", ResetAt: ts(now), Permanent: true, ResetByUserId: otherUserID},
+		&identityv1.ServiceUserStatusChanged{UserId: userID, TenantId: tenantID, OccurredAt: ts(now), UserCode: "PAIE2026", Status: identityv1.ServiceUserStatus_SERVICE_USER_STATUS_INACTIVE, ChangedByUserId: otherUserID},
 		&integratorv1.IntegratorAssigned{TenantId: tenantID, OccurredAt: ts(now), Integrator: integrator, InvitationId: invitationID},
 		validIntegratorReplaced(),
 		&integratorv1.IntegratorDismissed{TenantId: tenantID, OccurredAt: ts(now), Integrator: integrator, DismissedByUserId: proto.String(otherUserID), Reason: integratorv1.DismissalReason_DISMISSAL_REASON_ADMIN},

@@ -75,7 +75,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 		Notifier: note, Key: domain.CodeKey(cfg.CodeKey), Log: d.Log,
 	}
 	sweeper := &ports.Sweeper{App: svc, Interval: cfg.SweepInterval, Log: d.Log}
-	path, handler := invitationv1connect.NewInvitationServiceHandler(&ports.Connect{App: svc, Auth: idn, Logins: idn}, d.HandlerOptions...)
+	path, handler := invitationv1connect.NewInvitationServiceHandler(&ports.Connect{App: svc, Auth: idn, Logins: idn, Log: d.Log}, d.HandlerOptions...)
 	return &platform.Component{
 		Handlers:     []server.Handler{{Path: path, Handler: handler}},
 		ServiceNames: []string{invitationv1connect.InvitationServiceName},

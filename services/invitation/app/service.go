@@ -36,12 +36,41 @@ func (s *Service) keyed() error {
 	return nil
 }
 
-// unavailable marks a dependency's failure, keeping its words.
-func unavailable(what string, err error) error {
-	if err == nil || errors.Is(err, ErrUnknownTenant) {
+// UnavailableError is a dependency's failure. Dependency names it for the
+// caller ("identity", "delivery"); Err keeps its words for the logs only,
+// since a client library's error carries addresses, or the dependency's
+// refusal of this service's own token, which a caller would misread as his.
+type UnavailableError struct {
+	Dependency string
+	Err        error
+}
+
+func (e *UnavailableError) Error() string {
+	return ErrUnavailable.Error() + ": " + e.Dependency + ": " + e.Err.Error()
+}
+
+// Unwrap makes the error both ErrUnavailable and its cause.
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// Unavailable marks err as dependency's failure (nil stays nil). An error
+// that already names its dependency keeps that name.
+func Unavailable(dependency string, err error) error {
+	var ue *UnavailableError
+	if err == nil || errors.As(err, &ue) {
 		return err
 	}
-	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+	return &UnavailableError{Dependency: dependency, Err: err}
+}
+
+// unavailable marks a dependency's failure, except the answers that are
+// not failures: an unknown tenant, and a field error (a permanent delivery
+// refusal names the address that was refused).
+func unavailable(what string, err error) error {
+	var fe *domain.FieldError
+	if err == nil || errors.Is(err, ErrUnknownTenant) || errors.As(err, &fe) {
+		return err
+	}
+	return Unavailable(what, err)
 }
 
 // Service runs the use cases.
@@ -416,8 +445,8 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 	if err := s.keyed(); err != nil {
 		return nil, err
 	}
-	if f.Method == domain.LoginPassword && len(strings.TrimSpace(f.Password)) < 12 {
-		return nil, domain.Invalid("password", "must be at least 12 characters")
+	if err := checkPassword(f); err != nil {
+		return nil, err
 	}
 	var (
 		verdict  error
@@ -456,6 +485,24 @@ func (s *Service) Accept(ctx context.Context, f AcceptForm) (*domain.Invitation,
 		return nil, verdict
 	}
 	return inv, nil
+}
+
+// CheckAccept runs, on an opened invitation, every check of Accept that
+// needs no secret and no login provider: the method suits the kind, the
+// names are there, an integration user's password is long enough. The
+// transport runs it before spending a single-use login assertion.
+func (s *Service) CheckAccept(inv *domain.Invitation, f AcceptForm) error {
+	if err := inv.CheckAcceptance(f.Method, f.FirstName, f.LastName); err != nil {
+		return err
+	}
+	return checkPassword(f)
+}
+
+func checkPassword(f AcceptForm) error {
+	if f.Method == domain.LoginPassword && len(strings.TrimSpace(f.Password)) < 12 {
+		return domain.Invalid("password", "must be at least 12 characters")
+	}
+	return nil
 }
 
 // Sweep expires live invitations past their lifetime, up to limit.

@@ -457,18 +457,9 @@ func (inv *Invitation) Accept(a Acceptance, key CodeKey, now time.Time) error {
 	if err := inv.allowMethod(a); err != nil {
 		return err
 	}
-	first, last := inv.FirstName, inv.LastName
-	if !blank(a.FirstName) {
-		first = strings.TrimSpace(a.FirstName)
-	}
-	if !blank(a.LastName) {
-		last = strings.TrimSpace(a.LastName)
-	}
-	if blank(first) {
-		return invalid("first_name", "is required: the invitation has none")
-	}
-	if blank(last) {
-		return invalid("last_name", "is required: the invitation has none")
+	first, last, err := inv.names(a)
+	if err != nil {
+		return err
 	}
 	inv.FirstName, inv.LastName = first, last
 	inv.Status = StatusAccepted
@@ -484,11 +475,51 @@ func (inv *Invitation) Accept(a Acceptance, key CodeKey, now time.Time) error {
 	return nil
 }
 
+// CheckAcceptance runs the checks of Accept that need neither the code nor
+// the login provider's answer: the method suits the kind and the names are
+// there. Callers run it before spending a single-use login assertion, so an
+// answer that was bound to fail does not cost the invitee his sign-in.
+func (inv *Invitation) CheckAcceptance(method LoginMethod, firstName, lastName string) error {
+	if allowed := inv.LoginMethods(); !slices.Contains(allowed, method) {
+		return fmt.Errorf("%w: %s invitations sign in with %v", ErrLoginMethod, inv.Kind, allowed)
+	}
+	_, _, err := inv.names(Acceptance{FirstName: firstName, LastName: lastName})
+	return err
+}
+
+// names are the accepted user's names: the invitation's, or the invitee's
+// when he gives them (integrators are invited by email alone).
+func (inv *Invitation) names(a Acceptance) (first, last string, err error) {
+	first, last = inv.FirstName, inv.LastName
+	if !blank(a.FirstName) {
+		first = strings.TrimSpace(a.FirstName)
+	}
+	if !blank(a.LastName) {
+		last = strings.TrimSpace(a.LastName)
+	}
+	if blank(first) {
+		return "", "", invalid("first_name", "is required: the invitation has none")
+	}
+	if blank(last) {
+		return "", "", invalid("last_name", "is required: the invitation has none")
+	}
+	return first, last, nil
+}
+
 // LoginMethods are the ways this invitation's invitee may sign in.
+//
+// An integrator always becomes a user of his own in the tenant, never an
+// existing profile: an existing member of the tenant who accepted an
+// integrator invitation would keep his membership as an ordinary
+// administrator without the integrator marker, escape the one-integrator
+// limit, and could not be dismissed as the integrator (seed 003). He signs
+// in with BankID or his provider profile, as on any other client's portal.
 func (inv *Invitation) LoginMethods() []LoginMethod {
 	switch inv.Kind {
-	case KindMember, KindIntegrator:
+	case KindMember:
 		return []LoginMethod{LoginBankID, LoginProviderProfile, LoginExisting}
+	case KindIntegrator:
+		return []LoginMethod{LoginBankID, LoginProviderProfile}
 	case KindIntegration:
 		return []LoginMethod{LoginPassword} // a neutral user never borrows a person's profile
 	}
@@ -496,9 +527,8 @@ func (inv *Invitation) LoginMethods() []LoginMethod {
 }
 
 func (inv *Invitation) allowMethod(a Acceptance) error {
-	allowed := inv.LoginMethods()
-	if !slices.Contains(allowed, a.Method) {
-		return fmt.Errorf("%w: %s invitations sign in with %v", ErrLoginMethod, inv.Kind, allowed)
+	if err := inv.CheckAcceptance(a.Method, a.FirstName, a.LastName); err != nil {
+		return err
 	}
 	switch a.Method {
 	case LoginExisting:

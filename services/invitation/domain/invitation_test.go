@@ -280,7 +280,23 @@ func TestAcceptFlow(t *testing.T) {
 			"a neutral integration user never attaches to a person's profile")
 		require.NoError(t, i.inv.Accept(domain.Acceptance{Token: i.tok, Method: domain.LoginPassword, NewUserID: "u-int"}, key, t0))
 		p := create(t, integratorForm(), admin())
+		require.ErrorIs(t, p.inv.Accept(domain.Acceptance{Token: p.tok, Method: domain.LoginExisting, ExistingUserID: "u-member", FirstName: "Ivan", LastName: "Petrov"}, key, t0), domain.ErrLoginMethod,
+			"an integrator never takes over an existing profile: a member would become an unmarked administrator beyond the integrator limit")
+		require.Equal(t, domain.StatusPending, p.inv.Status, "a refused acceptance changes nothing")
 		require.NoError(t, p.inv.Accept(domain.Acceptance{Token: p.tok, Method: domain.LoginProviderProfile, ExternalSubject: "idp:9", NewUserID: "u-p", FirstName: "Ivan", LastName: "Petrov"}, key, t0))
+	})
+
+	t.Run("CheckAcceptanceNeedsNoSecret", func(t *testing.T) {
+		t.Parallel()
+		p := create(t, integratorForm(), admin())
+		requireField(t, p.inv.CheckAcceptance(domain.LoginBankID, "Ivan", " "), domain.ErrInvalid, "last_name")
+		require.ErrorIs(t, p.inv.CheckAcceptance(domain.LoginExisting, "Ivan", "Petrov"), domain.ErrLoginMethod)
+		require.NoError(t, p.inv.CheckAcceptance(domain.LoginBankID, "Ivan", "Petrov"))
+		m := create(t, memberForm(), admin())
+		require.NoError(t, m.inv.CheckAcceptance(domain.LoginExisting, "", ""), "a member's names come from the invitation")
+		require.ErrorIs(t, m.inv.CheckAcceptance(domain.LoginPassword, "", ""), domain.ErrLoginMethod)
+		require.Empty(t, p.inv.Events(), "checking records nothing")
+		require.Equal(t, 0, p.inv.CodeAttempts)
 	})
 
 	t.Run("WrongTokensAllLookTheSame", func(t *testing.T) {

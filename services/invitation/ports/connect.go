@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -51,6 +52,22 @@ type Connect struct {
 	App    *app.Service
 	Auth   Authenticator
 	Logins LoginProviders
+	// Log receives the causes the answers leave out (a dependency's own
+	// error); nil is slog.Default().
+	Log *slog.Logger
+}
+
+// fail maps err to the API (toConnect) and logs what the answer hides.
+func (c *Connect) fail(ctx context.Context, err error) error {
+	var ue *app.UnavailableError
+	if errors.As(err, &ue) {
+		log := c.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.WarnContext(ctx, "a dependency failed", "dependency", ue.Dependency, "error", ue.Err)
+	}
+	return toConnect(err)
 }
 
 var _ invitationv1connect.InvitationServiceHandler = (*Connect)(nil)
@@ -63,7 +80,7 @@ func (c *Connect) actor(ctx context.Context, h http.Header) (domain.Actor, error
 	}
 	a, err := c.Auth.Authenticate(ctx, v[len(prefix):])
 	if errors.Is(err, app.ErrUnavailable) {
-		return domain.Actor{}, toConnect(err)
+		return domain.Actor{}, c.fail(ctx, err)
 	}
 	if err != nil {
 		return domain.Actor{}, connect.NewError(connect.CodeUnauthenticated, fmt.Errorf("the bearer token is not valid"))
@@ -89,7 +106,7 @@ func (c *Connect) CreateInvitation(ctx context.Context, req *connect.Request[inv
 	}
 	inv, err := c.App.CreateWithLifetime(ctx, by, form, lifetime)
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.CreateInvitationResponse{Invitation: InvitationToProto(inv)}), nil
 }
@@ -102,7 +119,7 @@ func (c *Connect) GetInvitation(ctx context.Context, req *connect.Request[invita
 	}
 	inv, err := c.App.Get(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.GetInvitationResponse{Invitation: InvitationToProto(inv)}), nil
 }
@@ -133,13 +150,13 @@ func (c *Connect) ListInvitations(ctx context.Context, req *connect.Request[invi
 		raw, err := base64.RawURLEncoding.DecodeString(t)
 		var pt pageToken
 		if err != nil || json.Unmarshal(raw, &pt) != nil || uuid.Validate(pt.ID) != nil {
-			return nil, toConnect(&domain.FieldError{Field: "page_token", Reason: "is not a token this service issued"})
+			return nil, c.fail(ctx, &domain.FieldError{Field: "page_token", Reason: "is not a token this service issued"})
 		}
 		f.AfterCreatedAt, f.AfterID = pt.CreatedAt, pt.ID
 	}
 	invs, err := c.App.List(ctx, by, m.GetTenantId(), f)
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	out := &invitationv1.ListInvitationsResponse{}
 	for _, inv := range invs {
@@ -161,7 +178,7 @@ func (c *Connect) RevokeInvitation(ctx context.Context, req *connect.Request[inv
 	}
 	inv, err := c.App.Revoke(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.RevokeInvitationResponse{Invitation: InvitationToProto(inv)}), nil
 }
@@ -174,7 +191,7 @@ func (c *Connect) ResendInvitation(ctx context.Context, req *connect.Request[inv
 	}
 	inv, err := c.App.Resend(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.ResendInvitationResponse{Invitation: InvitationToProto(inv)}), nil
 }
@@ -187,7 +204,7 @@ func (c *Connect) IssueNewCode(ctx context.Context, req *connect.Request[invitat
 	}
 	inv, err := c.App.IssueCode(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.IssueNewCodeResponse{Invitation: InvitationToProto(inv)}), nil
 }
@@ -196,7 +213,7 @@ func (c *Connect) IssueNewCode(ctx context.Context, req *connect.Request[invitat
 func (c *Connect) OpenInvitation(ctx context.Context, req *connect.Request[invitationv1.OpenInvitationRequest]) (*connect.Response[invitationv1.OpenInvitationResponse], error) {
 	inv, err := c.App.Open(ctx, domain.Token(req.Msg.GetToken()))
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	out := &invitationv1.OpenInvitationResponse{
 		InvitationId: inv.ID, TenantId: inv.TenantID, Kind: invitationv1.InvitationKind(inv.Kind),
@@ -214,11 +231,11 @@ func (c *Connect) OpenInvitation(ctx context.Context, req *connect.Request[invit
 func (c *Connect) VerifyCode(ctx context.Context, req *connect.Request[invitationv1.VerifyCodeRequest]) (*connect.Response[invitationv1.VerifyCodeResponse], error) {
 	tok := domain.Token(req.Msg.GetToken())
 	if err := c.App.VerifyCode(ctx, tok, domain.Code(req.Msg.GetCode())); err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	inv, err := c.App.Open(ctx, tok)
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	out := &invitationv1.VerifyCodeResponse{
 		InvitationId: inv.ID, Kind: invitationv1.InvitationKind(inv.Kind), Email: inv.Email,
@@ -234,11 +251,11 @@ func (c *Connect) VerifyCode(ctx context.Context, req *connect.Request[invitatio
 func (c *Connect) RequestNewCode(ctx context.Context, req *connect.Request[invitationv1.RequestNewCodeRequest]) (*connect.Response[invitationv1.RequestNewCodeResponse], error) {
 	tok := domain.Token(req.Msg.GetToken())
 	if err := c.App.RequestCode(ctx, tok); err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	inv, err := c.App.Open(ctx, tok)
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.RequestNewCodeResponse{CodeExpiresAt: timestamppb.New(inv.CodeExpiresAt)}), nil
 }
@@ -256,28 +273,32 @@ func (c *Connect) AcceptInvitation(ctx context.Context, req *connect.Request[inv
 		// a bad link answers as every bad link does.
 		inv, err := c.App.Open(ctx, form.Token)
 		if err != nil {
-			return nil, toConnect(err)
+			return nil, c.fail(ctx, err)
 		}
-		// Assertions are single-use: check the code first, so a mistyped
-		// code does not burn the invitee's sign-in (a wrong code is
-		// counted here as it would be by Accept).
+		// Assertions are single-use: check everything else first (the
+		// method, the names, the code), so an answer bound to fail does
+		// not burn the invitee's sign-in (a wrong code is counted here as
+		// it would be by Accept).
+		if err := c.App.CheckAccept(inv, form); err != nil {
+			return nil, c.fail(ctx, err)
+		}
 		if inv.NeedsCode() {
 			if err := c.App.VerifyCode(ctx, form.Token, form.Code); err != nil {
-				return nil, toConnect(err)
+				return nil, c.fail(ctx, err)
 			}
 		}
 		res, err := c.Logins.Verify(ctx, inv.TenantID, inv.ID, form.Method, a.GetProvider(), a.GetAssertion())
 		if errors.Is(err, app.ErrUnavailable) {
-			return nil, toConnect(err)
+			return nil, c.fail(ctx, err)
 		}
 		if err != nil {
-			return nil, toConnect(&domain.FieldError{Field: "login_assertion", Reason: "the login provider did not confirm the sign-in"})
+			return nil, c.fail(ctx, &domain.FieldError{Field: "login_assertion", Reason: "the login provider did not confirm the sign-in"})
 		}
 		form.ExternalSubject, form.ExistingUserID = res.Subject, res.ExistingUserID
 	}
 	inv, err := c.App.Accept(ctx, form)
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.AcceptInvitationResponse{InvitationId: inv.ID, TenantId: inv.TenantID, UserId: inv.UserID}), nil
 }
@@ -324,7 +345,7 @@ func (c *Connect) GetInvitationSettings(ctx context.Context, req *connect.Reques
 	}
 	l, err := c.App.Settings(ctx, by, req.Msg.GetTenantId())
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.GetInvitationSettingsResponse{Settings: &invitationv1.InvitationSettings{DefaultLifetime: durationpb.New(l)}}), nil
 }
@@ -337,7 +358,7 @@ func (c *Connect) UpdateInvitationSettings(ctx context.Context, req *connect.Req
 	}
 	l, err := c.App.SetDefaultLifetime(ctx, by, req.Msg.GetTenantId(), req.Msg.GetDefaultLifetime().AsDuration())
 	if err != nil {
-		return nil, toConnect(err)
+		return nil, c.fail(ctx, err)
 	}
 	return connect.NewResponse(&invitationv1.UpdateInvitationSettingsResponse{Settings: &invitationv1.InvitationSettings{DefaultLifetime: durationpb.New(l)}}), nil
 }

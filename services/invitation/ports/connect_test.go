@@ -97,7 +97,7 @@ type bundle struct {
 	tenant string
 }
 
-func setup(t *testing.T) bundle {
+func setup(t *testing.T, opts ...func(*app.Service, *ports.Connect)) bundle {
 	t.Helper()
 	pool := testkit.NewDB(t, migrations.FS)
 	tenant := uuid.NewString()
@@ -110,9 +110,13 @@ func setup(t *testing.T) bundle {
 		"admin-token": {TenantID: tenant, UserID: uuid.NewString(), Name: "Ada", Email: "ada@example.com", Role: domain.RoleMainAdministrator, Grants: domain.Grants{Level: domain.LevelMainAdministrator}},
 		"user-token":  {TenantID: tenant, UserID: uuid.NewString(), Name: "Ulf", Email: "ulf@example.com", Role: domain.RoleUser},
 	}
-	opts, err := server.HandlerOptions()
+	handler := &ports.Connect{App: svc, Auth: auth, Logins: logins{used: &sync.Map{}}}
+	for _, o := range opts {
+		o(svc, handler)
+	}
+	hopts, err := server.HandlerOptions()
 	require.NoError(t, err)
-	path, h := invitationv1connect.NewInvitationServiceHandler(&ports.Connect{App: svc, Auth: auth, Logins: logins{used: &sync.Map{}}}, opts...)
+	path, h := invitationv1connect.NewInvitationServiceHandler(handler, hopts...)
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	srv := httptest.NewServer(mux)

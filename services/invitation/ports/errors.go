@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"connectrpc.com/connect"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -19,9 +18,22 @@ import (
 // INVALID_ARGUMENT (or PERMISSION_DENIED) with a BadRequest detail naming
 // the field; every bad link is the same NOT_FOUND; the rest keeps its words
 // but never a secret (the domain's messages carry none).
+//
+// A dependency's failure is checked first and always becomes UNAVAILABLE
+// naming only the dependency: the *connect.Error a client library wraps
+// inside it carries dial errors with addresses, or the dependency's refusal
+// of this service's own token (UNAUTHENTICATED), which the caller would read
+// as his own token being bad. Only a *connect.Error at the top of the chain,
+// made by this service's handlers, passes through as it is.
 func toConnect(err error) error {
-	var ce *connect.Error
-	if errors.As(err, &ce) {
+	var ue *app.UnavailableError
+	switch {
+	case errors.As(err, &ue):
+		return connect.NewError(connect.CodeUnavailable, errors.New(ue.Dependency+" is unavailable; nothing was changed, try again"))
+	case errors.Is(err, app.ErrUnavailable):
+		return connect.NewError(connect.CodeUnavailable, errors.New("a service the invitation depends on is unavailable; nothing was changed, try again"))
+	}
+	if ce, ok := err.(*connect.Error); ok { //nolint:errorlint // only our own, top-level error may pass (see above)
 		return ce
 	}
 	code := connect.CodeInternal
@@ -45,9 +57,6 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("timed out; try again"))
 	case errors.Is(err, context.Canceled):
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
-	case errors.Is(err, app.ErrUnavailable):
-		// Say which dependency, not its raw error (it may carry addresses).
-		return connect.NewError(connect.CodeUnavailable, errors.New(dependencyOf(err)+" is unavailable; nothing was changed, try again"))
 	}
 	var fe *domain.FieldError
 	if errors.As(err, &fe) && code == connect.CodeInternal {
@@ -85,14 +94,4 @@ func reasonOf(err error) string {
 		return fe.Reason
 	}
 	return fmt.Sprint(err)
-}
-
-// dependencyOf names the failing dependency from an ErrUnavailable chain
-// ("...: delivery: ..." -> "delivery").
-func dependencyOf(err error) string {
-	msg := strings.TrimPrefix(err.Error(), app.ErrUnavailable.Error()+": ")
-	if i := strings.Index(msg, ":"); i > 0 {
-		return msg[:i]
-	}
-	return "a dependency"
 }

@@ -54,7 +54,7 @@ func New(c svcauth.Client) *Client {
 }
 
 func unavailable(what string, err error) error {
-	return fmt.Errorf("%w: identity (%s): %w", app.ErrUnavailable, what, err)
+	return app.Unavailable("identity", fmt.Errorf("%s: %w", what, err))
 }
 
 // Authenticate resolves an administrator's bearer token.
@@ -160,6 +160,12 @@ func (c *Client) SetInitialPassword(ctx context.Context, tenantID, userID, invit
 		TenantId: tenantID, UserId: userID, InvitationId: invitationID, Password: password,
 	}))
 	if err != nil {
+		// Identity's own rule on the password is the invitee's to fix;
+		// anything else (a refusal of our service token included) is not.
+		var ce *connect.Error
+		if errors.As(err, &ce) && ce.Code() == connect.CodeInvalidArgument && !isServiceTokenRefusal(err) {
+			return domain.Invalid("password", "%s", ce.Message())
+		}
 		return unavailable("setting the password", err)
 	}
 	return nil

@@ -221,6 +221,16 @@ func TestSetInitialPassword(t *testing.T) {
 	require.NoError(t, c.SetInitialPassword(context.Background(), tenant, userID, invID, "correct horse battery"))
 	require.Equal(t, "correct horse battery", s.passwords[tenant+"/"+userID+"/"+invID])
 	// The contract's own rules still hold on the way in.
+	// identity's answer on the password is the invitee's to fix.
 	err := c.SetInitialPassword(context.Background(), tenant, userID, invID, "short")
+	require.ErrorIs(t, err, domain.ErrInvalid)
+	var fe *domain.FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "password", fe.Field)
+	require.NotErrorIs(t, err, app.ErrUnavailable)
+	// A refusal of our own service token is not.
+	bad, _ := setup(t, "a-wrong-service-token-of-32-characters-or-more")
+	err = bad.SetInitialPassword(context.Background(), tenant, userID, invID, "correct horse battery")
 	require.ErrorIs(t, err, app.ErrUnavailable)
+	require.NotErrorIs(t, err, domain.ErrInvalid)
 }

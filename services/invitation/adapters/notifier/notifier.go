@@ -71,7 +71,7 @@ func (n *Notifier) Invitation(ctx context.Context, t app.Tenant, inv *domain.Inv
 		To: []string{inv.Email}, Subject: mail.Subject, Text: mail.Text, HTML: mail.HTML,
 		Headers: map[string]string{"X-Rollcall-Invitation-Id": inv.ID},
 	}); err != nil {
-		return fmt.Errorf("notifier: invitation email: %w", err)
+		return refused("email", "the mail server refused the invitee's address for good", fmt.Errorf("notifier: invitation email: %w", err))
 	}
 	if code == "" {
 		return nil
@@ -93,7 +93,7 @@ func (n *Notifier) Code(ctx context.Context, t app.Tenant, inv *domain.Invitatio
 			return fmt.Errorf("notifier: code SMS: %w", err)
 		}
 		if err := n.SMS.SendSMS(ctx, notify.SMS{To: inv.Mobile, Text: text}); err != nil {
-			return fmt.Errorf("notifier: code SMS: %w", err)
+			return refused("mobile", "the SMS provider refused the number for good", fmt.Errorf("notifier: code SMS: %w", err))
 		}
 	case domain.CodeToInviter:
 		mail, err := messages.CodeToInviterEmail(lang, n.message(t, inv, ""), string(code), domain.CodeValidity)
@@ -104,7 +104,7 @@ func (n *Notifier) Code(ctx context.Context, t app.Tenant, inv *domain.Invitatio
 			To: []string{inv.Inviter.Email}, Subject: mail.Subject, Text: mail.Text, HTML: mail.HTML,
 			Headers: map[string]string{"X-Rollcall-Invitation-Id": inv.ID},
 		}); err != nil {
-			return fmt.Errorf("notifier: code email to the inviter: %w", err)
+			return refused("code_delivery", "the mail server refused your own address for good; send the code by SMS instead", fmt.Errorf("notifier: code email to the inviter: %w", err))
 		}
 	}
 	return nil
@@ -138,4 +138,14 @@ func delivery(d domain.CodeDelivery) messages.CodeDelivery {
 		return messages.CodeToInviter
 	}
 	return messages.CodeNone
+}
+
+// refused turns a permanent refusal (an SMTP 5xx, an SMS provider's 4xx)
+// into a field error the admin can act on: retrying will not help, fixing
+// the address will. Anything else stays a failure worth a retry.
+func refused(field, reason string, err error) error {
+	if errors.Is(err, notify.ErrPermanent) || errors.Is(err, notify.ErrInvalid) {
+		return domain.Invalid(field, "%s; check it (nothing was saved)", reason)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package notifier_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,41 @@ func TestNotifier(t *testing.T) {
 		require.Error(t, err)
 		require.True(t, notify.IsTransient(err), "a closed server is worth retrying: %v", err)
 	})
+
+	t.Run("APermanentRefusalNamesTheField", func(t *testing.T) {
+		t.Parallel()
+		refuse := notify.Permanent(errors.New("550 5.1.1 no such user"))
+		for name, c := range map[string]struct {
+			mail, sms error
+			delivery  domain.CodeDelivery
+			field     string
+		}{
+			"InviteesAddress": {mail: refuse, delivery: domain.CodeBySMS, field: "email"},
+			"InviteesNumber":  {sms: refuse, delivery: domain.CodeBySMS, field: "mobile"},
+		} {
+			n, err := notifier.New(failingMailer{c.mail}, failingSMS{c.sms}, "http://localhost:8080/invitation")
+			require.NoError(t, err)
+			tok, _ := domain.NewToken()
+			err = n.Invitation(context.Background(), tenant, invitation(c.delivery), tok, "123456")
+			var fe *domain.FieldError
+			require.ErrorAs(t, err, &fe, name)
+			require.Equal(t, c.field, fe.Field, name)
+			require.ErrorIs(t, err, domain.ErrInvalid, name)
+			require.NotContains(t, err.Error(), "no such user", "the server's words stay out of the answer")
+		}
+		n, err := notifier.New(failingMailer{refuse}, failingSMS{}, "http://localhost:8080/invitation")
+		require.NoError(t, err)
+		err = n.Code(context.Background(), tenant, invitation(domain.CodeToInviter), "123456")
+		var fe *domain.FieldError
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "code_delivery", fe.Field)
+	})
 }
+
+type failingMailer struct{ err error }
+
+func (m failingMailer) SendEmail(context.Context, notify.Email) error { return m.err }
+
+type failingSMS struct{ err error }
+
+func (s failingSMS) SendSMS(context.Context, notify.SMS) error { return s.err }

@@ -5,6 +5,7 @@ package partners
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"connectrpc.com/connect"
@@ -33,13 +34,13 @@ func New(c svcauth.Client) *Client {
 func (p *Client) CheckPartner(ctx context.Context, email string) (string, error) {
 	res, err := p.c.CheckPartner(ctx, connect.NewRequest(&integratorv1.CheckPartnerRequest{Email: email}))
 	if err != nil {
-		return "", fmt.Errorf("%w: integrator-policy (checking the partner): %w", app.ErrUnavailable, err)
+		return "", app.Unavailable("integrator-policy", fmt.Errorf("checking the partner: %w", err))
 	}
 	if !res.Msg.GetRegistered() {
 		return "", nil
 	}
 	if res.Msg.GetPartnerId() == "" {
-		return "", fmt.Errorf("%w: integrator-policy answered registered without a partner id", app.ErrUnavailable)
+		return "", app.Unavailable("integrator-policy", errors.New("answered registered without a partner id"))
 	}
 	return res.Msg.GetPartnerId(), nil
 }

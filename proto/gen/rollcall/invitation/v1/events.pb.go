@@ -987,7 +987,7 @@ const file_rollcall_invitation_v1_events_proto_rawDesc = "" +
 	"-user_invited.integrator_is_main_administrator\x126an integrator gets permission level MAIN_ADMINISTRATOR\x1a3this.kind != 3 || this.grants.permission_level == 1\x1a\xc8\x01\n" +
 	"\x15user_invited.lifetime\x12?expires_at must be between 1 hour and 30 days after occurred_at\x1anthis.expires_at - this.occurred_at >= duration('1h') && this.expires_at - this.occurred_at <= duration('720h')B\t\n" +
 	"\a_mobileB\r\n" +
-	"\v_partner_id\"\xfb\x15\n" +
+	"\v_partner_id\"\xc7\x17\n" +
 	"\x0eInviteAccepted\x12j\n" +
 	"\rinvitation_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\finvitationId\x12b\n" +
 	"\ttenant_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
@@ -1016,13 +1016,13 @@ const file_rollcall_invitation_v1_events_proto_rawDesc = "" +
 	"partner_id\x18\x0f \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x01R\tpartnerId\x88\x01\x01\x12;\n" +
 	"\ainviter\x18\x10 \x01(\v2\x19.rollcall.common.v1.ActorB\x06\xbaH\x03\xc8\x01\x01R\ainviter\x12:\n" +
 	"\x10external_subject\x18\x11 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x02H\x02R\x0fexternalSubject\x88\x01\x01:\x80\v\xbaH\xfc\n" +
-	"\x1a\x8d\x01\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x02H\x02R\x0fexternalSubject\x88\x01\x01:\xcc\f\xbaH\xc8\f\x1a\x8d\x01\n" +
 	"&invite_accepted.partner_iff_integrator\x129partner_id must be set exactly for integrator invitations\x1a(has(this.partner_id) == (this.kind == 3)\x1a\xa6\x01\n" +
 	"&invite_accepted.existing_profile_login\x12Ilogin_method EXISTING goes with existing_profile and no other method does\x1a1this.existing_profile == (this.login_method == 4)\x1a\xd2\x01\n" +
 	"4invite_accepted.external_subject_for_external_logins\x12]external_subject is required for BankID and provider-profile logins and not allowed otherwise\x1a;has(this.external_subject) == (this.login_method in [1, 2])\x1a\xa1\x01\n" +
 	"#invite_accepted.member_login_method\x12Ha member signs in with BankID, a provider profile or an existing profile\x1a0this.kind != 1 || this.login_method in [1, 2, 4]\x1a\xb2\x01\n" +
-	"*invite_accepted.integration_password_login\x12>an integration user is a new user who signs in with a password\x1aDthis.kind != 2 || (this.login_method == 3 && !this.existing_profile)\x1a\xf3\x01\n" +
+	"*invite_accepted.integration_password_login\x12>an integration user is a new user who signs in with a password\x1aDthis.kind != 2 || (this.login_method == 3 && !this.existing_profile)\x1a\xc9\x01\n" +
+	"#invite_accepted.integrator_new_user\x12san integrator is a new user of the tenant: he signs in with BankID or a provider profile, never an existing profile\x1a-this.kind != 3 || this.login_method in [1, 2]\x1a\xf3\x01\n" +
 	"$invite_accepted.integration_packages\x12Ran integration user needs the integration-user package and all additional packages\x1awthis.kind != 2 || (this.grants.access_packages.integration_user && this.grants.access_packages.all_additional_packages)\x1a\x9f\x01\n" +
 	"0invite_accepted.integrator_is_main_administrator\x126an integrator gets permission level MAIN_ADMINISTRATOR\x1a3this.kind != 3 || this.grants.permission_level == 1\x1a{\n" +
 	"(invite_accepted.accepted_before_recorded\x12)accepted_at must not be after occurred_at\x1a$this.accepted_at <= this.occurred_atB\t\n" +
