@@ -27,7 +27,7 @@ import (
 )
 
 type devCmd struct {
-	HTTPAddr    string        `name:"http-addr" env:"HTTP_ADDR" default:":8080" help:"Address of the one HTTP port serving every service (Connect, gRPC, health, metrics)."`
+	HTTPAddr    string        `name:"http-addr" env:"HTTP_ADDR" default:"127.0.0.1:8080" help:"Address of the one HTTP port serving every service (Connect, gRPC, health, metrics). Loopback by default: the dev stack has well-known tokens; set 0.0.0.0:8080 deliberately to expose it."`
 	DatabaseURL string        `name:"database-url" env:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" help:"PostgreSQL server to use; one database per service is created on it."`
 	DBPrefix    string        `name:"db-prefix" env:"ROLLCALL_DB_PREFIX" default:"rollcall_" help:"Prefix of the per-service database names."`
 	DataDir     string        `name:"data-dir" env:"ROLLCALL_DATA_DIR" default:".rollcall" help:"Where the embedded NATS (and a private PostgreSQL, if one is needed) keep their data."`
