@@ -22,6 +22,9 @@ type Tenant struct {
 	Name     string
 	Language string   // the tenant's language for messages
 	Areas    []string // the permission areas the tenant offers (seed 001)
+	// Packages are the additional access packages the tenant offers, by
+	// key (seed 000).
+	Packages []string
 }
 
 // Directory answers questions about tenants' structure, owned by the

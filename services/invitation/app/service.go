@@ -152,6 +152,13 @@ func (s *Service) CreateWithLifetime(ctx context.Context, by domain.Actor, form 
 			return nil, domain.Invalid(fmt.Sprintf("grants.permission_areas[%d]", i), "the tenant has no area %q", a)
 		}
 	}
+	if p := form.Grants.Packages; p != nil {
+		for i, k := range p.Additional {
+			if !slices.Contains(tenant.Packages, k) {
+				return nil, domain.Invalid(fmt.Sprintf("grants.access_packages.additional_packages[%d]", i), "the tenant has no additional package %q", k)
+			}
+		}
+	}
 	unknown, err := s.Directory.UnknownScopeIDs(ctx, form.TenantID, form.Grants.Scope)
 	if err != nil {
 		return nil, unavailable("directory", err)

@@ -148,7 +148,7 @@ func setup(t testing.TB) bundle {
 	b.svc = &app.Service{
 		Store: store,
 		Directory: &directory{
-			tenants: map[string]app.Tenant{tenant: {ID: tenant, Name: "Nordlys AS", Language: "nb", Areas: []string{"support", "invoices"}}},
+			tenants: map[string]app.Tenant{tenant: {ID: tenant, Name: "Nordlys AS", Language: "nb", Areas: []string{"support", "invoices"}, Packages: []string{"payroll"}}},
 			known:   map[string]bool{org: true},
 		},
 		Partners:    partners{"partner@integrator.example": partnerID},
@@ -211,6 +211,16 @@ func TestCreate(t *testing.T) {
 		require.Equal(t, []string{"UserInvited"}, b.events(t))
 	})
 
+	t.Run("AKnownAdditionalPackage", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := b.member()
+		f.Grants.Packages = &domain.Packages{Additional: []string{"payroll"}}
+		inv, err := b.svc.Create(context.Background(), b.admin, f)
+		require.NoError(t, err)
+		require.Equal(t, []string{"payroll"}, inv.Grants.Packages.Additional)
+	})
+
 	t.Run("RefusesWithTheFieldAndWritesNothing", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -219,7 +229,10 @@ func TestCreate(t *testing.T) {
 			mutate func(*domain.NewInvitation)
 			field  string
 		}{
-			"UnknownArea":         {func(f *domain.NewInvitation) { f.Grants.Areas = []string{"payroll"} }, "grants.permission_areas[0]"},
+			"UnknownArea": {func(f *domain.NewInvitation) { f.Grants.Areas = []string{"payroll"} }, "grants.permission_areas[0]"},
+			"UnknownPackage": {func(f *domain.NewInvitation) {
+				f.Grants.Packages = &domain.Packages{Additional: []string{"payroll", "crm"}}
+			}, "grants.access_packages.additional_packages[1]"},
 			"UnknownOrganisation": {func(f *domain.NewInvitation) { f.Grants.Scope.Organisations.IDs = []string{uuid.NewString()} }, "grants.scope.organisations"},
 			"MalformedEmail":      {func(f *domain.NewInvitation) { f.Email = "kari@@example" }, "email"},
 			"MalformedMobile":     {func(f *domain.NewInvitation) { f.Mobile = "0047 912" }, "mobile"},

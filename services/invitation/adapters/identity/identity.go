@@ -118,7 +118,7 @@ func (c *Client) Tenant(ctx context.Context, tenantID string) (app.Tenant, error
 		}
 	}
 	m := res.Msg
-	return app.Tenant{ID: m.GetTenantId(), Name: m.GetName(), Language: m.GetLanguage(), Areas: m.GetPermissionAreas()}, nil
+	return app.Tenant{ID: m.GetTenantId(), Name: m.GetName(), Language: m.GetLanguage(), Areas: m.GetPermissionAreas(), Packages: m.GetAdditionalPackages()}, nil
 }
 
 // UnknownScopeIDs asks identity which scope ids the tenant does not have.

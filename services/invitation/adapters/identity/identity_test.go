@@ -53,7 +53,7 @@ func (s *standIn) DescribeTenant(_ context.Context, r *connect.Request[identityv
 	if r.Msg.GetTenantId() != tenant {
 		return nil, connect.NewError(connect.CodeNotFound, errors.New("no such tenant"))
 	}
-	return connect.NewResponse(&identityv1.DescribeTenantResponse{TenantId: tenant, Name: "Nordlys AS", Language: "nb", PermissionAreas: []string{"support", "invoices"}}), nil
+	return connect.NewResponse(&identityv1.DescribeTenantResponse{TenantId: tenant, Name: "Nordlys AS", Language: "nb", PermissionAreas: []string{"support", "invoices"}, AdditionalPackages: []string{"payroll"}}), nil
 }
 
 func (s *standIn) CheckScope(_ context.Context, r *connect.Request[identityv1.CheckScopeRequest]) (*connect.Response[identityv1.CheckScopeResponse], error) {
@@ -164,7 +164,7 @@ func TestTenantAndScope(t *testing.T) {
 	ctx := context.Background()
 	tn, err := c.Tenant(ctx, tenant)
 	require.NoError(t, err)
-	require.Equal(t, app.Tenant{ID: tenant, Name: "Nordlys AS", Language: "nb", Areas: []string{"support", "invoices"}}, tn)
+	require.Equal(t, app.Tenant{ID: tenant, Name: "Nordlys AS", Language: "nb", Areas: []string{"support", "invoices"}, Packages: []string{"payroll"}}, tn)
 	_, err = c.Tenant(ctx, invID)
 	require.ErrorIs(t, err, app.ErrUnknownTenant)
 
