@@ -115,6 +115,15 @@ type Connector interface {
 	// SetEndDate sets (or, with an empty date, clears) the employment end
 	// date; the ERP requires a reason for an end date.
 	SetEndDate(ctx context.Context, id, enddate, reason string) error
+	// List reads every employee of the account (a synchronisation's
+	// comparison), in the ERP's order.
+	List(ctx context.Context) ([]Employee, error)
+}
+
+// KeyChecker is a connector that can test its API key on its own (before a
+// connection is saved, the key is exchanged once).
+type KeyChecker interface {
+	Authenticate(ctx context.Context) error
 }
 
 // Connection is the ERP link a tenant's changes go through.

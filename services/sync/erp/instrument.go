@@ -3,6 +3,7 @@ package erp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,4 +101,18 @@ func (i instrumented) Update(ctx context.Context, id string, e Employee, fields 
 
 func (i instrumented) SetEndDate(ctx context.Context, id, enddate, reason string) error {
 	return i.do(ctx, "employment", func(ctx context.Context) error { return i.c.SetEndDate(ctx, id, enddate, reason) })
+}
+
+func (i instrumented) List(ctx context.Context) (out []Employee, err error) {
+	err = i.do(ctx, "list", func(ctx context.Context) error { out, err = i.c.List(ctx); return err })
+	return out, err
+}
+
+// Authenticate checks the API key when the connector can (KeyChecker).
+func (i instrumented) Authenticate(ctx context.Context) error {
+	kc, ok := i.c.(KeyChecker)
+	if !ok {
+		return fmt.Errorf("erp: the %s connector cannot check an API key by itself", i.system)
+	}
+	return i.do(ctx, "auth", kc.Authenticate)
 }

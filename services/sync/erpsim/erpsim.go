@@ -11,6 +11,13 @@
 // (latency, a random 5xx rate, the next N requests answering 429 with
 // Retry-After, 503, or hanging until the client times out), and
 // /_admin/employees shows what the ERP holds.
+//
+// Like the real ERP, an API key belongs to one account (one company's
+// books): each account has its own employees, and a token sees only its
+// key's account. The keys given in Options belong to DefaultAccount;
+// POST /_admin/api-keys mints a key for a new account (what an admin does in
+// 24SevenOffice under Settings > Misc), so tenants connected to one stand-in
+// stay apart.
 package erpsim
 
 import (
@@ -22,7 +29,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,9 +70,14 @@ type Stats struct {
 	Conflicts int `json:"conflicts"` // 409s
 }
 
+// DefaultAccount holds the employees of the keys given in Options.APIKeys,
+// and is the account the methods without one (Put, Employees, ...) use.
+const DefaultAccount = "default"
+
 // Options configure a Server.
 type Options struct {
-	// APIKeys are the keys /auth accepts (at least one).
+	// APIKeys are the keys /auth accepts for DefaultAccount (more can be
+	// minted with NewAPIKey).
 	APIKeys []string
 	// Faults are the initial switches.
 	Faults Faults
@@ -80,26 +91,54 @@ type Server struct {
 	mux     *http.ServeMux
 	onWrite func(e erp.Employee)
 
-	mu        sync.Mutex
-	keys      map[string]bool
-	tokens    map[string]time.Time // token -> expiry
-	faults    Faults
-	stats     Stats
+	mu       sync.Mutex
+	keys     map[string]string // API key -> account
+	tokens   map[string]token
+	faults   Faults
+	stats    Stats
+	accounts map[string]*account
+	nextID   int
+	rng      *rand.Rand
+}
+
+type token struct {
+	expiry  time.Time
+	account string
+	key     string
+}
+
+// account is one ERP account's employees.
+type account struct {
 	employees map[string]*erp.Employee
 	byEmail   map[string]string // lowercased email -> id
-	nextID    int
-	rng       *rand.Rand
+	// order lists the ids in creation order, which is also their numeric
+	// order (ids only grow): pages are slices of it.
+	order []string
+}
+
+func newAccount() *account {
+	return &account{employees: map[string]*erp.Employee{}, byEmail: map[string]string{}}
+}
+
+// acct returns the named account, creating it; s.mu is held.
+func (s *Server) acct(name string) *account {
+	a := s.accounts[name]
+	if a == nil {
+		a = newAccount()
+		s.accounts[name] = a
+	}
+	return a
 }
 
 // New returns a Server.
 func New(o Options) *Server {
 	s := &Server{
-		mux: http.NewServeMux(), onWrite: o.OnWrite, keys: map[string]bool{}, tokens: map[string]time.Time{},
-		employees: map[string]*erp.Employee{}, byEmail: map[string]string{}, nextID: 1000,
+		mux: http.NewServeMux(), onWrite: o.OnWrite, keys: map[string]string{}, tokens: map[string]token{},
+		accounts: map[string]*account{DefaultAccount: newAccount()}, nextID: 1000,
 		rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)), //nolint:gosec // fault injection, not security
 	}
 	for _, k := range o.APIKeys {
-		s.keys[k] = true
+		s.keys[k] = DefaultAccount
 	}
 	s.SetFaults(o.Faults)
 	s.mux.HandleFunc("GET /{$}", s.index)
@@ -110,6 +149,9 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("PATCH /employee/v2/{empId}", s.api(s.update))
 	s.mux.HandleFunc("PUT /employment/v2/{empId}", s.api(s.employment))
 	s.mux.HandleFunc("GET /_admin/employees", s.adminEmployees)
+	s.mux.HandleFunc("POST /_admin/employees", s.adminPutEmployees)
+	s.mux.HandleFunc("POST /_admin/api-keys", s.adminNewKey)
+	s.mux.HandleFunc("DELETE /_admin/api-keys/{key}", s.adminRevokeKey)
 	s.mux.HandleFunc("GET /_admin/faults", s.adminGetFaults)
 	s.mux.HandleFunc("PUT /_admin/faults", s.adminPutFaults)
 	s.mux.HandleFunc("GET /_admin/stats", s.adminStats)
@@ -150,23 +192,90 @@ func (s *Server) Stats() Stats {
 	return s.stats
 }
 
-// Employees returns a copy of every employee, ordered by id.
-func (s *Server) Employees() []erp.Employee {
+// Employees returns a copy of every employee of DefaultAccount, in the
+// order they were created.
+func (s *Server) Employees() []erp.Employee { return s.Account(DefaultAccount).Employees() }
+
+// Employee returns one employee of DefaultAccount by id.
+func (s *Server) Employee(id string) (erp.Employee, bool) {
+	return s.Account(DefaultAccount).Employee(id)
+}
+
+// EmployeeByEmail returns one employee of DefaultAccount by email
+// (case-insensitive).
+func (s *Server) EmployeeByEmail(email string) (erp.Employee, bool) {
+	return s.Account(DefaultAccount).EmployeeByEmail(email)
+}
+
+// Put stores an employee in DefaultAccount directly (as if created in the
+// ERP by hand), bypassing faults but not the rules; it returns the stored
+// record.
+func (s *Server) Put(e erp.Employee) (erp.Employee, error) { return s.Account(DefaultAccount).Put(e) }
+
+// NewAPIKey mints an API key for account (a new account when it has no
+// employees yet), as an admin generates one in the ERP.
+func (s *Server) NewAPIKey(account string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]erp.Employee, 0, len(s.employees))
-	for _, e := range s.employees {
-		out = append(out, clone(e))
+	key := fmt.Sprintf("simkey-%016x%016x", s.rng.Uint64(), s.rng.Uint64())
+	s.keys[key] = account
+	s.acct(account)
+	return key
+}
+
+// RevokeAPIKey makes /auth refuse key and drops the tokens issued for it
+// (an admin deleting the key in the ERP). Other keys of the account keep
+// working.
+func (s *Server) RevokeAPIKey(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.keys, key)
+	for t, tok := range s.tokens {
+		if tok.key == key {
+			delete(s.tokens, t)
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+}
+
+// Account is one ERP account's view of the stand-in.
+type Account struct {
+	s    *Server
+	name string
+}
+
+// Account returns the named account (created empty when new).
+func (s *Server) Account(name string) Account {
+	s.mu.Lock()
+	s.acct(name)
+	s.mu.Unlock()
+	return Account{s: s, name: name}
+}
+
+// Employees returns a copy of every employee, in the order they were
+// created.
+func (a Account) Employees() []erp.Employee {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	acc := a.s.acct(a.name)
+	out := make([]erp.Employee, 0, len(acc.order))
+	for _, id := range acc.order {
+		out = append(out, clone(acc.employees[id]))
+	}
 	return out
 }
 
+// Len is the number of employees.
+func (a Account) Len() int {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return len(a.s.acct(a.name).order)
+}
+
 // Employee returns one employee by id.
-func (s *Server) Employee(id string) (erp.Employee, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.employees[id]
+func (a Account) Employee(id string) (erp.Employee, bool) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	e, ok := a.s.acct(a.name).employees[id]
 	if !ok {
 		return erp.Employee{}, false
 	}
@@ -174,42 +283,49 @@ func (s *Server) Employee(id string) (erp.Employee, bool) {
 }
 
 // EmployeeByEmail returns one employee by email (case-insensitive).
-func (s *Server) EmployeeByEmail(email string) (erp.Employee, bool) {
-	s.mu.Lock()
-	id, ok := s.byEmail[strings.ToLower(email)]
-	s.mu.Unlock()
+func (a Account) EmployeeByEmail(email string) (erp.Employee, bool) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	acc := a.s.acct(a.name)
+	id, ok := acc.byEmail[strings.ToLower(email)]
 	if !ok {
 		return erp.Employee{}, false
 	}
-	return s.Employee(id)
+	return clone(acc.employees[id]), true
 }
 
 // Put stores an employee directly (as if created in the ERP by hand),
 // bypassing faults but not the rules; it returns the stored record.
-func (s *Server) Put(e erp.Employee) (erp.Employee, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (a Account) Put(e erp.Employee) (erp.Employee, error) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	return a.s.put(a.s.acct(a.name), e)
+}
+
+// put stores e in acc under a new id; s.mu is held.
+func (s *Server) put(acc *account, e erp.Employee) (erp.Employee, error) {
 	if e.InternationalID != nil && *e.InternationalID == (erp.InternationalID{}) {
 		e.InternationalID = nil
 	}
 	if p := validate(&e); p != nil {
 		return erp.Employee{}, errors.New(p.Message)
 	}
-	if p := s.checkUnique(e.Email, ""); p != nil {
+	if p := acc.checkUnique(e.Email, ""); p != nil {
 		return erp.Employee{}, errors.New(p.Message)
 	}
 	s.nextID++
 	e.ID = strconv.Itoa(s.nextID)
-	s.store(&e, "")
+	acc.store(&e, "")
 	return clone(&e), nil
 }
 
 // Reset forgets every employee, token, fault and counter.
 func (s *Server) Reset() {
 	s.mu.Lock()
-	s.tokens = map[string]time.Time{}
-	s.employees = map[string]*erp.Employee{}
-	s.byEmail = map[string]string{}
+	s.tokens = map[string]token{}
+	for name := range s.accounts {
+		s.accounts[name] = newAccount()
+	}
 	s.stats = Stats{}
 	s.mu.Unlock()
 	s.SetFaults(Faults{})
@@ -219,8 +335,9 @@ func (s *Server) Reset() {
 func (s *Server) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for t := range s.tokens {
-		s.tokens[t] = time.Time{}
+	for t, tok := range s.tokens {
+		tok.expiry = time.Time{}
+		s.tokens[t] = tok
 	}
 }
 
@@ -254,14 +371,17 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 
 It speaks the shape of 24SevenOffice's payroll API:
   POST  /auth                      {"apiKey": "..."} -> {"access_token", "expires_in"}
-  GET   /employee/v2?email=...     find employees (all, paged with page/pageSize, without email)
+  GET   /employee/v2?email=...     find employees (all, paged with page/pageSize up to 1000, without email)
   POST  /employee/v2               create an employee
   GET   /employee/v2/{empId}       read
   PATCH /employee/v2/{empId}       update the fields sent
   PUT   /employment/v2/{empId}     {"enddate": "YYYY-MM-DD", "reason": "..."} (empty enddate clears it)
 
-Development switches:
+Development switches (?account=NAME picks an account; default: "default"):
+  POST /_admin/api-keys            mint an API key for a new account -> {"api_key", "account"}
+  DELETE /_admin/api-keys/{key}    revoke a key
   GET  /_admin/employees           what the ERP holds (JSON)
+  POST /_admin/employees           store a JSON array of employees (as typed into the ERP)
   GET  /_admin/faults | PUT /_admin/faults  {"latency":"200ms","error_rate":0.1,"rate_limit":3,"retry_after":"2s","unavailable":-1,"timeout":0,"token_ttl":"1h"}
   GET  /_admin/stats               counters
   POST /_admin/expire-tokens       expire every issued token
@@ -278,13 +398,13 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	ok := s.keys[req.APIKey]
+	acc, ok := s.keys[req.APIKey]
 	s.stats.Auths++
 	var tok string
 	ttl := s.faults.TokenTTL
 	if ok {
 		tok = fmt.Sprintf("simtok-%016x%016x", s.rng.Uint64(), s.rng.Uint64())
-		s.tokens[tok] = time.Now().Add(ttl)
+		s.tokens[tok] = token{expiry: time.Now().Add(ttl), account: acc, key: req.APIKey}
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -294,8 +414,9 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(ttl.Seconds())})
 }
 
-// api wraps an API handler with the token check and the faults.
-func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+// api wraps an API handler with the token check and the faults; the
+// handler gets the token's account.
+func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, acc *account)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		f := s.faults
@@ -350,11 +471,12 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 		}
 		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		s.mu.Lock()
-		exp, known := s.tokens[tok]
-		expired := known && time.Now().After(exp)
+		t, known := s.tokens[tok]
+		expired := known && time.Now().After(t.expiry)
 		if expired {
 			s.stats.Expired++
 		}
+		acc := s.acct(t.account)
 		s.mu.Unlock()
 		switch {
 		case !found || !known:
@@ -364,7 +486,7 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request)) http.Handle
 			writeProblem(w, &problem{http.StatusUnauthorized, "token_expired", "the access token has expired"})
 			return
 		}
-		h(w, r)
+		h(w, r, acc)
 	}
 }
 
@@ -379,15 +501,15 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+func (s *Server) list(w http.ResponseWriter, r *http.Request, acc *account) {
 	q := r.URL.Query()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stats.Reads++
-	s.mu.Unlock()
 	if email := q.Get("email"); email != "" {
 		out := []erp.Employee{}
-		if e, ok := s.EmployeeByEmail(email); ok {
-			out = append(out, e)
+		if id, ok := acc.byEmail[strings.ToLower(email)]; ok {
+			out = append(out, clone(acc.employees[id]))
 		}
 		writeJSON(w, http.StatusOK, out)
 		return
@@ -397,21 +519,29 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	if size <= 0 || size > 1000 {
 		size = 100
 	}
-	all := s.Employees()
-	from := min(max(page, 0)*size, len(all))
-	writeJSON(w, http.StatusOK, all[from:min(from+size, len(all))])
+	from := min(max(page, 0)*size, len(acc.order))
+	ids := acc.order[from:min(from+size, len(acc.order))]
+	out := make([]erp.Employee, len(ids))
+	for i, id := range ids {
+		out[i] = clone(acc.employees[id])
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) get(w http.ResponseWriter, r *http.Request) {
+func (s *Server) get(w http.ResponseWriter, r *http.Request, acc *account) {
 	s.mu.Lock()
 	s.stats.Reads++
+	e, ok := acc.employees[r.PathValue("empId")]
+	var out erp.Employee
+	if ok {
+		out = clone(e)
+	}
 	s.mu.Unlock()
-	e, ok := s.Employee(r.PathValue("empId"))
 	if !ok {
 		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no employee " + r.PathValue("empId")})
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) reject(w http.ResponseWriter, p *problem) {
@@ -424,7 +554,7 @@ func (s *Server) reject(w http.ResponseWriter, p *problem) {
 	writeProblem(w, p)
 }
 
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+func (s *Server) create(w http.ResponseWriter, r *http.Request, acc *account) {
 	raw, p := decodeObject(w, r)
 	if p != nil {
 		s.reject(w, p)
@@ -445,14 +575,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, p)
 		return
 	}
-	if p := s.checkUnique(e.Email, ""); p != nil {
+	if p := acc.checkUnique(e.Email, ""); p != nil {
 		s.mu.Unlock()
 		s.reject(w, p)
 		return
 	}
 	s.nextID++
 	e.ID = strconv.Itoa(s.nextID)
-	s.store(&e, "")
+	acc.store(&e, "")
 	s.stats.Creates++
 	out := clone(&e)
 	s.mu.Unlock()
@@ -460,7 +590,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Server) update(w http.ResponseWriter, r *http.Request) {
+func (s *Server) update(w http.ResponseWriter, r *http.Request, acc *account) {
 	raw, p := decodeObject(w, r)
 	if p != nil {
 		s.reject(w, p)
@@ -472,7 +602,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("empId")
 	s.mu.Lock()
-	cur, ok := s.employees[id]
+	cur, ok := acc.employees[id]
 	if !ok {
 		s.mu.Unlock()
 		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no employee " + id})
@@ -494,12 +624,12 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, p)
 		return
 	}
-	if p := s.checkUnique(e.Email, id); p != nil {
+	if p := acc.checkUnique(e.Email, id); p != nil {
 		s.mu.Unlock()
 		s.reject(w, p)
 		return
 	}
-	s.store(&e, cur.Email)
+	acc.store(&e, cur.Email)
 	s.stats.Updates++
 	out := clone(&e)
 	s.mu.Unlock()
@@ -507,7 +637,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) employment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) employment(w http.ResponseWriter, r *http.Request, acc *account) {
 	var req struct {
 		Enddate string `json:"enddate"`
 		Reason  string `json:"reason"`
@@ -518,7 +648,7 @@ func (s *Server) employment(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("empId")
 	s.mu.Lock()
-	cur, ok := s.employees[id]
+	cur, ok := acc.employees[id]
 	if !ok {
 		s.mu.Unlock()
 		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no employee " + id})
@@ -553,17 +683,20 @@ func (s *Server) wrote(e erp.Employee) {
 }
 
 // store saves e under its id; s.mu is held.
-func (s *Server) store(e *erp.Employee, oldEmail string) {
+func (a *account) store(e *erp.Employee, oldEmail string) {
 	if oldEmail != "" {
-		delete(s.byEmail, strings.ToLower(oldEmail))
+		delete(a.byEmail, strings.ToLower(oldEmail))
 	}
-	s.employees[e.ID] = e
-	s.byEmail[strings.ToLower(e.Email)] = e.ID
+	if _, ok := a.employees[e.ID]; !ok {
+		a.order = append(a.order, e.ID)
+	}
+	a.employees[e.ID] = e
+	a.byEmail[strings.ToLower(e.Email)] = e.ID
 }
 
 // checkUnique refuses an email another employee has; s.mu is held.
-func (s *Server) checkUnique(email, self string) *problem {
-	if other, ok := s.byEmail[strings.ToLower(email)]; ok && other != self {
+func (a *account) checkUnique(email, self string) *problem {
+	if other, ok := a.byEmail[strings.ToLower(email)]; ok && other != self {
 		return &problem{http.StatusConflict, "duplicate_email", fmt.Sprintf("email %s is already used by employee %s", email, other)}
 	}
 	return nil
@@ -663,11 +796,89 @@ func validate(e *erp.Employee) *problem {
 
 // Admin endpoints.
 
-func (s *Server) adminEmployees(w http.ResponseWriter, _ *http.Request) {
+// adminAccount is the ?account= of an admin request (DefaultAccount when
+// absent).
+func adminAccount(r *http.Request) string {
+	if a := r.URL.Query().Get("account"); a != "" {
+		return a
+	}
+	return DefaultAccount
+}
+
+func (s *Server) adminEmployees(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"note":      "rollcall erpsim: a development stand-in ERP, not a real one",
-		"employees": s.Employees(),
+		"account":   adminAccount(r),
+		"employees": s.Account(adminAccount(r)).Employees(),
 	})
+}
+
+// adminPutEmployees stores a JSON array of employees in ?account= as if
+// typed into the ERP (the rules apply, the faults do not); all or nothing.
+func (s *Server) adminPutEmployees(w http.ResponseWriter, r *http.Request) {
+	var in []erp.Employee
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&in); err != nil {
+		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "want a JSON array of employees: " + err.Error()})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acc := s.acct(adminAccount(r))
+	// Check everything first against a scratch copy of the emails, so a
+	// bad entry stores nothing.
+	seen := map[string]bool{}
+	for i := range in {
+		e := in[i]
+		if e.InternationalID != nil && *e.InternationalID == (erp.InternationalID{}) {
+			e.InternationalID = nil
+		}
+		if p := validate(&e); p != nil {
+			writeProblem(w, &problem{http.StatusUnprocessableEntity, p.Code, fmt.Sprintf("[%d] %s", i, p.Message)})
+			return
+		}
+		k := strings.ToLower(e.Email)
+		if _, taken := acc.byEmail[k]; taken || seen[k] {
+			writeProblem(w, &problem{http.StatusConflict, "duplicate_email", fmt.Sprintf("[%d] email %s is already used", i, e.Email)})
+			return
+		}
+		seen[k] = true
+	}
+	out := make([]erp.Employee, 0, len(in))
+	for _, e := range in {
+		stored, err := s.put(acc, e)
+		if err != nil { // checked above; never expected
+			writeProblem(w, &problem{http.StatusInternalServerError, "internal", err.Error()})
+			return
+		}
+		out = append(out, stored)
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// adminNewKey mints an API key: for ?account= (or the body's "account"),
+// else for a new account of its own.
+func (s *Server) adminNewKey(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Account string `json:"account"`
+	}
+	if r.ContentLength != 0 {
+		_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in)
+	}
+	if in.Account == "" {
+		in.Account = r.URL.Query().Get("account")
+	}
+	if in.Account == "" {
+		s.mu.Lock()
+		in.Account = fmt.Sprintf("account-%08x", s.rng.Uint32())
+		s.mu.Unlock()
+	}
+	key := s.NewAPIKey(in.Account)
+	writeJSON(w, http.StatusCreated, map[string]string{"api_key": key, "account": in.Account})
+}
+
+func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
+	s.RevokeAPIKey(r.PathValue("key"))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // faultsJSON is Faults with durations as strings ("250ms").

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,101 @@ func TestStandIn(t *testing.T) {
 		var st erpsim.Stats
 		c.do(http.MethodGet, "/_admin/stats", "", &st)
 		require.Equal(t, erpsim.Stats{}, st)
+	})
+}
+
+// An API key belongs to one account: a minted key sees only its own
+// employees, a revoked key and its tokens are refused, and seeding over
+// /_admin/employees is all or nothing.
+func TestAccountsAndKeys(t *testing.T) {
+	t.Parallel()
+	sim, dflt := setup(t)
+	resp := dflt.do(http.MethodPost, "/employee/v2", kari, nil)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+
+	var minted struct {
+		APIKey  string `json:"api_key"`
+		Account string `json:"account"`
+	}
+	admin := &client{t: t, url: dflt.url}
+	resp = admin.do(http.MethodPost, "/_admin/api-keys", "", &minted)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.NotEmpty(t, minted.APIKey)
+	require.NotEqual(t, erpsim.DefaultAccount, minted.Account)
+
+	other := &client{t: t, url: dflt.url}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	resp = other.do(http.MethodPost, "/auth", `{"apiKey":"`+minted.APIKey+`"}`, &tok)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	other.token = tok.AccessToken
+
+	var list []erp.Employee
+	other.do(http.MethodGet, "/employee/v2?pageSize=1000", "", &list)
+	require.Empty(t, list, "the new account does not see the default account's employees")
+	resp = other.do(http.MethodPost, "/employee/v2", kari, nil)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "the same email is free in another account")
+	require.Equal(t, 1, sim.Account(minted.Account).Len())
+	require.Len(t, sim.Employees(), 1)
+
+	t.Run("PagesFollowCreationOrder", func(t *testing.T) {
+		acc := sim.Account("paged")
+		var ids []string
+		for i := range 25 {
+			e, err := acc.Put(erp.Employee{Email: "p" + strings.Repeat("x", i) + "@example.com", Firstname: "P", Lastname: "Q"})
+			require.NoError(t, err)
+			ids = append(ids, e.ID)
+		}
+		key := sim.NewAPIKey("paged")
+		c := &client{t: t, url: dflt.url}
+		c.do(http.MethodPost, "/auth", `{"apiKey":"`+key+`"}`, &tok)
+		c.token = tok.AccessToken
+		var got []string
+		for p := 0; ; p++ {
+			var page []erp.Employee
+			c.do(http.MethodGet, "/employee/v2?page="+strconv.Itoa(p)+"&pageSize=10", "", &page)
+			for _, e := range page {
+				got = append(got, e.ID)
+			}
+			if len(page) < 10 {
+				break
+			}
+		}
+		require.Equal(t, ids, got)
+	})
+
+	t.Run("SeedingIsAllOrNothing", func(t *testing.T) {
+		var p problem
+		resp := admin.do(http.MethodPost, "/_admin/employees?account=seeded",
+			`[{"email":"a@example.com","firstname":"A","lastname":"B"},{"email":"A@example.com","firstname":"C","lastname":"D"}]`, &p)
+		require.Equal(t, http.StatusConflict, resp.StatusCode)
+		require.Contains(t, p.Message, "[1]")
+		require.Equal(t, 0, sim.Account("seeded").Len())
+		var stored []erp.Employee
+		resp = admin.do(http.MethodPost, "/_admin/employees?account=seeded",
+			`[{"email":"a@example.com","firstname":"A","lastname":"B"},{"email":"b@example.com","firstname":"C","lastname":"D"}]`, &stored)
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.Len(t, stored, 2)
+		require.NotEmpty(t, stored[0].ID)
+		var view struct {
+			Employees []erp.Employee `json:"employees"`
+		}
+		admin.do(http.MethodGet, "/_admin/employees?account=seeded", "", &view)
+		require.Equal(t, stored, view.Employees)
+	})
+
+	t.Run("ARevokedKeyAndItsTokensAreRefused", func(t *testing.T) {
+		resp := admin.do(http.MethodDelete, "/_admin/api-keys/"+minted.APIKey, "", nil)
+		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+		var p problem
+		resp = other.do(http.MethodGet, "/employee/v2", "", &p)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		c := &client{t: t, url: dflt.url}
+		resp = c.do(http.MethodPost, "/auth", `{"apiKey":"`+minted.APIKey+`"}`, &p)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		require.Equal(t, "invalid_api_key", p.Code)
+		resp = dflt.do(http.MethodGet, "/employee/v2", "", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "other keys keep working")
 	})
 }

@@ -38,6 +38,9 @@ type Features struct {
 	// CallTimeout is the connector's request timeout (timeouts are tested
 	// when TimeoutNext is set).
 	CallTimeout time.Duration
+	// ListPageSize is the connector's List page size (List is tested over
+	// a few pages of it).
+	ListPageSize int
 }
 
 var seq atomic.Int64
@@ -192,6 +195,42 @@ func TestConnector(t *testing.T, f Features, setup func(t *testing.T) Harness) {
 		read, err := h.Connector.Get(ctx, seeded.ID)
 		require.NoError(t, err)
 		require.Equal(t, seeded, read)
+	})
+	t.Run("ListReadsEveryEmployeeOnEveryPage", func(t *testing.T) {
+		t.Parallel()
+		h := setup(t)
+		empty, err := h.Connector.List(ctx)
+		require.NoError(t, err)
+		require.Empty(t, empty)
+		// More than a few pages whatever the harness's page size, and one
+		// short page at the end.
+		n := 3*f.ListPageSize + 1
+		want := map[string]erp.Employee{}
+		for range n {
+			e := h.Seed(person(t))
+			want[e.ID] = e
+		}
+		got, err := h.Connector.List(ctx)
+		require.NoError(t, err)
+		require.Len(t, got, n)
+		for _, e := range got {
+			require.Equal(t, want[e.ID], e)
+			delete(want, e.ID)
+		}
+		require.Empty(t, want, "each employee once")
+	})
+	t.Run("ListFailsWholeWhenAPageFails", func(t *testing.T) {
+		t.Parallel()
+		h := setup(t)
+		if h.UnavailableNext == nil {
+			t.Skip("the ERP cannot be told to fail")
+		}
+		for range 2*f.ListPageSize + 1 {
+			h.Seed(person(t))
+		}
+		h.UnavailableNext(1)
+		_, err := h.Connector.List(ctx)
+		require.ErrorIs(t, err, erp.ErrUnavailable, "never a partial list")
 	})
 	t.Run("ExpiredTokenReauthenticatesOnce", func(t *testing.T) {
 		t.Parallel()

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"rollcall.dev/services/sync/erp"
@@ -37,16 +38,22 @@ type Config struct {
 	Timeout time.Duration
 	// HTTPClient is used when set (its own Timeout is left alone).
 	HTTPClient *http.Client
+	// ListPageSize is the page size of List (default and maximum 1000).
+	ListPageSize int
+	// ListParallel is how many pages List fetches at once (default 4).
+	ListParallel int
 }
 
 // Client is a 24SevenOffice connector.
 type Client struct {
-	base   string
-	key    string
-	http   *http.Client
-	mu     sync.Mutex
-	token  string
-	expiry time.Time
+	base     string
+	key      string
+	http     *http.Client
+	pageSize int
+	parallel int
+	mu       sync.Mutex
+	token    string
+	expiry   time.Time
 }
 
 var _ erp.Connector = (*Client)(nil)
@@ -72,7 +79,13 @@ func New(cfg Config) (*Client, error) {
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
 		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	}
-	return &Client{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, http: hc}, nil
+	if cfg.ListPageSize <= 0 || cfg.ListPageSize > 1000 {
+		cfg.ListPageSize = 1000
+	}
+	if cfg.ListParallel <= 0 {
+		cfg.ListParallel = 4
+	}
+	return &Client{base: strings.TrimRight(cfg.BaseURL, "/"), key: cfg.APIKey, http: hc, pageSize: cfg.ListPageSize, parallel: cfg.ListParallel}, nil
 }
 
 // Authenticate exchanges the API key for a token now (issue 7 checks a key
@@ -302,4 +315,69 @@ func put(body map[string]any, e erp.Employee, f erp.Field) {
 		return
 	}
 	body[string(f)] = e.Get(f)
+}
+
+// List implements erp.Connector: pages of ListPageSize (GET
+// /employee/v2?page=N&pageSize=M, N from 0), ListParallel at a time, until a
+// page comes back short. The ERP orders employees by id and appends new ones
+// at the end, so an employee created meanwhile lands on a later page rather
+// than shifting the pages already read.
+func (c *Client) List(ctx context.Context) ([]erp.Employee, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next  atomic.Int64 // the next page to fetch
+		last  atomic.Int64 // the first short page seen (pages after it are empty)
+		mu    sync.Mutex
+		pages = map[int64][]erp.Employee{}
+		first error
+		wg    sync.WaitGroup
+	)
+	last.Store(-1)
+	for range c.parallel {
+		wg.Go(func() {
+			for {
+				p := next.Add(1) - 1
+				if l := last.Load(); l >= 0 && p > l {
+					return
+				}
+				var page []erp.Employee
+				path := fmt.Sprintf("/employee/v2?page=%d&pageSize=%d", p, c.pageSize)
+				if err := c.call(ctx, "list", http.MethodGet, path, nil, &page); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				mu.Lock()
+				pages[p] = page
+				mu.Unlock()
+				if len(page) < c.pageSize {
+					for {
+						l := last.Load()
+						if (l >= 0 && l <= p) || last.CompareAndSwap(l, p) {
+							break
+						}
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	n := 0
+	for p := range last.Load() + 1 {
+		n += len(pages[p])
+	}
+	out := make([]erp.Employee, 0, n)
+	for p := range last.Load() + 1 {
+		out = append(out, pages[p]...)
+	}
+	return out, nil
 }

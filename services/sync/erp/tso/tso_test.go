@@ -19,11 +19,11 @@ const callTimeout = 500 * time.Millisecond
 // stand-in ERP over real HTTP.
 func TestContractAgainstStandIn(t *testing.T) {
 	t.Parallel()
-	erptest.TestConnector(t, erptest.Features{CallTimeout: callTimeout}, func(t *testing.T) erptest.Harness {
+	erptest.TestConnector(t, erptest.Features{CallTimeout: callTimeout, ListPageSize: 4}, func(t *testing.T) erptest.Harness {
 		sim := erpsim.New(erpsim.Options{APIKeys: []string{"key-1"}})
 		srv := httptest.NewServer(sim)
 		t.Cleanup(srv.Close)
-		c, err := tso.New(tso.Config{BaseURL: srv.URL, APIKey: "key-1", Timeout: callTimeout})
+		c, err := tso.New(tso.Config{BaseURL: srv.URL, APIKey: "key-1", Timeout: callTimeout, ListPageSize: 4, ListParallel: 3})
 		require.NoError(t, err)
 		set := func(mut func(f *erpsim.Faults)) {
 			f := sim.Faults()
