@@ -190,11 +190,20 @@ func TestVerifyLogin(t *testing.T) {
 		require.Nil(t, res.ExistingUserId)
 	})
 	t.Run("BankIDSweden", func(t *testing.T) {
-		for _, pnr := range []string{"811218-9876", "198112189876", "8112189876"} {
+		subject := func(pnr string) string {
 			res, err := verify("bankid", mint(login.Claims{Provider: "bankid", Country: "se", NationalID: pnr}), "")
 			require.NoError(t, err, pnr)
 			require.True(t, strings.HasPrefix(res.GetSubject(), "bankid:se:"))
+			return res.GetSubject()
 		}
+		// Every form of one person's number is one subject (the canonical
+		// 12 digits); the same digits a century earlier are someone else.
+		one := subject("811218-9876")
+		for _, pnr := range []string{"198112189876", "8112189876", "19811218-9876"} {
+			require.Equal(t, one, subject(pnr), pnr)
+		}
+		require.NotEqual(t, one, subject("811218+9876"), "born 1881, not 1981")
+		require.Equal(t, subject("811218+9876"), subject("188112189876"))
 	})
 	t.Run("BadCheckDigits", func(t *testing.T) {
 		bad := nin[:10] + fmt.Sprint((int(nin[10]-'0')+1)%10)

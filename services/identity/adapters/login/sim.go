@@ -8,10 +8,14 @@
 //   - an assertion lives at most 5 minutes and is accepted once (replay is
 //     refused);
 //   - it is bound to an audience (the invitation id) when one is given;
-//   - "bankid" vouches only for a well-formed national identity number: a
-//     Norwegian fødselsnummer with both mod-11 check digits, or a Swedish
-//     personnummer with its Luhn digit; the subject is stable per person and
-//     never the raw number ("bankid:no:" + a keyed hash);
+//   - "bankid" vouches only for a national identity number that could have
+//     been issued: a Norwegian fødselsnummer or D-number with both mod-11
+//     check digits, or a Swedish personnummer or samordningsnummer with its
+//     Luhn digit, each with a date of birth that exists (domain.NorwegianID,
+//     domain.SwedishID). The subject is derived from the number's canonical
+//     form (a Swedish number in 12 digits, its century resolved against the
+//     stand-in's clock), so it is stable per person whatever form was typed,
+//     and it is never the raw number ("bankid:se:" + a keyed hash);
 //   - a provider-profile provider ("telia") names the provider's user id.
 //
 // A production deployment replaces these with real OIDC/BankID adapters
@@ -153,7 +157,8 @@ func refused(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", domain.ErrLoginRefused, fmt.Sprintf(format, args...))
 }
 
-// subject derives a stable, non-reversible subject from a national id.
+// subject derives a stable, non-reversible subject from a national id in
+// its canonical form.
 func (s *Sim) subject(country, id string) string {
 	m := hmac.New(sha256.New, s.key)
 	m.Write([]byte("rollcall-bankid-subject\x00" + country + "\x00" + id))
@@ -173,9 +178,9 @@ func (b bankID) Verify(ctx context.Context, _ string, assertion, audience string
 	var id string
 	switch c.Country {
 	case "no":
-		id, err = domain.NorwegianID(c.NationalID)
+		id, err = domain.NorwegianID(c.NationalID, b.s.now())
 	case "se":
-		id, err = domain.SwedishID(c.NationalID)
+		id, err = domain.SwedishID(c.NationalID, b.s.now())
 	default:
 		return app.LoginResult{}, refused("country must be \"no\" or \"se\"")
 	}
