@@ -516,7 +516,7 @@ type VerifyLoginRequest struct {
 	// The tenant being joined (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// The provider: "bankid", a provider-profile provider (e.g. "telia"), or
-	// "rollcall" for an existing Rollcall profile's session.
+	// "rollcall" for an existing Rollcall profile (a join assertion).
 	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
 	// The provider's signed assertion; never logged.
 	Assertion string `protobuf:"bytes,3,opt,name=assertion,proto3" json:"assertion,omitempty"`

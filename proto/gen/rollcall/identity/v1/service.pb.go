@@ -3036,6 +3036,117 @@ func (x *SetTwoFactorResponse) GetUser() *User {
 	return nil
 }
 
+// IssueJoinAssertionRequest names what the join assertion is for.
+type IssueJoinAssertionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invitation being accepted (lowercase UUID); the assertion is
+	// accepted only for it.
+	Audience      string `protobuf:"bytes,1,opt,name=audience,proto3" json:"audience,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueJoinAssertionRequest) Reset() {
+	*x = IssueJoinAssertionRequest{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueJoinAssertionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueJoinAssertionRequest) ProtoMessage() {}
+
+func (x *IssueJoinAssertionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueJoinAssertionRequest.ProtoReflect.Descriptor instead.
+func (*IssueJoinAssertionRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *IssueJoinAssertionRequest) GetAudience() string {
+	if x != nil {
+		return x.Audience
+	}
+	return ""
+}
+
+// IssueJoinAssertionResponse is a join assertion, returned once.
+type IssueJoinAssertionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The assertion: send it as AcceptInvitation's login_assertion.assertion.
+	Assertion string `protobuf:"bytes,1,opt,name=assertion,proto3" json:"assertion,omitempty"`
+	// The provider to name with it: "rollcall".
+	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
+	// When it stops being accepted (5 minutes after it was issued).
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueJoinAssertionResponse) Reset() {
+	*x = IssueJoinAssertionResponse{}
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueJoinAssertionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueJoinAssertionResponse) ProtoMessage() {}
+
+func (x *IssueJoinAssertionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueJoinAssertionResponse.ProtoReflect.Descriptor instead.
+func (*IssueJoinAssertionResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *IssueJoinAssertionResponse) GetAssertion() string {
+	if x != nil {
+		return x.Assertion
+	}
+	return ""
+}
+
+func (x *IssueJoinAssertionResponse) GetProvider() string {
+	if x != nil {
+		return x.Provider
+	}
+	return ""
+}
+
+func (x *IssueJoinAssertionResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_rollcall_identity_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_identity_v1_service_proto_rawDesc = "" +
@@ -3254,7 +3365,14 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x06userId\x12\x18\n" +
 	"\aenabled\x18\x03 \x01(\bR\aenabled\"F\n" +
 	"\x14SetTwoFactorResponse\x12.\n" +
-	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user*w\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.rollcall.identity.v1.UserR\x04user\"~\n" +
+	"\x19IssueJoinAssertionRequest\x12a\n" +
+	"\baudience\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\baudience\"\x96\x01\n" +
+	"\x1aIssueJoinAssertionResponse\x12!\n" +
+	"\tassertion\x18\x01 \x01(\tB\x03\x80\x01\x01R\tassertion\x12\x1a\n" +
+	"\bprovider\x18\x02 \x01(\tR\bprovider\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*w\n" +
 	"\n" +
 	"UserStatus\x12\x1b\n" +
 	"\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n" +
@@ -3271,7 +3389,7 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x1fSTRUCTURE_KIND_PRODUCT_CATEGORY\x10\x06\x12\x1e\n" +
 	"\x1aSTRUCTURE_KIND_APPLICATION\x10\a\x12\"\n" +
 	"\x1eSTRUCTURE_KIND_PERMISSION_AREA\x10\b\x12%\n" +
-	"!STRUCTURE_KIND_ADDITIONAL_PACKAGE\x10\t2\xd9\x10\n" +
+	"!STRUCTURE_KIND_ADDITIONAL_PACKAGE\x10\t2\xd2\x11\n" +
 	"\x0fIdentityService\x12e\n" +
 	"\fCreateTenant\x12).rollcall.identity.v1.CreateTenantRequest\x1a*.rollcall.identity.v1.CreateTenantResponse\x12[\n" +
 	"\aGetUser\x12$.rollcall.identity.v1.GetUserRequest\x1a%.rollcall.identity.v1.GetUserResponse\"\x03\x90\x02\x01\x12a\n" +
@@ -3291,7 +3409,8 @@ const file_rollcall_identity_v1_service_proto_rawDesc = "" +
 	"\x06SignIn\x12#.rollcall.identity.v1.SignInRequest\x1a$.rollcall.identity.v1.SignInResponse\x12t\n" +
 	"\x11IssueServiceToken\x12..rollcall.identity.v1.IssueServiceTokenRequest\x1a/.rollcall.identity.v1.IssueServiceTokenResponse\x12}\n" +
 	"\x14SetServiceUserStatus\x121.rollcall.identity.v1.SetServiceUserStatusRequest\x1a2.rollcall.identity.v1.SetServiceUserStatusResponse\x12e\n" +
-	"\fSetTwoFactor\x12).rollcall.identity.v1.SetTwoFactorRequest\x1a*.rollcall.identity.v1.SetTwoFactorResponseB\xd2\x01\n" +
+	"\fSetTwoFactor\x12).rollcall.identity.v1.SetTwoFactorRequest\x1a*.rollcall.identity.v1.SetTwoFactorResponse\x12w\n" +
+	"\x12IssueJoinAssertion\x12/.rollcall.identity.v1.IssueJoinAssertionRequest\x1a0.rollcall.identity.v1.IssueJoinAssertionResponseB\xd2\x01\n" +
 	"\x18com.rollcall.identity.v1B\fServiceProtoP\x01Z6rollcall.dev/proto/gen/rollcall/identity/v1;identityv1\xa2\x02\x03RIX\xaa\x02\x14Rollcall.Identity.V1\xca\x02\x14Rollcall\\Identity\\V1\xe2\x02 Rollcall\\Identity\\V1\\GPBMetadata\xea\x02\x16Rollcall::Identity::V1b\x06proto3"
 
 var (
@@ -3307,7 +3426,7 @@ func file_rollcall_identity_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_rollcall_identity_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_rollcall_identity_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(UserStatus)(0),                          // 0: rollcall.identity.v1.UserStatus
 	(StructureKind)(0),                       // 1: rollcall.identity.v1.StructureKind
@@ -3355,38 +3474,40 @@ var file_rollcall_identity_v1_service_proto_goTypes = []any{
 	(*SetServiceUserStatusResponse)(nil),     // 43: rollcall.identity.v1.SetServiceUserStatusResponse
 	(*SetTwoFactorRequest)(nil),              // 44: rollcall.identity.v1.SetTwoFactorRequest
 	(*SetTwoFactorResponse)(nil),             // 45: rollcall.identity.v1.SetTwoFactorResponse
-	(*timestamppb.Timestamp)(nil),            // 46: google.protobuf.Timestamp
-	(UserKind)(0),                            // 47: rollcall.identity.v1.UserKind
-	(v1.CreationOrigin)(0),                   // 48: rollcall.common.v1.CreationOrigin
-	(*UserProfile)(nil),                      // 49: rollcall.identity.v1.UserProfile
-	(Role)(0),                                // 50: rollcall.identity.v1.Role
-	(ServiceUserStatus)(0),                   // 51: rollcall.identity.v1.ServiceUserStatus
-	(DeactivationReason)(0),                  // 52: rollcall.identity.v1.DeactivationReason
+	(*IssueJoinAssertionRequest)(nil),        // 46: rollcall.identity.v1.IssueJoinAssertionRequest
+	(*IssueJoinAssertionResponse)(nil),       // 47: rollcall.identity.v1.IssueJoinAssertionResponse
+	(*timestamppb.Timestamp)(nil),            // 48: google.protobuf.Timestamp
+	(UserKind)(0),                            // 49: rollcall.identity.v1.UserKind
+	(v1.CreationOrigin)(0),                   // 50: rollcall.common.v1.CreationOrigin
+	(*UserProfile)(nil),                      // 51: rollcall.identity.v1.UserProfile
+	(Role)(0),                                // 52: rollcall.identity.v1.Role
+	(ServiceUserStatus)(0),                   // 53: rollcall.identity.v1.ServiceUserStatus
+	(DeactivationReason)(0),                  // 54: rollcall.identity.v1.DeactivationReason
 }
 var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
-	46, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	47, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
-	48, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
+	48, // 0: rollcall.identity.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	49, // 1: rollcall.identity.v1.User.kind:type_name -> rollcall.identity.v1.UserKind
+	50, // 2: rollcall.identity.v1.User.origin:type_name -> rollcall.common.v1.CreationOrigin
 	0,  // 3: rollcall.identity.v1.User.status:type_name -> rollcall.identity.v1.UserStatus
-	49, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
+	51, // 4: rollcall.identity.v1.User.profile:type_name -> rollcall.identity.v1.UserProfile
 	4,  // 5: rollcall.identity.v1.User.service_user:type_name -> rollcall.identity.v1.ServiceUser
-	46, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	46, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
-	50, // 8: rollcall.identity.v1.User.role:type_name -> rollcall.identity.v1.Role
-	51, // 9: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	48, // 6: rollcall.identity.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	48, // 7: rollcall.identity.v1.User.deactivated_at:type_name -> google.protobuf.Timestamp
+	52, // 8: rollcall.identity.v1.User.role:type_name -> rollcall.identity.v1.Role
+	53, // 9: rollcall.identity.v1.ServiceUser.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	6,  // 10: rollcall.identity.v1.CreateTenantRequest.administrator:type_name -> rollcall.identity.v1.NewAdministrator
 	2,  // 11: rollcall.identity.v1.CreateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
 	3,  // 12: rollcall.identity.v1.CreateTenantResponse.administrator:type_name -> rollcall.identity.v1.User
 	3,  // 13: rollcall.identity.v1.GetUserResponse.user:type_name -> rollcall.identity.v1.User
-	47, // 14: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
+	49, // 14: rollcall.identity.v1.ListUsersRequest.kinds:type_name -> rollcall.identity.v1.UserKind
 	3,  // 15: rollcall.identity.v1.ListUsersResponse.users:type_name -> rollcall.identity.v1.User
-	51, // 16: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	53, // 16: rollcall.identity.v1.CreateServiceUserRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	3,  // 17: rollcall.identity.v1.CreateServiceUserResponse.user:type_name -> rollcall.identity.v1.User
 	5,  // 18: rollcall.identity.v1.CreateServiceUserResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
 	5,  // 19: rollcall.identity.v1.ResetServiceUserPasswordResponse.letter:type_name -> rollcall.identity.v1.ServiceUserLetter
-	52, // 20: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
+	54, // 20: rollcall.identity.v1.DeactivateUserRequest.reason:type_name -> rollcall.identity.v1.DeactivationReason
 	3,  // 21: rollcall.identity.v1.DeactivateUserResponse.user:type_name -> rollcall.identity.v1.User
-	46, // 22: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	48, // 22: rollcall.identity.v1.CreateAccessTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 23: rollcall.identity.v1.StructureItem.kind:type_name -> rollcall.identity.v1.StructureKind
 	2,  // 24: rollcall.identity.v1.GetTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
 	2,  // 25: rollcall.identity.v1.UpdateTenantResponse.tenant:type_name -> rollcall.identity.v1.Tenant
@@ -3394,58 +3515,61 @@ var file_rollcall_identity_v1_service_proto_depIdxs = []int32{
 	25, // 27: rollcall.identity.v1.CreateStructureItemResponse.item:type_name -> rollcall.identity.v1.StructureItem
 	1,  // 28: rollcall.identity.v1.ListStructureItemsRequest.kind:type_name -> rollcall.identity.v1.StructureKind
 	25, // 29: rollcall.identity.v1.ListStructureItemsResponse.items:type_name -> rollcall.identity.v1.StructureItem
-	50, // 30: rollcall.identity.v1.SetUserRoleRequest.role:type_name -> rollcall.identity.v1.Role
+	52, // 30: rollcall.identity.v1.SetUserRoleRequest.role:type_name -> rollcall.identity.v1.Role
 	3,  // 31: rollcall.identity.v1.SetUserRoleResponse.user:type_name -> rollcall.identity.v1.User
 	3,  // 32: rollcall.identity.v1.AssignSponsorResponse.user:type_name -> rollcall.identity.v1.User
-	46, // 33: rollcall.identity.v1.SignInResponse.expires_at:type_name -> google.protobuf.Timestamp
+	48, // 33: rollcall.identity.v1.SignInResponse.expires_at:type_name -> google.protobuf.Timestamp
 	3,  // 34: rollcall.identity.v1.SignInResponse.user:type_name -> rollcall.identity.v1.User
-	46, // 35: rollcall.identity.v1.IssueServiceTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	51, // 36: rollcall.identity.v1.SetServiceUserStatusRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
+	48, // 35: rollcall.identity.v1.IssueServiceTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	53, // 36: rollcall.identity.v1.SetServiceUserStatusRequest.status:type_name -> rollcall.identity.v1.ServiceUserStatus
 	3,  // 37: rollcall.identity.v1.SetServiceUserStatusResponse.user:type_name -> rollcall.identity.v1.User
 	3,  // 38: rollcall.identity.v1.SetTwoFactorResponse.user:type_name -> rollcall.identity.v1.User
-	7,  // 39: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
-	9,  // 40: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
-	11, // 41: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
-	13, // 42: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
-	15, // 43: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
-	17, // 44: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
-	19, // 45: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
-	21, // 46: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
-	23, // 47: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
-	26, // 48: rollcall.identity.v1.IdentityService.GetTenant:input_type -> rollcall.identity.v1.GetTenantRequest
-	28, // 49: rollcall.identity.v1.IdentityService.UpdateTenant:input_type -> rollcall.identity.v1.UpdateTenantRequest
-	30, // 50: rollcall.identity.v1.IdentityService.CreateStructureItem:input_type -> rollcall.identity.v1.CreateStructureItemRequest
-	32, // 51: rollcall.identity.v1.IdentityService.ListStructureItems:input_type -> rollcall.identity.v1.ListStructureItemsRequest
-	34, // 52: rollcall.identity.v1.IdentityService.SetUserRole:input_type -> rollcall.identity.v1.SetUserRoleRequest
-	36, // 53: rollcall.identity.v1.IdentityService.AssignSponsor:input_type -> rollcall.identity.v1.AssignSponsorRequest
-	38, // 54: rollcall.identity.v1.IdentityService.SignIn:input_type -> rollcall.identity.v1.SignInRequest
-	40, // 55: rollcall.identity.v1.IdentityService.IssueServiceToken:input_type -> rollcall.identity.v1.IssueServiceTokenRequest
-	42, // 56: rollcall.identity.v1.IdentityService.SetServiceUserStatus:input_type -> rollcall.identity.v1.SetServiceUserStatusRequest
-	44, // 57: rollcall.identity.v1.IdentityService.SetTwoFactor:input_type -> rollcall.identity.v1.SetTwoFactorRequest
-	8,  // 58: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
-	10, // 59: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
-	12, // 60: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
-	14, // 61: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
-	16, // 62: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
-	18, // 63: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
-	20, // 64: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
-	22, // 65: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
-	24, // 66: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
-	27, // 67: rollcall.identity.v1.IdentityService.GetTenant:output_type -> rollcall.identity.v1.GetTenantResponse
-	29, // 68: rollcall.identity.v1.IdentityService.UpdateTenant:output_type -> rollcall.identity.v1.UpdateTenantResponse
-	31, // 69: rollcall.identity.v1.IdentityService.CreateStructureItem:output_type -> rollcall.identity.v1.CreateStructureItemResponse
-	33, // 70: rollcall.identity.v1.IdentityService.ListStructureItems:output_type -> rollcall.identity.v1.ListStructureItemsResponse
-	35, // 71: rollcall.identity.v1.IdentityService.SetUserRole:output_type -> rollcall.identity.v1.SetUserRoleResponse
-	37, // 72: rollcall.identity.v1.IdentityService.AssignSponsor:output_type -> rollcall.identity.v1.AssignSponsorResponse
-	39, // 73: rollcall.identity.v1.IdentityService.SignIn:output_type -> rollcall.identity.v1.SignInResponse
-	41, // 74: rollcall.identity.v1.IdentityService.IssueServiceToken:output_type -> rollcall.identity.v1.IssueServiceTokenResponse
-	43, // 75: rollcall.identity.v1.IdentityService.SetServiceUserStatus:output_type -> rollcall.identity.v1.SetServiceUserStatusResponse
-	45, // 76: rollcall.identity.v1.IdentityService.SetTwoFactor:output_type -> rollcall.identity.v1.SetTwoFactorResponse
-	58, // [58:77] is the sub-list for method output_type
-	39, // [39:58] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	48, // 39: rollcall.identity.v1.IssueJoinAssertionResponse.expires_at:type_name -> google.protobuf.Timestamp
+	7,  // 40: rollcall.identity.v1.IdentityService.CreateTenant:input_type -> rollcall.identity.v1.CreateTenantRequest
+	9,  // 41: rollcall.identity.v1.IdentityService.GetUser:input_type -> rollcall.identity.v1.GetUserRequest
+	11, // 42: rollcall.identity.v1.IdentityService.ListUsers:input_type -> rollcall.identity.v1.ListUsersRequest
+	13, // 43: rollcall.identity.v1.IdentityService.CreateServiceUser:input_type -> rollcall.identity.v1.CreateServiceUserRequest
+	15, // 44: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:input_type -> rollcall.identity.v1.ResetServiceUserPasswordRequest
+	17, // 45: rollcall.identity.v1.IdentityService.SetInitialPassword:input_type -> rollcall.identity.v1.SetInitialPasswordRequest
+	19, // 46: rollcall.identity.v1.IdentityService.DeactivateUser:input_type -> rollcall.identity.v1.DeactivateUserRequest
+	21, // 47: rollcall.identity.v1.IdentityService.CreateAccessToken:input_type -> rollcall.identity.v1.CreateAccessTokenRequest
+	23, // 48: rollcall.identity.v1.IdentityService.RevokeAccessToken:input_type -> rollcall.identity.v1.RevokeAccessTokenRequest
+	26, // 49: rollcall.identity.v1.IdentityService.GetTenant:input_type -> rollcall.identity.v1.GetTenantRequest
+	28, // 50: rollcall.identity.v1.IdentityService.UpdateTenant:input_type -> rollcall.identity.v1.UpdateTenantRequest
+	30, // 51: rollcall.identity.v1.IdentityService.CreateStructureItem:input_type -> rollcall.identity.v1.CreateStructureItemRequest
+	32, // 52: rollcall.identity.v1.IdentityService.ListStructureItems:input_type -> rollcall.identity.v1.ListStructureItemsRequest
+	34, // 53: rollcall.identity.v1.IdentityService.SetUserRole:input_type -> rollcall.identity.v1.SetUserRoleRequest
+	36, // 54: rollcall.identity.v1.IdentityService.AssignSponsor:input_type -> rollcall.identity.v1.AssignSponsorRequest
+	38, // 55: rollcall.identity.v1.IdentityService.SignIn:input_type -> rollcall.identity.v1.SignInRequest
+	40, // 56: rollcall.identity.v1.IdentityService.IssueServiceToken:input_type -> rollcall.identity.v1.IssueServiceTokenRequest
+	42, // 57: rollcall.identity.v1.IdentityService.SetServiceUserStatus:input_type -> rollcall.identity.v1.SetServiceUserStatusRequest
+	44, // 58: rollcall.identity.v1.IdentityService.SetTwoFactor:input_type -> rollcall.identity.v1.SetTwoFactorRequest
+	46, // 59: rollcall.identity.v1.IdentityService.IssueJoinAssertion:input_type -> rollcall.identity.v1.IssueJoinAssertionRequest
+	8,  // 60: rollcall.identity.v1.IdentityService.CreateTenant:output_type -> rollcall.identity.v1.CreateTenantResponse
+	10, // 61: rollcall.identity.v1.IdentityService.GetUser:output_type -> rollcall.identity.v1.GetUserResponse
+	12, // 62: rollcall.identity.v1.IdentityService.ListUsers:output_type -> rollcall.identity.v1.ListUsersResponse
+	14, // 63: rollcall.identity.v1.IdentityService.CreateServiceUser:output_type -> rollcall.identity.v1.CreateServiceUserResponse
+	16, // 64: rollcall.identity.v1.IdentityService.ResetServiceUserPassword:output_type -> rollcall.identity.v1.ResetServiceUserPasswordResponse
+	18, // 65: rollcall.identity.v1.IdentityService.SetInitialPassword:output_type -> rollcall.identity.v1.SetInitialPasswordResponse
+	20, // 66: rollcall.identity.v1.IdentityService.DeactivateUser:output_type -> rollcall.identity.v1.DeactivateUserResponse
+	22, // 67: rollcall.identity.v1.IdentityService.CreateAccessToken:output_type -> rollcall.identity.v1.CreateAccessTokenResponse
+	24, // 68: rollcall.identity.v1.IdentityService.RevokeAccessToken:output_type -> rollcall.identity.v1.RevokeAccessTokenResponse
+	27, // 69: rollcall.identity.v1.IdentityService.GetTenant:output_type -> rollcall.identity.v1.GetTenantResponse
+	29, // 70: rollcall.identity.v1.IdentityService.UpdateTenant:output_type -> rollcall.identity.v1.UpdateTenantResponse
+	31, // 71: rollcall.identity.v1.IdentityService.CreateStructureItem:output_type -> rollcall.identity.v1.CreateStructureItemResponse
+	33, // 72: rollcall.identity.v1.IdentityService.ListStructureItems:output_type -> rollcall.identity.v1.ListStructureItemsResponse
+	35, // 73: rollcall.identity.v1.IdentityService.SetUserRole:output_type -> rollcall.identity.v1.SetUserRoleResponse
+	37, // 74: rollcall.identity.v1.IdentityService.AssignSponsor:output_type -> rollcall.identity.v1.AssignSponsorResponse
+	39, // 75: rollcall.identity.v1.IdentityService.SignIn:output_type -> rollcall.identity.v1.SignInResponse
+	41, // 76: rollcall.identity.v1.IdentityService.IssueServiceToken:output_type -> rollcall.identity.v1.IssueServiceTokenResponse
+	43, // 77: rollcall.identity.v1.IdentityService.SetServiceUserStatus:output_type -> rollcall.identity.v1.SetServiceUserStatusResponse
+	45, // 78: rollcall.identity.v1.IdentityService.SetTwoFactor:output_type -> rollcall.identity.v1.SetTwoFactorResponse
+	47, // 79: rollcall.identity.v1.IdentityService.IssueJoinAssertion:output_type -> rollcall.identity.v1.IssueJoinAssertionResponse
+	60, // [60:80] is the sub-list for method output_type
+	40, // [40:60] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_service_proto_init() }
@@ -3462,7 +3586,7 @@ func file_rollcall_identity_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_service_proto_rawDesc), len(file_rollcall_identity_v1_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -64,8 +64,13 @@ type InternalServiceClient interface {
 	// (ids of another tenant are unknown too); NOT_FOUND for an unknown tenant.
 	CheckScope(context.Context, *connect.Request[v1.CheckScopeRequest]) (*connect.Response[v1.CheckScopeResponse], error)
 	// VerifyLogin checks a login provider's assertion (BankID, a provider
-	// profile, or an existing Rollcall profile's session) and returns the
-	// subject it vouches for. A refused assertion is PERMISSION_DENIED.
+	// profile, or an existing Rollcall profile's join assertion) and returns
+	// the subject it vouches for. A refused assertion is PERMISSION_DENIED.
+	// Provider "rollcall" accepts only a join assertion from
+	// IdentityService.IssueJoinAssertion whose audience is this request's
+	// audience, spends it (a second verify of the same assertion is refused,
+	// even when both arrive at once), and refuses a bearer token like any
+	// other bad assertion.
 	VerifyLogin(context.Context, *connect.Request[v1.VerifyLoginRequest]) (*connect.Response[v1.VerifyLoginResponse], error)
 	// AuthenticateServiceUser resolves a service user's API token (from
 	// IdentityService.IssueServiceToken) into what the API needs to know: the
@@ -172,8 +177,13 @@ type InternalServiceHandler interface {
 	// (ids of another tenant are unknown too); NOT_FOUND for an unknown tenant.
 	CheckScope(context.Context, *connect.Request[v1.CheckScopeRequest]) (*connect.Response[v1.CheckScopeResponse], error)
 	// VerifyLogin checks a login provider's assertion (BankID, a provider
-	// profile, or an existing Rollcall profile's session) and returns the
-	// subject it vouches for. A refused assertion is PERMISSION_DENIED.
+	// profile, or an existing Rollcall profile's join assertion) and returns
+	// the subject it vouches for. A refused assertion is PERMISSION_DENIED.
+	// Provider "rollcall" accepts only a join assertion from
+	// IdentityService.IssueJoinAssertion whose audience is this request's
+	// audience, spends it (a second verify of the same assertion is refused,
+	// even when both arrive at once), and refuses a bearer token like any
+	// other bad assertion.
 	VerifyLogin(context.Context, *connect.Request[v1.VerifyLoginRequest]) (*connect.Response[v1.VerifyLoginResponse], error)
 	// AuthenticateServiceUser resolves a service user's API token (from
 	// IdentityService.IssueServiceToken) into what the API needs to know: the

@@ -88,6 +88,9 @@ const (
 	// IdentityServiceSetTwoFactorProcedure is the fully-qualified name of the IdentityService's
 	// SetTwoFactor RPC.
 	IdentityServiceSetTwoFactorProcedure = "/rollcall.identity.v1.IdentityService/SetTwoFactor"
+	// IdentityServiceIssueJoinAssertionProcedure is the fully-qualified name of the IdentityService's
+	// IssueJoinAssertion RPC.
+	IdentityServiceIssueJoinAssertionProcedure = "/rollcall.identity.v1.IdentityService/IssueJoinAssertion"
 )
 
 // IdentityServiceClient is a client for the rollcall.identity.v1.IdentityService service.
@@ -178,6 +181,19 @@ type IdentityServiceClient interface {
 	// Emits UserUpdated (field TWO_FACTOR); setting the current value changes
 	// nothing.
 	SetTwoFactor(context.Context, *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error)
+	// IssueJoinAssertion is how an existing profile proves who he is when he
+	// accepts an invitation to another tenant (LOGIN_METHOD_EXISTING, seed
+	// 001), without his bearer token ever leaving this service: he calls it
+	// with his own bearer token and the invitation id as audience, and sends
+	// the assertion it returns as AcceptInvitation's login assertion
+	// (provider "rollcall"). The assertion lives 5 minutes, is bound to that
+	// audience and to the caller, is accepted once by
+	// InternalService.VerifyLogin, and is stored only as a SHA-256. A service
+	// user's API token is refused with PERMISSION_DENIED and ErrorInfo
+	// SERVICE_USER_API_ONLY; a deactivated user's or waiting integrator's
+	// token, like any bad token, with UNAUTHENTICATED; a service token with
+	// PERMISSION_DENIED.
+	IssueJoinAssertion(context.Context, *connect.Request[v1.IssueJoinAssertionRequest]) (*connect.Response[v1.IssueJoinAssertionResponse], error)
 }
 
 // NewIdentityServiceClient constructs a client for the rollcall.identity.v1.IdentityService
@@ -311,6 +327,12 @@ func NewIdentityServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(identityServiceMethods.ByName("SetTwoFactor")),
 			connect.WithClientOptions(opts...),
 		),
+		issueJoinAssertion: connect.NewClient[v1.IssueJoinAssertionRequest, v1.IssueJoinAssertionResponse](
+			httpClient,
+			baseURL+IdentityServiceIssueJoinAssertionProcedure,
+			connect.WithSchema(identityServiceMethods.ByName("IssueJoinAssertion")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -335,6 +357,7 @@ type identityServiceClient struct {
 	issueServiceToken        *connect.Client[v1.IssueServiceTokenRequest, v1.IssueServiceTokenResponse]
 	setServiceUserStatus     *connect.Client[v1.SetServiceUserStatusRequest, v1.SetServiceUserStatusResponse]
 	setTwoFactor             *connect.Client[v1.SetTwoFactorRequest, v1.SetTwoFactorResponse]
+	issueJoinAssertion       *connect.Client[v1.IssueJoinAssertionRequest, v1.IssueJoinAssertionResponse]
 }
 
 // CreateTenant calls rollcall.identity.v1.IdentityService.CreateTenant.
@@ -432,6 +455,11 @@ func (c *identityServiceClient) SetTwoFactor(ctx context.Context, req *connect.R
 	return c.setTwoFactor.CallUnary(ctx, req)
 }
 
+// IssueJoinAssertion calls rollcall.identity.v1.IdentityService.IssueJoinAssertion.
+func (c *identityServiceClient) IssueJoinAssertion(ctx context.Context, req *connect.Request[v1.IssueJoinAssertionRequest]) (*connect.Response[v1.IssueJoinAssertionResponse], error) {
+	return c.issueJoinAssertion.CallUnary(ctx, req)
+}
+
 // IdentityServiceHandler is an implementation of the rollcall.identity.v1.IdentityService service.
 type IdentityServiceHandler interface {
 	// CreateTenant creates a tenant (client/portal) and its first main
@@ -520,6 +548,19 @@ type IdentityServiceHandler interface {
 	// Emits UserUpdated (field TWO_FACTOR); setting the current value changes
 	// nothing.
 	SetTwoFactor(context.Context, *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error)
+	// IssueJoinAssertion is how an existing profile proves who he is when he
+	// accepts an invitation to another tenant (LOGIN_METHOD_EXISTING, seed
+	// 001), without his bearer token ever leaving this service: he calls it
+	// with his own bearer token and the invitation id as audience, and sends
+	// the assertion it returns as AcceptInvitation's login assertion
+	// (provider "rollcall"). The assertion lives 5 minutes, is bound to that
+	// audience and to the caller, is accepted once by
+	// InternalService.VerifyLogin, and is stored only as a SHA-256. A service
+	// user's API token is refused with PERMISSION_DENIED and ErrorInfo
+	// SERVICE_USER_API_ONLY; a deactivated user's or waiting integrator's
+	// token, like any bad token, with UNAUTHENTICATED; a service token with
+	// PERMISSION_DENIED.
+	IssueJoinAssertion(context.Context, *connect.Request[v1.IssueJoinAssertionRequest]) (*connect.Response[v1.IssueJoinAssertionResponse], error)
 }
 
 // NewIdentityServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -649,6 +690,12 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 		connect.WithSchema(identityServiceMethods.ByName("SetTwoFactor")),
 		connect.WithHandlerOptions(opts...),
 	)
+	identityServiceIssueJoinAssertionHandler := connect.NewUnaryHandler(
+		IdentityServiceIssueJoinAssertionProcedure,
+		svc.IssueJoinAssertion,
+		connect.WithSchema(identityServiceMethods.ByName("IssueJoinAssertion")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.identity.v1.IdentityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IdentityServiceCreateTenantProcedure:
@@ -689,6 +736,8 @@ func NewIdentityServiceHandler(svc IdentityServiceHandler, opts ...connect.Handl
 			identityServiceSetServiceUserStatusHandler.ServeHTTP(w, r)
 		case IdentityServiceSetTwoFactorProcedure:
 			identityServiceSetTwoFactorHandler.ServeHTTP(w, r)
+		case IdentityServiceIssueJoinAssertionProcedure:
+			identityServiceIssueJoinAssertionHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -772,4 +821,8 @@ func (UnimplementedIdentityServiceHandler) SetServiceUserStatus(context.Context,
 
 func (UnimplementedIdentityServiceHandler) SetTwoFactor(context.Context, *connect.Request[v1.SetTwoFactorRequest]) (*connect.Response[v1.SetTwoFactorResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.SetTwoFactor is not implemented"))
+}
+
+func (UnimplementedIdentityServiceHandler) IssueJoinAssertion(context.Context, *connect.Request[v1.IssueJoinAssertionRequest]) (*connect.Response[v1.IssueJoinAssertionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.identity.v1.IdentityService.IssueJoinAssertion is not implemented"))
 }
