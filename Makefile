@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Every Go module of the workspace (tools/ is separate: it only pins tools).
-MODULES := proto pkg services/invitation services/identity services/integrator-policy services/sync cmd/rollcall
+MODULES := proto pkg services/invitation services/identity services/integrator-policy services/sync cmd/rollcall deploy
 GOLANGCI_LINT_VERSION := v2.15.0
 BIN := $(CURDIR)/bin
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
