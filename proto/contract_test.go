@@ -456,8 +456,12 @@ func validApplyFirstSync() *syncv1.ApplyFirstSyncRequest {
 
 func validSynchronizeUsers() *syncv1.SynchronizeUsersRequest {
 	return &syncv1.SynchronizeUsersRequest{
-		TenantId: tenantID, ConnectionId: connectionID,
+		TenantId: tenantID, ConnectionId: connectionID, PreviewId: runID,
 		DefaultWinner: syncv1.SyncSide_SYNC_SIDE_ERP, AddMissingToHr: true,
+		Resolutions: []*syncv1.Resolution{
+			{EmployeeId: "emp-1042", Field: hrv1.EmployeeField_EMPLOYEE_FIELD_PHONE, Winner: syncv1.SyncSide_SYNC_SIDE_HR},
+		},
+		MissingValues:    syncv1.MissingValues_MISSING_VALUES_WINNER,
 		ReportRecipients: []string{"hr@example.com"},
 	}
 }
@@ -868,6 +872,13 @@ func ruleCases() []ruleCase {
 		ok("sync_run_completed.started_before_finished", "Completed", same(validSyncRunCompleted)),
 		bad("sync_run_completed.started_before_finished", "StartedAfter", "",
 			with(validSyncRunCompleted, func(m *syncv1.SyncRunCompleted) { m.StartedAt = ts(now.Add(time.Second)) })),
+		ok("synchronize_users.one_resolution_per_field", "DistinctResolutions", same(validSynchronizeUsers)),
+		bad("synchronize_users.one_resolution_per_field", "TwoForOneField", "",
+			with(validSynchronizeUsers, func(m *syncv1.SynchronizeUsersRequest) {
+				m.Resolutions = append(m.Resolutions, &syncv1.Resolution{
+					EmployeeId: "emp-1042", Field: hrv1.EmployeeField_EMPLOYEE_FIELD_PHONE, Winner: syncv1.SyncSide_SYNC_SIDE_ERP,
+				})
+			})),
 		ok("apply_first_sync.one_resolution_per_field", "DistinctResolutions", same(validApplyFirstSync)),
 		bad("apply_first_sync.one_resolution_per_field", "TwoForOneField", "",
 			with(validApplyFirstSync, func(m *syncv1.ApplyFirstSyncRequest) {
@@ -1152,11 +1163,37 @@ func TestSync(t *testing.T) {
 		msg.DefaultWinner = 0
 		requireViolation(t, v, msg, violation{"default_winner", "enum.not_in"})
 	})
+	t.Run("SynchronizeUsersNeedsAPreview", func(t *testing.T) {
+		t.Parallel()
+		msg := validSynchronizeUsers()
+		msg.PreviewId = ""
+		requireViolation(t, v, msg, violation{"preview_id", "string.pattern"})
+	})
+	t.Run("RecipientsDefaultToTheAdmin", func(t *testing.T) {
+		t.Parallel()
+		msg := validSynchronizeUsers()
+		msg.ReportRecipients = nil
+		requireValid(t, v, msg)
+		apply := validApplyFirstSync()
+		apply.ReportRecipients = nil
+		requireValid(t, v, apply)
+		apply.ReportRecipients = []string{"not an address"}
+		requireViolation(t, v, apply, violation{"report_recipients[0]", "string.email"})
+	})
 	t.Run("ReportSentToSomeone", func(t *testing.T) {
 		t.Parallel()
 		msg := validSyncRunCompleted()
 		msg.ReportSentTo = nil
 		requireViolation(t, v, msg, violation{"report_sent_to", "repeated.min_items"})
+	})
+	t.Run("RotateNeedsTheAuthorityAndAKey", func(t *testing.T) {
+		t.Parallel()
+		msg := &syncv1.RotateConnectionKeyRequest{TenantId: tenantID, ConnectionId: connectionID, ApiKey: "k3y-0123456789abcdef", AuthorityConfirmed: true}
+		requireValid(t, v, msg)
+		msg.AuthorityConfirmed = false
+		requireViolation(t, v, msg, violation{"authority_confirmed", "bool.const"})
+		msg.ApiKey = "short"
+		requireViolation(t, v, msg, violation{"api_key", "string.min_len"})
 	})
 }
 
@@ -1179,6 +1216,14 @@ func TestCreateConnection(t *testing.T) {
 		msg := validCreateConnection()
 		msg.ApiKey = ""
 		requireViolation(t, v, msg, violation{"api_key", "string.min_len"})
+	})
+	t.Run("ForACompany", func(t *testing.T) {
+		t.Parallel()
+		msg := validCreateConnection()
+		msg.CompanyId = proto.String(runID)
+		requireValid(t, v, msg)
+		msg.CompanyId = proto.String("ACME")
+		requireViolation(t, v, msg, violation{"company_id", "string.pattern"})
 	})
 }
 
@@ -1243,6 +1288,7 @@ func TestSecretsAreMarkedDebugRedact(t *testing.T) {
 		"rollcall.invitation.v1.VerifyCodeRequest.code",
 		"rollcall.invitation.v1.VerifyCodeRequest.token",
 		"rollcall.sync.v1.CreateConnectionRequest.api_key",
+		"rollcall.sync.v1.RotateConnectionKeyRequest.api_key",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("debug_redact fields:\n got %v\nwant %v", got, want)

@@ -162,31 +162,46 @@ const (
 	SyncFailureReason_SYNC_FAILURE_REASON_NOT_LINKED SyncFailureReason = 7
 	// The connection is disabled or was removed.
 	SyncFailureReason_SYNC_FAILURE_REASON_CONNECTION_DISABLED SyncFailureReason = 8
+	// During a sync run: the value on the side to be written changed after
+	// the preview the admin decided on, so the decision no longer applies;
+	// run a new preview.
+	SyncFailureReason_SYNC_FAILURE_REASON_CHANGED_SINCE_PREVIEW SyncFailureReason = 9
+	// During a sync run: HR refused the values (validation error).
+	SyncFailureReason_SYNC_FAILURE_REASON_HR_REJECTED SyncFailureReason = 10
+	// During a sync run: HR could not be reached, timed out or answered 5xx,
+	// after every retry.
+	SyncFailureReason_SYNC_FAILURE_REASON_HR_UNAVAILABLE SyncFailureReason = 11
 )
 
 // Enum value maps for SyncFailureReason.
 var (
 	SyncFailureReason_name = map[int32]string{
-		0: "SYNC_FAILURE_REASON_UNSPECIFIED",
-		1: "SYNC_FAILURE_REASON_ERP_UNAVAILABLE",
-		2: "SYNC_FAILURE_REASON_ERP_RATE_LIMITED",
-		3: "SYNC_FAILURE_REASON_ERP_UNAUTHORIZED",
-		4: "SYNC_FAILURE_REASON_ERP_REJECTED",
-		5: "SYNC_FAILURE_REASON_DUPLICATE_EMAIL",
-		6: "SYNC_FAILURE_REASON_DUPLICATE_PHONE",
-		7: "SYNC_FAILURE_REASON_NOT_LINKED",
-		8: "SYNC_FAILURE_REASON_CONNECTION_DISABLED",
+		0:  "SYNC_FAILURE_REASON_UNSPECIFIED",
+		1:  "SYNC_FAILURE_REASON_ERP_UNAVAILABLE",
+		2:  "SYNC_FAILURE_REASON_ERP_RATE_LIMITED",
+		3:  "SYNC_FAILURE_REASON_ERP_UNAUTHORIZED",
+		4:  "SYNC_FAILURE_REASON_ERP_REJECTED",
+		5:  "SYNC_FAILURE_REASON_DUPLICATE_EMAIL",
+		6:  "SYNC_FAILURE_REASON_DUPLICATE_PHONE",
+		7:  "SYNC_FAILURE_REASON_NOT_LINKED",
+		8:  "SYNC_FAILURE_REASON_CONNECTION_DISABLED",
+		9:  "SYNC_FAILURE_REASON_CHANGED_SINCE_PREVIEW",
+		10: "SYNC_FAILURE_REASON_HR_REJECTED",
+		11: "SYNC_FAILURE_REASON_HR_UNAVAILABLE",
 	}
 	SyncFailureReason_value = map[string]int32{
-		"SYNC_FAILURE_REASON_UNSPECIFIED":         0,
-		"SYNC_FAILURE_REASON_ERP_UNAVAILABLE":     1,
-		"SYNC_FAILURE_REASON_ERP_RATE_LIMITED":    2,
-		"SYNC_FAILURE_REASON_ERP_UNAUTHORIZED":    3,
-		"SYNC_FAILURE_REASON_ERP_REJECTED":        4,
-		"SYNC_FAILURE_REASON_DUPLICATE_EMAIL":     5,
-		"SYNC_FAILURE_REASON_DUPLICATE_PHONE":     6,
-		"SYNC_FAILURE_REASON_NOT_LINKED":          7,
-		"SYNC_FAILURE_REASON_CONNECTION_DISABLED": 8,
+		"SYNC_FAILURE_REASON_UNSPECIFIED":           0,
+		"SYNC_FAILURE_REASON_ERP_UNAVAILABLE":       1,
+		"SYNC_FAILURE_REASON_ERP_RATE_LIMITED":      2,
+		"SYNC_FAILURE_REASON_ERP_UNAUTHORIZED":      3,
+		"SYNC_FAILURE_REASON_ERP_REJECTED":          4,
+		"SYNC_FAILURE_REASON_DUPLICATE_EMAIL":       5,
+		"SYNC_FAILURE_REASON_DUPLICATE_PHONE":       6,
+		"SYNC_FAILURE_REASON_NOT_LINKED":            7,
+		"SYNC_FAILURE_REASON_CONNECTION_DISABLED":   8,
+		"SYNC_FAILURE_REASON_CHANGED_SINCE_PREVIEW": 9,
+		"SYNC_FAILURE_REASON_HR_REJECTED":           10,
+		"SYNC_FAILURE_REASON_HR_UNAVAILABLE":        11,
 	}
 )
 
@@ -284,6 +299,13 @@ const (
 	SyncRunStatus_SYNC_RUN_STATUS_PARTIALLY_FAILED SyncRunStatus = 3
 	// The run could not be carried out.
 	SyncRunStatus_SYNC_RUN_STATUS_FAILED SyncRunStatus = 4
+	// The run would overwrite or clear values of more employees than the
+	// threshold allows; nothing was written, and it waits for the admin to
+	// confirm (ConfirmSyncRun) or cancel it (only in API responses).
+	SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION SyncRunStatus = 5
+	// The admin cancelled the run before it started writing (only in API
+	// responses; no report, no SyncRunCompleted).
+	SyncRunStatus_SYNC_RUN_STATUS_CANCELLED SyncRunStatus = 6
 )
 
 // Enum value maps for SyncRunStatus.
@@ -294,13 +316,17 @@ var (
 		2: "SYNC_RUN_STATUS_SUCCEEDED",
 		3: "SYNC_RUN_STATUS_PARTIALLY_FAILED",
 		4: "SYNC_RUN_STATUS_FAILED",
+		5: "SYNC_RUN_STATUS_AWAITING_CONFIRMATION",
+		6: "SYNC_RUN_STATUS_CANCELLED",
 	}
 	SyncRunStatus_value = map[string]int32{
-		"SYNC_RUN_STATUS_UNSPECIFIED":      0,
-		"SYNC_RUN_STATUS_RUNNING":          1,
-		"SYNC_RUN_STATUS_SUCCEEDED":        2,
-		"SYNC_RUN_STATUS_PARTIALLY_FAILED": 3,
-		"SYNC_RUN_STATUS_FAILED":           4,
+		"SYNC_RUN_STATUS_UNSPECIFIED":           0,
+		"SYNC_RUN_STATUS_RUNNING":               1,
+		"SYNC_RUN_STATUS_SUCCEEDED":             2,
+		"SYNC_RUN_STATUS_PARTIALLY_FAILED":      3,
+		"SYNC_RUN_STATUS_FAILED":                4,
+		"SYNC_RUN_STATUS_AWAITING_CONFIRMATION": 5,
+		"SYNC_RUN_STATUS_CANCELLED":             6,
 	}
 )
 
@@ -412,7 +438,10 @@ type SyncCounts struct {
 	// Employees already equal on both sides.
 	Unchanged uint32 `protobuf:"varint,6,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
 	// Employees that could not be synchronised.
-	Failed        uint32 `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`
+	Failed uint32 `protobuf:"varint,7,opt,name=failed,proto3" json:"failed,omitempty"`
+	// Employees left out because they break a rule (e.g. an email two HR
+	// employees share); listed in the report.
+	Skipped       uint32 `protobuf:"varint,8,opt,name=skipped,proto3" json:"skipped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -492,6 +521,13 @@ func (x *SyncCounts) GetUnchanged() uint32 {
 func (x *SyncCounts) GetFailed() uint32 {
 	if x != nil {
 		return x.Failed
+	}
+	return 0
+}
+
+func (x *SyncCounts) GetSkipped() uint32 {
+	if x != nil {
+		return x.Skipped
 	}
 	return 0
 }
@@ -909,7 +945,7 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"httpStatus\x88\x01\x01\x12\x1b\n" +
 	"\x04code\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18dR\x04code\x12\"\n" +
 	"\amessage\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\amessageB\x0e\n" +
-	"\f_http_status\"\xf4\x01\n" +
+	"\f_http_status\"\x8e\x02\n" +
 	"\n" +
 	"SyncCounts\x12$\n" +
 	"\x0ecreated_in_erp\x18\x01 \x01(\rR\fcreatedInErp\x12\"\n" +
@@ -918,7 +954,8 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"\rupdated_in_hr\x18\x04 \x01(\rR\vupdatedInHr\x12\x1c\n" +
 	"\tconflicts\x18\x05 \x01(\rR\tconflicts\x12\x1c\n" +
 	"\tunchanged\x18\x06 \x01(\rR\tunchanged\x12\x16\n" +
-	"\x06failed\x18\a \x01(\rR\x06failed\"\xdc\a\n" +
+	"\x06failed\x18\a \x01(\rR\x06failed\x12\x18\n" +
+	"\askipped\x18\b \x01(\rR\askipped\"\xdc\a\n" +
 	"\x0eEmployeeSynced\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12C\n" +
 	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
@@ -984,7 +1021,7 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"\x1cEMPLOYEE_SYNC_ACTION_CREATED\x10\x01\x12 \n" +
 	"\x1cEMPLOYEE_SYNC_ACTION_UPDATED\x10\x02\x12\"\n" +
 	"\x1eEMPLOYEE_SYNC_ACTION_UNCHANGED\x10\x03\x12 \n" +
-	"\x1cEMPLOYEE_SYNC_ACTION_REMOVED\x10\x04*\xfe\x02\n" +
+	"\x1cEMPLOYEE_SYNC_ACTION_REMOVED\x10\x04*\xfa\x03\n" +
 	"\x11SyncFailureReason\x12#\n" +
 	"\x1fSYNC_FAILURE_REASON_UNSPECIFIED\x10\x00\x12'\n" +
 	"#SYNC_FAILURE_REASON_ERP_UNAVAILABLE\x10\x01\x12(\n" +
@@ -994,17 +1031,23 @@ const file_rollcall_sync_v1_events_proto_rawDesc = "" +
 	"#SYNC_FAILURE_REASON_DUPLICATE_EMAIL\x10\x05\x12'\n" +
 	"#SYNC_FAILURE_REASON_DUPLICATE_PHONE\x10\x06\x12\"\n" +
 	"\x1eSYNC_FAILURE_REASON_NOT_LINKED\x10\a\x12+\n" +
-	"'SYNC_FAILURE_REASON_CONNECTION_DISABLED\x10\b*d\n" +
+	"'SYNC_FAILURE_REASON_CONNECTION_DISABLED\x10\b\x12-\n" +
+	")SYNC_FAILURE_REASON_CHANGED_SINCE_PREVIEW\x10\t\x12#\n" +
+	"\x1fSYNC_FAILURE_REASON_HR_REJECTED\x10\n" +
+	"\x12&\n" +
+	"\"SYNC_FAILURE_REASON_HR_UNAVAILABLE\x10\v*d\n" +
 	"\vSyncRunKind\x12\x1d\n" +
 	"\x19SYNC_RUN_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18SYNC_RUN_KIND_FIRST_SYNC\x10\x01\x12\x18\n" +
-	"\x14SYNC_RUN_KIND_MANUAL\x10\x02*\xae\x01\n" +
+	"\x14SYNC_RUN_KIND_MANUAL\x10\x02*\xf8\x01\n" +
 	"\rSyncRunStatus\x12\x1f\n" +
 	"\x1bSYNC_RUN_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SYNC_RUN_STATUS_RUNNING\x10\x01\x12\x1d\n" +
 	"\x19SYNC_RUN_STATUS_SUCCEEDED\x10\x02\x12$\n" +
 	" SYNC_RUN_STATUS_PARTIALLY_FAILED\x10\x03\x12\x1a\n" +
-	"\x16SYNC_RUN_STATUS_FAILED\x10\x04B\xb5\x01\n" +
+	"\x16SYNC_RUN_STATUS_FAILED\x10\x04\x12)\n" +
+	"%SYNC_RUN_STATUS_AWAITING_CONFIRMATION\x10\x05\x12\x1d\n" +
+	"\x19SYNC_RUN_STATUS_CANCELLED\x10\x06B\xb5\x01\n" +
 	"\x14com.rollcall.sync.v1B\vEventsProtoP\x01Z.rollcall.dev/proto/gen/rollcall/sync/v1;syncv1\xa2\x02\x03RSX\xaa\x02\x10Rollcall.Sync.V1\xca\x02\x10Rollcall\\Sync\\V1\xe2\x02\x1cRollcall\\Sync\\V1\\GPBMetadata\xea\x02\x12Rollcall::Sync::V1b\x06proto3"
 
 var (

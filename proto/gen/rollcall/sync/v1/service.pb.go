@@ -24,6 +24,126 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// MissingValues says what happens to a value set on one side only.
+type MissingValues int32
+
+const (
+	// Not set: MISSING_VALUES_FILL.
+	MissingValues_MISSING_VALUES_UNSPECIFIED MissingValues = 0
+	// The value is copied to the side that lacks it, whichever side wins
+	// conflicts: filling never loses a value.
+	MissingValues_MISSING_VALUES_FILL MissingValues = 1
+	// The winning side's state applies: a value it lacks is cleared on the
+	// other side (except the ERP's internationalID, which cannot be unset,
+	// and required fields).
+	MissingValues_MISSING_VALUES_WINNER MissingValues = 2
+)
+
+// Enum value maps for MissingValues.
+var (
+	MissingValues_name = map[int32]string{
+		0: "MISSING_VALUES_UNSPECIFIED",
+		1: "MISSING_VALUES_FILL",
+		2: "MISSING_VALUES_WINNER",
+	}
+	MissingValues_value = map[string]int32{
+		"MISSING_VALUES_UNSPECIFIED": 0,
+		"MISSING_VALUES_FILL":        1,
+		"MISSING_VALUES_WINNER":      2,
+	}
+)
+
+func (x MissingValues) Enum() *MissingValues {
+	p := new(MissingValues)
+	*p = x
+	return p
+}
+
+func (x MissingValues) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MissingValues) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_sync_v1_service_proto_enumTypes[0].Descriptor()
+}
+
+func (MissingValues) Type() protoreflect.EnumType {
+	return &file_rollcall_sync_v1_service_proto_enumTypes[0]
+}
+
+func (x MissingValues) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MissingValues.Descriptor instead.
+func (MissingValues) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{0}
+}
+
+// RuleViolationKind is a rule the data on one side breaks.
+type RuleViolationKind int32
+
+const (
+	// Not set; always rejected.
+	RuleViolationKind_RULE_VIOLATION_KIND_UNSPECIFIED RuleViolationKind = 0
+	// Two or more HR employees share an email (compared case-insensitively):
+	// none of them can be matched or created, so they are skipped.
+	RuleViolationKind_RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_HR RuleViolationKind = 1
+	// Two or more HR employees share a phone number, which HR requires to be
+	// unique: they are synchronised, but no phone is written to HR for them.
+	RuleViolationKind_RULE_VIOLATION_KIND_DUPLICATE_PHONE_IN_HR RuleViolationKind = 2
+	// Two or more ERP employees share an email: they are skipped.
+	RuleViolationKind_RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_ERP RuleViolationKind = 3
+	// Email, given name or family name is missing, so the employee cannot be
+	// created on the other side: skipped.
+	RuleViolationKind_RULE_VIOLATION_KIND_MISSING_REQUIRED_VALUE RuleViolationKind = 4
+)
+
+// Enum value maps for RuleViolationKind.
+var (
+	RuleViolationKind_name = map[int32]string{
+		0: "RULE_VIOLATION_KIND_UNSPECIFIED",
+		1: "RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_HR",
+		2: "RULE_VIOLATION_KIND_DUPLICATE_PHONE_IN_HR",
+		3: "RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_ERP",
+		4: "RULE_VIOLATION_KIND_MISSING_REQUIRED_VALUE",
+	}
+	RuleViolationKind_value = map[string]int32{
+		"RULE_VIOLATION_KIND_UNSPECIFIED":            0,
+		"RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_HR":  1,
+		"RULE_VIOLATION_KIND_DUPLICATE_PHONE_IN_HR":  2,
+		"RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_ERP": 3,
+		"RULE_VIOLATION_KIND_MISSING_REQUIRED_VALUE": 4,
+	}
+)
+
+func (x RuleViolationKind) Enum() *RuleViolationKind {
+	p := new(RuleViolationKind)
+	*p = x
+	return p
+}
+
+func (x RuleViolationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RuleViolationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_rollcall_sync_v1_service_proto_enumTypes[1].Descriptor()
+}
+
+func (RuleViolationKind) Type() protoreflect.EnumType {
+	return &file_rollcall_sync_v1_service_proto_enumTypes[1]
+}
+
+func (x RuleViolationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RuleViolationKind.Descriptor instead.
+func (RuleViolationKind) EnumDescriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{1}
+}
+
 // ErpSystem is the kind of ERP behind a connection.
 type ErpSystem int32
 
@@ -57,11 +177,11 @@ func (x ErpSystem) String() string {
 }
 
 func (ErpSystem) Descriptor() protoreflect.EnumDescriptor {
-	return file_rollcall_sync_v1_service_proto_enumTypes[0].Descriptor()
+	return file_rollcall_sync_v1_service_proto_enumTypes[2].Descriptor()
 }
 
 func (ErpSystem) Type() protoreflect.EnumType {
-	return &file_rollcall_sync_v1_service_proto_enumTypes[0]
+	return &file_rollcall_sync_v1_service_proto_enumTypes[2]
 }
 
 func (x ErpSystem) Number() protoreflect.EnumNumber {
@@ -70,7 +190,7 @@ func (x ErpSystem) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErpSystem.Descriptor instead.
 func (ErpSystem) EnumDescriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{0}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{2}
 }
 
 // ConnectionStatus is where a connection is in its life.
@@ -114,11 +234,11 @@ func (x ConnectionStatus) String() string {
 }
 
 func (ConnectionStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_rollcall_sync_v1_service_proto_enumTypes[1].Descriptor()
+	return file_rollcall_sync_v1_service_proto_enumTypes[3].Descriptor()
 }
 
 func (ConnectionStatus) Type() protoreflect.EnumType {
-	return &file_rollcall_sync_v1_service_proto_enumTypes[1]
+	return &file_rollcall_sync_v1_service_proto_enumTypes[3]
 }
 
 func (x ConnectionStatus) Number() protoreflect.EnumNumber {
@@ -127,7 +247,7 @@ func (x ConnectionStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConnectionStatus.Descriptor instead.
 func (ConnectionStatus) EnumDescriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{1}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{3}
 }
 
 // SyncSide is one side of a connection.
@@ -167,11 +287,11 @@ func (x SyncSide) String() string {
 }
 
 func (SyncSide) Descriptor() protoreflect.EnumDescriptor {
-	return file_rollcall_sync_v1_service_proto_enumTypes[2].Descriptor()
+	return file_rollcall_sync_v1_service_proto_enumTypes[4].Descriptor()
 }
 
 func (SyncSide) Type() protoreflect.EnumType {
-	return &file_rollcall_sync_v1_service_proto_enumTypes[2]
+	return &file_rollcall_sync_v1_service_proto_enumTypes[4]
 }
 
 func (x SyncSide) Number() protoreflect.EnumNumber {
@@ -180,7 +300,7 @@ func (x SyncSide) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SyncSide.Descriptor instead.
 func (SyncSide) EnumDescriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{2}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{4}
 }
 
 // Connection is an HR-to-ERP link. The API key is never returned.
@@ -198,8 +318,14 @@ type Connection struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Who confirmed the authority to connect (lowercase UUID).
 	AuthorityConfirmedByUserId string `protobuf:"bytes,6,opt,name=authority_confirmed_by_user_id,json=authorityConfirmedByUserId,proto3" json:"authority_confirmed_by_user_id,omitempty"`
-	unknownFields              protoimpl.UnknownFields
-	sizeCache                  protoimpl.SizeCache
+	// The company it is for (lowercase UUID); empty for the whole tenant.
+	CompanyId string `protobuf:"bytes,7,opt,name=company_id,json=companyId,proto3" json:"company_id,omitempty"`
+	// When the API key was last replaced; absent when never.
+	KeyRotatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=key_rotated_at,json=keyRotatedAt,proto3" json:"key_rotated_at,omitempty"`
+	// When the authority was last confirmed (creation or rotation).
+	AuthorityConfirmedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=authority_confirmed_at,json=authorityConfirmedAt,proto3" json:"authority_confirmed_at,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Connection) Reset() {
@@ -272,6 +398,27 @@ func (x *Connection) GetAuthorityConfirmedByUserId() string {
 		return x.AuthorityConfirmedByUserId
 	}
 	return ""
+}
+
+func (x *Connection) GetCompanyId() string {
+	if x != nil {
+		return x.CompanyId
+	}
+	return ""
+}
+
+func (x *Connection) GetKeyRotatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.KeyRotatedAt
+	}
+	return nil
+}
+
+func (x *Connection) GetAuthorityConfirmedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AuthorityConfirmedAt
+	}
+	return nil
 }
 
 // EmployeeRef identifies an employee on one or both sides, with a name to
@@ -558,6 +705,354 @@ func (x *Resolution) GetWinner() SyncSide {
 	return SyncSide_SYNC_SIDE_UNSPECIFIED
 }
 
+// RuleViolation is an employee whose data breaks a rule.
+type RuleViolation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which rule.
+	Kind RuleViolationKind `protobuf:"varint,1,opt,name=kind,proto3,enum=rollcall.sync.v1.RuleViolationKind" json:"kind,omitempty"`
+	// The employee (one entry per employee involved).
+	Employee *EmployeeRef `protobuf:"bytes,2,opt,name=employee,proto3" json:"employee,omitempty"`
+	// The field concerned.
+	Field v1.EmployeeField `protobuf:"varint,3,opt,name=field,proto3,enum=rollcall.hr.v1.EmployeeField" json:"field,omitempty"`
+	// The value concerned (the shared email or phone), formatted to show.
+	Value string `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	// What it means for the run, in words.
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RuleViolation) Reset() {
+	*x = RuleViolation{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RuleViolation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RuleViolation) ProtoMessage() {}
+
+func (x *RuleViolation) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RuleViolation.ProtoReflect.Descriptor instead.
+func (*RuleViolation) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RuleViolation) GetKind() RuleViolationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return RuleViolationKind_RULE_VIOLATION_KIND_UNSPECIFIED
+}
+
+func (x *RuleViolation) GetEmployee() *EmployeeRef {
+	if x != nil {
+		return x.Employee
+	}
+	return nil
+}
+
+func (x *RuleViolation) GetField() v1.EmployeeField {
+	if x != nil {
+		return x.Field
+	}
+	return v1.EmployeeField(0)
+}
+
+func (x *RuleViolation) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *RuleViolation) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// PreviewTotals count a preview's findings; the lists may be cut short
+// (max_items), these never are.
+type PreviewTotals struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Employees in HR.
+	HrEmployees uint32 `protobuf:"varint,1,opt,name=hr_employees,json=hrEmployees,proto3" json:"hr_employees,omitempty"`
+	// Employees in the ERP.
+	ErpEmployees uint32 `protobuf:"varint,2,opt,name=erp_employees,json=erpEmployees,proto3" json:"erp_employees,omitempty"`
+	// Employees found on both sides.
+	Matched uint32 `protobuf:"varint,3,opt,name=matched,proto3" json:"matched,omitempty"`
+	// Fields whose values differ.
+	Conflicts uint32 `protobuf:"varint,4,opt,name=conflicts,proto3" json:"conflicts,omitempty"`
+	// Matched employees with at least one conflict.
+	EmployeesWithConflicts uint32 `protobuf:"varint,5,opt,name=employees_with_conflicts,json=employeesWithConflicts,proto3" json:"employees_with_conflicts,omitempty"`
+	// Fields set on one side only.
+	MissingValues uint32 `protobuf:"varint,6,opt,name=missing_values,json=missingValues,proto3" json:"missing_values,omitempty"`
+	// HR employees with no ERP employee.
+	MissingInErp uint32 `protobuf:"varint,7,opt,name=missing_in_erp,json=missingInErp,proto3" json:"missing_in_erp,omitempty"`
+	// ERP employees with no HR employee.
+	MissingInHr uint32 `protobuf:"varint,8,opt,name=missing_in_hr,json=missingInHr,proto3" json:"missing_in_hr,omitempty"`
+	// Rule violations.
+	RuleViolations uint32 `protobuf:"varint,9,opt,name=rule_violations,json=ruleViolations,proto3" json:"rule_violations,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PreviewTotals) Reset() {
+	*x = PreviewTotals{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewTotals) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewTotals) ProtoMessage() {}
+
+func (x *PreviewTotals) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewTotals.ProtoReflect.Descriptor instead.
+func (*PreviewTotals) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PreviewTotals) GetHrEmployees() uint32 {
+	if x != nil {
+		return x.HrEmployees
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetErpEmployees() uint32 {
+	if x != nil {
+		return x.ErpEmployees
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetMatched() uint32 {
+	if x != nil {
+		return x.Matched
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetConflicts() uint32 {
+	if x != nil {
+		return x.Conflicts
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetEmployeesWithConflicts() uint32 {
+	if x != nil {
+		return x.EmployeesWithConflicts
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetMissingValues() uint32 {
+	if x != nil {
+		return x.MissingValues
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetMissingInErp() uint32 {
+	if x != nil {
+		return x.MissingInErp
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetMissingInHr() uint32 {
+	if x != nil {
+		return x.MissingInHr
+	}
+	return 0
+}
+
+func (x *PreviewTotals) GetRuleViolations() uint32 {
+	if x != nil {
+		return x.RuleViolations
+	}
+	return 0
+}
+
+// RunThreshold is the check that stops a run which would overwrite or
+// clear values of too many employees.
+type RunThreshold struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Existing employees whose values the run would overwrite or clear.
+	AffectedEmployees uint32 `protobuf:"varint,1,opt,name=affected_employees,json=affectedEmployees,proto3" json:"affected_employees,omitempty"`
+	// Existing employees on either side (matched ones counted once).
+	TotalEmployees uint32 `protobuf:"varint,2,opt,name=total_employees,json=totalEmployees,proto3" json:"total_employees,omitempty"`
+	// The threshold: more than this share, in percent, stops the run.
+	ThresholdPercent uint32 `protobuf:"varint,3,opt,name=threshold_percent,json=thresholdPercent,proto3" json:"threshold_percent,omitempty"`
+	// Whether the admin confirmed the run.
+	Confirmed bool `protobuf:"varint,4,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
+	// Who confirmed it (lowercase UUID).
+	ConfirmedByUserId string `protobuf:"bytes,5,opt,name=confirmed_by_user_id,json=confirmedByUserId,proto3" json:"confirmed_by_user_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RunThreshold) Reset() {
+	*x = RunThreshold{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunThreshold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunThreshold) ProtoMessage() {}
+
+func (x *RunThreshold) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunThreshold.ProtoReflect.Descriptor instead.
+func (*RunThreshold) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RunThreshold) GetAffectedEmployees() uint32 {
+	if x != nil {
+		return x.AffectedEmployees
+	}
+	return 0
+}
+
+func (x *RunThreshold) GetTotalEmployees() uint32 {
+	if x != nil {
+		return x.TotalEmployees
+	}
+	return 0
+}
+
+func (x *RunThreshold) GetThresholdPercent() uint32 {
+	if x != nil {
+		return x.ThresholdPercent
+	}
+	return 0
+}
+
+func (x *RunThreshold) GetConfirmed() bool {
+	if x != nil {
+		return x.Confirmed
+	}
+	return false
+}
+
+func (x *RunThreshold) GetConfirmedByUserId() string {
+	if x != nil {
+		return x.ConfirmedByUserId
+	}
+	return ""
+}
+
+// RunFailure is one employee a run could not synchronise.
+type RunFailure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The employee.
+	Employee *EmployeeRef `protobuf:"bytes,1,opt,name=employee,proto3" json:"employee,omitempty"`
+	// Why.
+	Reason SyncFailureReason `protobuf:"varint,2,opt,name=reason,proto3,enum=rollcall.sync.v1.SyncFailureReason" json:"reason,omitempty"`
+	// What the other system answered, in words.
+	Message       string `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunFailure) Reset() {
+	*x = RunFailure{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunFailure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunFailure) ProtoMessage() {}
+
+func (x *RunFailure) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunFailure.ProtoReflect.Descriptor instead.
+func (*RunFailure) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RunFailure) GetEmployee() *EmployeeRef {
+	if x != nil {
+		return x.Employee
+	}
+	return nil
+}
+
+func (x *RunFailure) GetReason() SyncFailureReason {
+	if x != nil {
+		return x.Reason
+	}
+	return SyncFailureReason_SYNC_FAILURE_REASON_UNSPECIFIED
+}
+
+func (x *RunFailure) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 // SyncRun is a first or manual synchronisation.
 type SyncRun struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -579,13 +1074,25 @@ type SyncRun struct {
 	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
 	// Who the report goes (or went) to.
 	ReportRecipients []string `protobuf:"bytes,9,rep,name=report_recipients,json=reportRecipients,proto3" json:"report_recipients,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Employees the run goes through (progress: done of total).
+	Total uint32 `protobuf:"varint,10,opt,name=total,proto3" json:"total,omitempty"`
+	// Employees finished so far, synchronised or failed.
+	Done uint32 `protobuf:"varint,11,opt,name=done,proto3" json:"done,omitempty"`
+	// The threshold check, once made.
+	Threshold *RunThreshold `protobuf:"bytes,12,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// The preview the run applies (lowercase UUID).
+	PreviewId string `protobuf:"bytes,13,opt,name=preview_id,json=previewId,proto3" json:"preview_id,omitempty"`
+	// Why a FAILED run failed.
+	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
+	// Who started it (lowercase UUID).
+	StartedByUserId string `protobuf:"bytes,15,opt,name=started_by_user_id,json=startedByUserId,proto3" json:"started_by_user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SyncRun) Reset() {
 	*x = SyncRun{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[5]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +1104,7 @@ func (x *SyncRun) String() string {
 func (*SyncRun) ProtoMessage() {}
 
 func (x *SyncRun) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[5]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +1117,7 @@ func (x *SyncRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncRun.ProtoReflect.Descriptor instead.
 func (*SyncRun) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{5}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SyncRun) GetRunId() string {
@@ -676,6 +1183,48 @@ func (x *SyncRun) GetReportRecipients() []string {
 	return nil
 }
 
+func (x *SyncRun) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *SyncRun) GetDone() uint32 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *SyncRun) GetThreshold() *RunThreshold {
+	if x != nil {
+		return x.Threshold
+	}
+	return nil
+}
+
+func (x *SyncRun) GetPreviewId() string {
+	if x != nil {
+		return x.PreviewId
+	}
+	return ""
+}
+
+func (x *SyncRun) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *SyncRun) GetStartedByUserId() string {
+	if x != nil {
+		return x.StartedByUserId
+	}
+	return ""
+}
+
 // CreateConnectionRequest is what the admin pasted and confirmed.
 type CreateConnectionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -689,13 +1238,16 @@ type CreateConnectionRequest struct {
 	// The admin confirms they have the authority to connect the two systems;
 	// must be true.
 	AuthorityConfirmed bool `protobuf:"varint,4,opt,name=authority_confirmed,json=authorityConfirmed,proto3" json:"authority_confirmed,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The company to connect (lowercase UUID, a company of the tenant);
+	// absent connects the whole tenant.
+	CompanyId     *string `protobuf:"bytes,5,opt,name=company_id,json=companyId,proto3,oneof" json:"company_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateConnectionRequest) Reset() {
 	*x = CreateConnectionRequest{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[6]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -707,7 +1259,7 @@ func (x *CreateConnectionRequest) String() string {
 func (*CreateConnectionRequest) ProtoMessage() {}
 
 func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[6]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -720,7 +1272,7 @@ func (x *CreateConnectionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionRequest.ProtoReflect.Descriptor instead.
 func (*CreateConnectionRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{6}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateConnectionRequest) GetTenantId() string {
@@ -751,6 +1303,13 @@ func (x *CreateConnectionRequest) GetAuthorityConfirmed() bool {
 	return false
 }
 
+func (x *CreateConnectionRequest) GetCompanyId() string {
+	if x != nil && x.CompanyId != nil {
+		return *x.CompanyId
+	}
+	return ""
+}
+
 // CreateConnectionResponse is the saved connection.
 type CreateConnectionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -762,7 +1321,7 @@ type CreateConnectionResponse struct {
 
 func (x *CreateConnectionResponse) Reset() {
 	*x = CreateConnectionResponse{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[7]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +1333,7 @@ func (x *CreateConnectionResponse) String() string {
 func (*CreateConnectionResponse) ProtoMessage() {}
 
 func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[7]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +1346,7 @@ func (x *CreateConnectionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnectionResponse.ProtoReflect.Descriptor instead.
 func (*CreateConnectionResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{7}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateConnectionResponse) GetConnection() *Connection {
@@ -797,20 +1356,328 @@ func (x *CreateConnectionResponse) GetConnection() *Connection {
 	return nil
 }
 
+// ListConnectionsRequest names the tenant.
+type ListConnectionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectionsRequest) Reset() {
+	*x = ListConnectionsRequest{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectionsRequest) ProtoMessage() {}
+
+func (x *ListConnectionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectionsRequest.ProtoReflect.Descriptor instead.
+func (*ListConnectionsRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListConnectionsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+// ListConnectionsResponse is the tenant's connections.
+type ListConnectionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Oldest first.
+	Connections   []*Connection `protobuf:"bytes,1,rep,name=connections,proto3" json:"connections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListConnectionsResponse) Reset() {
+	*x = ListConnectionsResponse{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListConnectionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListConnectionsResponse) ProtoMessage() {}
+
+func (x *ListConnectionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListConnectionsResponse.ProtoReflect.Descriptor instead.
+func (*ListConnectionsResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListConnectionsResponse) GetConnections() []*Connection {
+	if x != nil {
+		return x.Connections
+	}
+	return nil
+}
+
+// RotateConnectionKeyRequest is the new key the admin pasted and confirmed.
+type RotateConnectionKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The connection (lowercase UUID).
+	ConnectionId string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// The new API key generated in the ERP. Stored encrypted, never logged,
+	// never returned.
+	ApiKey string `protobuf:"bytes,3,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// The admin confirms again that they have the authority; must be true.
+	AuthorityConfirmed bool `protobuf:"varint,4,opt,name=authority_confirmed,json=authorityConfirmed,proto3" json:"authority_confirmed,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RotateConnectionKeyRequest) Reset() {
+	*x = RotateConnectionKeyRequest{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateConnectionKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateConnectionKeyRequest) ProtoMessage() {}
+
+func (x *RotateConnectionKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateConnectionKeyRequest.ProtoReflect.Descriptor instead.
+func (*RotateConnectionKeyRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RotateConnectionKeyRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RotateConnectionKeyRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
+func (x *RotateConnectionKeyRequest) GetApiKey() string {
+	if x != nil {
+		return x.ApiKey
+	}
+	return ""
+}
+
+func (x *RotateConnectionKeyRequest) GetAuthorityConfirmed() bool {
+	if x != nil {
+		return x.AuthorityConfirmed
+	}
+	return false
+}
+
+// RotateConnectionKeyResponse is the connection.
+type RotateConnectionKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The connection, with key_rotated_at set.
+	Connection    *Connection `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateConnectionKeyResponse) Reset() {
+	*x = RotateConnectionKeyResponse{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateConnectionKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateConnectionKeyResponse) ProtoMessage() {}
+
+func (x *RotateConnectionKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateConnectionKeyResponse.ProtoReflect.Descriptor instead.
+func (*RotateConnectionKeyResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RotateConnectionKeyResponse) GetConnection() *Connection {
+	if x != nil {
+		return x.Connection
+	}
+	return nil
+}
+
+// DeleteConnectionRequest names the connection.
+type DeleteConnectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The connection (lowercase UUID).
+	ConnectionId  string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteConnectionRequest) Reset() {
+	*x = DeleteConnectionRequest{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConnectionRequest) ProtoMessage() {}
+
+func (x *DeleteConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConnectionRequest.ProtoReflect.Descriptor instead.
+func (*DeleteConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DeleteConnectionRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteConnectionRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
+// DeleteConnectionResponse is empty: the connection is gone (deleting one
+// that is already gone is not an error).
+type DeleteConnectionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteConnectionResponse) Reset() {
+	*x = DeleteConnectionResponse{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteConnectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteConnectionResponse) ProtoMessage() {}
+
+func (x *DeleteConnectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteConnectionResponse.ProtoReflect.Descriptor instead.
+func (*DeleteConnectionResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{17}
+}
+
 // PreviewFirstSyncRequest names the connection.
 type PreviewFirstSyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tenant (lowercase UUID).
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// The connection (lowercase UUID), status PENDING_FIRST_SYNC.
-	ConnectionId  string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	ConnectionId string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// At most this many entries in each list of the answer (the totals are
+	// complete); 0 means 1000.
+	MaxItems      uint32 `protobuf:"varint,3,opt,name=max_items,json=maxItems,proto3" json:"max_items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PreviewFirstSyncRequest) Reset() {
 	*x = PreviewFirstSyncRequest{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[8]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +1689,7 @@ func (x *PreviewFirstSyncRequest) String() string {
 func (*PreviewFirstSyncRequest) ProtoMessage() {}
 
 func (x *PreviewFirstSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[8]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +1702,7 @@ func (x *PreviewFirstSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewFirstSyncRequest.ProtoReflect.Descriptor instead.
 func (*PreviewFirstSyncRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{8}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PreviewFirstSyncRequest) GetTenantId() string {
@@ -850,6 +1717,13 @@ func (x *PreviewFirstSyncRequest) GetConnectionId() string {
 		return x.ConnectionId
 	}
 	return ""
+}
+
+func (x *PreviewFirstSyncRequest) GetMaxItems() uint32 {
+	if x != nil {
+		return x.MaxItems
+	}
+	return 0
 }
 
 // PreviewFirstSyncResponse is what the admin must decide on.
@@ -868,13 +1742,21 @@ type PreviewFirstSyncResponse struct {
 	MissingInHr []*EmployeeRef `protobuf:"bytes,5,rep,name=missing_in_hr,json=missingInHr,proto3" json:"missing_in_hr,omitempty"`
 	// Employees equal on both sides.
 	MatchedUnchanged uint32 `protobuf:"varint,6,opt,name=matched_unchanged,json=matchedUnchanged,proto3" json:"matched_unchanged,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Rule violations (duplicate emails or phones, missing required values).
+	RuleViolations []*RuleViolation `protobuf:"bytes,7,rep,name=rule_violations,json=ruleViolations,proto3" json:"rule_violations,omitempty"`
+	// The counts behind the lists.
+	Totals *PreviewTotals `protobuf:"bytes,8,opt,name=totals,proto3" json:"totals,omitempty"`
+	// Whether some list was cut at max_items.
+	Truncated bool `protobuf:"varint,9,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// After this the preview can no longer be applied; preview again.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PreviewFirstSyncResponse) Reset() {
 	*x = PreviewFirstSyncResponse{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[9]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -886,7 +1768,7 @@ func (x *PreviewFirstSyncResponse) String() string {
 func (*PreviewFirstSyncResponse) ProtoMessage() {}
 
 func (x *PreviewFirstSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[9]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -899,7 +1781,7 @@ func (x *PreviewFirstSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewFirstSyncResponse.ProtoReflect.Descriptor instead.
 func (*PreviewFirstSyncResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{9}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PreviewFirstSyncResponse) GetPreviewId() string {
@@ -944,6 +1826,227 @@ func (x *PreviewFirstSyncResponse) GetMatchedUnchanged() uint32 {
 	return 0
 }
 
+func (x *PreviewFirstSyncResponse) GetRuleViolations() []*RuleViolation {
+	if x != nil {
+		return x.RuleViolations
+	}
+	return nil
+}
+
+func (x *PreviewFirstSyncResponse) GetTotals() *PreviewTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *PreviewFirstSyncResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *PreviewFirstSyncResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// PreviewSynchronizeUsersRequest names the connection.
+type PreviewSynchronizeUsersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The connection (lowercase UUID), status ACTIVE.
+	ConnectionId string `protobuf:"bytes,2,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	// At most this many entries in each list of the answer; 0 means 1000.
+	MaxItems      uint32 `protobuf:"varint,3,opt,name=max_items,json=maxItems,proto3" json:"max_items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewSynchronizeUsersRequest) Reset() {
+	*x = PreviewSynchronizeUsersRequest{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewSynchronizeUsersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewSynchronizeUsersRequest) ProtoMessage() {}
+
+func (x *PreviewSynchronizeUsersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewSynchronizeUsersRequest.ProtoReflect.Descriptor instead.
+func (*PreviewSynchronizeUsersRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *PreviewSynchronizeUsersRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *PreviewSynchronizeUsersRequest) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
+func (x *PreviewSynchronizeUsersRequest) GetMaxItems() uint32 {
+	if x != nil {
+		return x.MaxItems
+	}
+	return 0
+}
+
+// PreviewSynchronizeUsersResponse is what the admin must decide on; the
+// same fields as PreviewFirstSyncResponse. Employees already linked by an
+// earlier sync are matched by that link first, then by email.
+type PreviewSynchronizeUsersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Identifies this comparison; SynchronizeUsers refers to it.
+	PreviewId string `protobuf:"bytes,1,opt,name=preview_id,json=previewId,proto3" json:"preview_id,omitempty"`
+	// Fields whose values differ.
+	Conflicts []*Conflict `protobuf:"bytes,2,rep,name=conflicts,proto3" json:"conflicts,omitempty"`
+	// Fields set on one side only.
+	MissingValues []*MissingValue `protobuf:"bytes,3,rep,name=missing_values,json=missingValues,proto3" json:"missing_values,omitempty"`
+	// HR employees with no ERP employee.
+	MissingInErp []*EmployeeRef `protobuf:"bytes,4,rep,name=missing_in_erp,json=missingInErp,proto3" json:"missing_in_erp,omitempty"`
+	// ERP employees with no HR employee.
+	MissingInHr []*EmployeeRef `protobuf:"bytes,5,rep,name=missing_in_hr,json=missingInHr,proto3" json:"missing_in_hr,omitempty"`
+	// Employees equal on both sides.
+	MatchedUnchanged uint32 `protobuf:"varint,6,opt,name=matched_unchanged,json=matchedUnchanged,proto3" json:"matched_unchanged,omitempty"`
+	// Rule violations.
+	RuleViolations []*RuleViolation `protobuf:"bytes,7,rep,name=rule_violations,json=ruleViolations,proto3" json:"rule_violations,omitempty"`
+	// The counts behind the lists.
+	Totals *PreviewTotals `protobuf:"bytes,8,opt,name=totals,proto3" json:"totals,omitempty"`
+	// Whether some list was cut at max_items.
+	Truncated bool `protobuf:"varint,9,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// After this the preview can no longer be applied.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewSynchronizeUsersResponse) Reset() {
+	*x = PreviewSynchronizeUsersResponse{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewSynchronizeUsersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewSynchronizeUsersResponse) ProtoMessage() {}
+
+func (x *PreviewSynchronizeUsersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewSynchronizeUsersResponse.ProtoReflect.Descriptor instead.
+func (*PreviewSynchronizeUsersResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetPreviewId() string {
+	if x != nil {
+		return x.PreviewId
+	}
+	return ""
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetConflicts() []*Conflict {
+	if x != nil {
+		return x.Conflicts
+	}
+	return nil
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetMissingValues() []*MissingValue {
+	if x != nil {
+		return x.MissingValues
+	}
+	return nil
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetMissingInErp() []*EmployeeRef {
+	if x != nil {
+		return x.MissingInErp
+	}
+	return nil
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetMissingInHr() []*EmployeeRef {
+	if x != nil {
+		return x.MissingInHr
+	}
+	return nil
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetMatchedUnchanged() uint32 {
+	if x != nil {
+		return x.MatchedUnchanged
+	}
+	return 0
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetRuleViolations() []*RuleViolation {
+	if x != nil {
+		return x.RuleViolations
+	}
+	return nil
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetTotals() *PreviewTotals {
+	if x != nil {
+		return x.Totals
+	}
+	return nil
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *PreviewSynchronizeUsersResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 // ApplyFirstSyncRequest is the admin's choices.
 type ApplyFirstSyncRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -962,15 +2065,17 @@ type ApplyFirstSyncRequest struct {
 	AddMissingToErp bool `protobuf:"varint,6,opt,name=add_missing_to_erp,json=addMissingToErp,proto3" json:"add_missing_to_erp,omitempty"`
 	// Create ERP employees missing in HR.
 	AddMissingToHr bool `protobuf:"varint,7,opt,name=add_missing_to_hr,json=addMissingToHr,proto3" json:"add_missing_to_hr,omitempty"`
-	// Who gets the result report by email; at least one.
+	// Who gets the result report by email; empty: the calling administrator.
 	ReportRecipients []string `protobuf:"bytes,8,rep,name=report_recipients,json=reportRecipients,proto3" json:"report_recipients,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// What happens to values set on one side only.
+	MissingValues MissingValues `protobuf:"varint,9,opt,name=missing_values,json=missingValues,proto3,enum=rollcall.sync.v1.MissingValues" json:"missing_values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ApplyFirstSyncRequest) Reset() {
 	*x = ApplyFirstSyncRequest{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[10]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +2087,7 @@ func (x *ApplyFirstSyncRequest) String() string {
 func (*ApplyFirstSyncRequest) ProtoMessage() {}
 
 func (x *ApplyFirstSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[10]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +2100,7 @@ func (x *ApplyFirstSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyFirstSyncRequest.ProtoReflect.Descriptor instead.
 func (*ApplyFirstSyncRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{10}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApplyFirstSyncRequest) GetTenantId() string {
@@ -1054,6 +2159,13 @@ func (x *ApplyFirstSyncRequest) GetReportRecipients() []string {
 	return nil
 }
 
+func (x *ApplyFirstSyncRequest) GetMissingValues() MissingValues {
+	if x != nil {
+		return x.MissingValues
+	}
+	return MissingValues_MISSING_VALUES_UNSPECIFIED
+}
+
 // ApplyFirstSyncResponse is the started run.
 type ApplyFirstSyncResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1065,7 +2177,7 @@ type ApplyFirstSyncResponse struct {
 
 func (x *ApplyFirstSyncResponse) Reset() {
 	*x = ApplyFirstSyncResponse{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[11]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +2189,7 @@ func (x *ApplyFirstSyncResponse) String() string {
 func (*ApplyFirstSyncResponse) ProtoMessage() {}
 
 func (x *ApplyFirstSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[11]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +2202,7 @@ func (x *ApplyFirstSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApplyFirstSyncResponse.ProtoReflect.Descriptor instead.
 func (*ApplyFirstSyncResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{11}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApplyFirstSyncResponse) GetRun() *SyncRun {
@@ -1101,8 +2213,8 @@ func (x *ApplyFirstSyncResponse) GetRun() *SyncRun {
 }
 
 // SynchronizeUsersRequest starts a manual "synchronize users" (seed 004),
-// the only way ERP changes reach HR: it compares both sides like the first
-// sync and applies the admin's choices.
+// the only way ERP changes reach HR: it applies the admin's choices to a
+// preview (PreviewSynchronizeUsers).
 type SynchronizeUsersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tenant (lowercase UUID).
@@ -1116,15 +2228,21 @@ type SynchronizeUsersRequest struct {
 	AddMissingToErp bool `protobuf:"varint,4,opt,name=add_missing_to_erp,json=addMissingToErp,proto3" json:"add_missing_to_erp,omitempty"`
 	// Create ERP employees missing in HR.
 	AddMissingToHr bool `protobuf:"varint,5,opt,name=add_missing_to_hr,json=addMissingToHr,proto3" json:"add_missing_to_hr,omitempty"`
-	// Who gets the result report by email; at least one.
+	// Who gets the result report by email; empty: the calling administrator.
 	ReportRecipients []string `protobuf:"bytes,6,rep,name=report_recipients,json=reportRecipients,proto3" json:"report_recipients,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The preview the choices were made on (lowercase UUID).
+	PreviewId string `protobuf:"bytes,7,opt,name=preview_id,json=previewId,proto3" json:"preview_id,omitempty"`
+	// Per-employee, per-field exceptions to default_winner.
+	Resolutions []*Resolution `protobuf:"bytes,8,rep,name=resolutions,proto3" json:"resolutions,omitempty"`
+	// What happens to values set on one side only.
+	MissingValues MissingValues `protobuf:"varint,9,opt,name=missing_values,json=missingValues,proto3,enum=rollcall.sync.v1.MissingValues" json:"missing_values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SynchronizeUsersRequest) Reset() {
 	*x = SynchronizeUsersRequest{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[12]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +2254,7 @@ func (x *SynchronizeUsersRequest) String() string {
 func (*SynchronizeUsersRequest) ProtoMessage() {}
 
 func (x *SynchronizeUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[12]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +2267,7 @@ func (x *SynchronizeUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SynchronizeUsersRequest.ProtoReflect.Descriptor instead.
 func (*SynchronizeUsersRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{12}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SynchronizeUsersRequest) GetTenantId() string {
@@ -1194,6 +2312,27 @@ func (x *SynchronizeUsersRequest) GetReportRecipients() []string {
 	return nil
 }
 
+func (x *SynchronizeUsersRequest) GetPreviewId() string {
+	if x != nil {
+		return x.PreviewId
+	}
+	return ""
+}
+
+func (x *SynchronizeUsersRequest) GetResolutions() []*Resolution {
+	if x != nil {
+		return x.Resolutions
+	}
+	return nil
+}
+
+func (x *SynchronizeUsersRequest) GetMissingValues() MissingValues {
+	if x != nil {
+		return x.MissingValues
+	}
+	return MissingValues_MISSING_VALUES_UNSPECIFIED
+}
+
 // SynchronizeUsersResponse is the started run.
 type SynchronizeUsersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1205,7 +2344,7 @@ type SynchronizeUsersResponse struct {
 
 func (x *SynchronizeUsersResponse) Reset() {
 	*x = SynchronizeUsersResponse{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[13]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +2356,7 @@ func (x *SynchronizeUsersResponse) String() string {
 func (*SynchronizeUsersResponse) ProtoMessage() {}
 
 func (x *SynchronizeUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[13]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +2369,7 @@ func (x *SynchronizeUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SynchronizeUsersResponse.ProtoReflect.Descriptor instead.
 func (*SynchronizeUsersResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{13}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SynchronizeUsersResponse) GetRun() *SyncRun {
@@ -1253,7 +2392,7 @@ type GetSyncRunRequest struct {
 
 func (x *GetSyncRunRequest) Reset() {
 	*x = GetSyncRunRequest{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[14]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +2404,7 @@ func (x *GetSyncRunRequest) String() string {
 func (*GetSyncRunRequest) ProtoMessage() {}
 
 func (x *GetSyncRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[14]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +2417,7 @@ func (x *GetSyncRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSyncRunRequest.ProtoReflect.Descriptor instead.
 func (*GetSyncRunRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{14}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetSyncRunRequest) GetTenantId() string {
@@ -1299,14 +2438,16 @@ func (x *GetSyncRunRequest) GetRunId() string {
 type GetSyncRunResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The run.
-	Run           *SyncRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Run *SyncRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// The employees it could not synchronise so far (the first 100).
+	Failures      []*RunFailure `protobuf:"bytes,2,rep,name=failures,proto3" json:"failures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetSyncRunResponse) Reset() {
 	*x = GetSyncRunResponse{}
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[15]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1318,7 +2459,7 @@ func (x *GetSyncRunResponse) String() string {
 func (*GetSyncRunResponse) ProtoMessage() {}
 
 func (x *GetSyncRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_sync_v1_service_proto_msgTypes[15]
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1331,10 +2472,219 @@ func (x *GetSyncRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSyncRunResponse.ProtoReflect.Descriptor instead.
 func (*GetSyncRunResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{15}
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetSyncRunResponse) GetRun() *SyncRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *GetSyncRunResponse) GetFailures() []*RunFailure {
+	if x != nil {
+		return x.Failures
+	}
+	return nil
+}
+
+// ConfirmSyncRunRequest names the run to go on with.
+type ConfirmSyncRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The run (lowercase UUID), status AWAITING_CONFIRMATION.
+	RunId         string `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmSyncRunRequest) Reset() {
+	*x = ConfirmSyncRunRequest{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmSyncRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmSyncRunRequest) ProtoMessage() {}
+
+func (x *ConfirmSyncRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmSyncRunRequest.ProtoReflect.Descriptor instead.
+func (*ConfirmSyncRunRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ConfirmSyncRunRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ConfirmSyncRunRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+// ConfirmSyncRunResponse is the run, RUNNING again.
+type ConfirmSyncRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run.
+	Run           *SyncRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfirmSyncRunResponse) Reset() {
+	*x = ConfirmSyncRunResponse{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfirmSyncRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfirmSyncRunResponse) ProtoMessage() {}
+
+func (x *ConfirmSyncRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfirmSyncRunResponse.ProtoReflect.Descriptor instead.
+func (*ConfirmSyncRunResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ConfirmSyncRunResponse) GetRun() *SyncRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+// CancelSyncRunRequest names the run to cancel.
+type CancelSyncRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant (lowercase UUID).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The run (lowercase UUID), status AWAITING_CONFIRMATION.
+	RunId         string `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSyncRunRequest) Reset() {
+	*x = CancelSyncRunRequest{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSyncRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSyncRunRequest) ProtoMessage() {}
+
+func (x *CancelSyncRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSyncRunRequest.ProtoReflect.Descriptor instead.
+func (*CancelSyncRunRequest) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CancelSyncRunRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CancelSyncRunRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+// CancelSyncRunResponse is the run, CANCELLED.
+type CancelSyncRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run.
+	Run           *SyncRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSyncRunResponse) Reset() {
+	*x = CancelSyncRunResponse{}
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSyncRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSyncRunResponse) ProtoMessage() {}
+
+func (x *CancelSyncRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_sync_v1_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSyncRunResponse.ProtoReflect.Descriptor instead.
+func (*CancelSyncRunResponse) Descriptor() ([]byte, []int) {
+	return file_rollcall_sync_v1_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CancelSyncRunResponse) GetRun() *SyncRun {
 	if x != nil {
 		return x.Run
 	}
@@ -1345,7 +2695,7 @@ var File_rollcall_sync_v1_service_proto protoreflect.FileDescriptor
 
 const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1erollcall/sync/v1/service.proto\x12\x10rollcall.sync.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brollcall/hr/v1/events.proto\x1a\x1drollcall/sync/v1/events.proto\"\xc5\x02\n" +
+	"\x1erollcall/sync/v1/service.proto\x12\x10rollcall.sync.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1brollcall/hr/v1/events.proto\x1a\x1drollcall/sync/v1/events.proto\"\xf8\x03\n" +
 	"\n" +
 	"Connection\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12\x1b\n" +
@@ -1355,7 +2705,11 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2\".rollcall.sync.v1.ConnectionStatusR\x06status\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12B\n" +
-	"\x1eauthority_confirmed_by_user_id\x18\x06 \x01(\tR\x1aauthorityConfirmedByUserId\"\x8f\x01\n" +
+	"\x1eauthority_confirmed_by_user_id\x18\x06 \x01(\tR\x1aauthorityConfirmedByUserId\x12\x1d\n" +
+	"\n" +
+	"company_id\x18\a \x01(\tR\tcompanyId\x12@\n" +
+	"\x0ekey_rotated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fkeyRotatedAt\x12P\n" +
+	"\x16authority_confirmed_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x14authorityConfirmedAt\"\x8f\x01\n" +
 	"\vEmployeeRef\x12\x1f\n" +
 	"\vemployee_id\x18\x01 \x01(\tR\n" +
 	"employeeId\x12&\n" +
@@ -1380,7 +2734,34 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\x05field\x18\x02 \x01(\x0e2\x1d.rollcall.hr.v1.EmployeeFieldB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05field\x12>\n" +
 	"\x06winner\x18\x03 \x01(\x0e2\x1a.rollcall.sync.v1.SyncSideB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06winner\"\xab\x03\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06winner\"\xe6\x01\n" +
+	"\rRuleViolation\x127\n" +
+	"\x04kind\x18\x01 \x01(\x0e2#.rollcall.sync.v1.RuleViolationKindR\x04kind\x129\n" +
+	"\bemployee\x18\x02 \x01(\v2\x1d.rollcall.sync.v1.EmployeeRefR\bemployee\x123\n" +
+	"\x05field\x18\x03 \x01(\x0e2\x1d.rollcall.hr.v1.EmployeeFieldR\x05field\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\tR\x05value\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xe3\x02\n" +
+	"\rPreviewTotals\x12!\n" +
+	"\fhr_employees\x18\x01 \x01(\rR\vhrEmployees\x12#\n" +
+	"\rerp_employees\x18\x02 \x01(\rR\ferpEmployees\x12\x18\n" +
+	"\amatched\x18\x03 \x01(\rR\amatched\x12\x1c\n" +
+	"\tconflicts\x18\x04 \x01(\rR\tconflicts\x128\n" +
+	"\x18employees_with_conflicts\x18\x05 \x01(\rR\x16employeesWithConflicts\x12%\n" +
+	"\x0emissing_values\x18\x06 \x01(\rR\rmissingValues\x12$\n" +
+	"\x0emissing_in_erp\x18\a \x01(\rR\fmissingInErp\x12\"\n" +
+	"\rmissing_in_hr\x18\b \x01(\rR\vmissingInHr\x12'\n" +
+	"\x0frule_violations\x18\t \x01(\rR\x0eruleViolations\"\xe2\x01\n" +
+	"\fRunThreshold\x12-\n" +
+	"\x12affected_employees\x18\x01 \x01(\rR\x11affectedEmployees\x12'\n" +
+	"\x0ftotal_employees\x18\x02 \x01(\rR\x0etotalEmployees\x12+\n" +
+	"\x11threshold_percent\x18\x03 \x01(\rR\x10thresholdPercent\x12\x1c\n" +
+	"\tconfirmed\x18\x04 \x01(\bR\tconfirmed\x12/\n" +
+	"\x14confirmed_by_user_id\x18\x05 \x01(\tR\x11confirmedByUserId\"\x9e\x01\n" +
+	"\n" +
+	"RunFailure\x129\n" +
+	"\bemployee\x18\x01 \x01(\v2\x1d.rollcall.sync.v1.EmployeeRefR\bemployee\x12;\n" +
+	"\x06reason\x18\x02 \x01(\x0e2#.rollcall.sync.v1.SyncFailureReasonR\x06reason\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xf5\x04\n" +
 	"\aSyncRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12#\n" +
@@ -1391,21 +2772,50 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
 	"\fcompleted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12+\n" +
-	"\x11report_recipients\x18\t \x03(\tR\x10reportRecipients\"\xb7\x02\n" +
+	"\x11report_recipients\x18\t \x03(\tR\x10reportRecipients\x12\x14\n" +
+	"\x05total\x18\n" +
+	" \x01(\rR\x05total\x12\x12\n" +
+	"\x04done\x18\v \x01(\rR\x04done\x12<\n" +
+	"\tthreshold\x18\f \x01(\v2\x1e.rollcall.sync.v1.RunThresholdR\tthreshold\x12\x1d\n" +
+	"\n" +
+	"preview_id\x18\r \x01(\tR\tpreviewId\x12\x14\n" +
+	"\x05error\x18\x0e \x01(\tR\x05error\x12+\n" +
+	"\x12started_by_user_id\x18\x0f \x01(\tR\x0fstartedByUserId\"\xb1\x03\n" +
 	"\x17CreateConnectionRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12F\n" +
 	"\n" +
 	"erp_system\x18\x02 \x01(\x0e2\x1b.rollcall.sync.v1.ErpSystemB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\terpSystem\x126\n" +
 	"\aapi_key\x18\x03 \x01(\tB\x1d\xbaH\x17r\x15\x10\x10\x18\x80\x042\x0e^[\\x21-\\x7E]+$\x80\x01\x01R\x06apiKey\x128\n" +
-	"\x13authority_confirmed\x18\x04 \x01(\bB\a\xbaH\x04j\x02\b\x01R\x12authorityConfirmed\"X\n" +
+	"\x13authority_confirmed\x18\x04 \x01(\bB\a\xbaH\x04j\x02\b\x01R\x12authorityConfirmed\x12i\n" +
+	"\n" +
+	"company_id\x18\x05 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$H\x00R\tcompanyId\x88\x01\x01B\r\n" +
+	"\v_company_id\"X\n" +
 	"\x18CreateConnectionResponse\x12<\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x1c.rollcall.sync.v1.ConnectionR\n" +
+	"connection\"|\n" +
+	"\x16ListConnectionsRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"Y\n" +
+	"\x17ListConnectionsResponse\x12>\n" +
+	"\vconnections\x18\x01 \x03(\v2\x1c.rollcall.sync.v1.ConnectionR\vconnections\"\xde\x02\n" +
+	"\x1aRotateConnectionKeyRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x126\n" +
+	"\aapi_key\x18\x03 \x01(\tB\x1d\xbaH\x17r\x15\x10\x10\x18\x80\x042\x0e^[\\x21-\\x7E]+$\x80\x01\x01R\x06apiKey\x128\n" +
+	"\x13authority_confirmed\x18\x04 \x01(\bB\a\xbaH\x04j\x02\b\x01R\x12authorityConfirmed\"[\n" +
+	"\x1bRotateConnectionKeyResponse\x12<\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\v2\x1c.rollcall.sync.v1.ConnectionR\n" +
 	"connection\"\xe9\x01\n" +
+	"\x17DeleteConnectionRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\"\x1a\n" +
+	"\x18DeleteConnectionResponse\"\x90\x02\n" +
 	"\x17PreviewFirstSyncRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
-	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\"\xef\x02\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12%\n" +
+	"\tmax_items\x18\x03 \x01(\rB\b\xbaH\x05*\x03\x18\x90NR\bmaxItems\"\xcb\x04\n" +
 	"\x18PreviewFirstSyncResponse\x12\x1d\n" +
 	"\n" +
 	"preview_id\x18\x01 \x01(\tR\tpreviewId\x128\n" +
@@ -1413,7 +2823,31 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\x0emissing_values\x18\x03 \x03(\v2\x1e.rollcall.sync.v1.MissingValueR\rmissingValues\x12C\n" +
 	"\x0emissing_in_erp\x18\x04 \x03(\v2\x1d.rollcall.sync.v1.EmployeeRefR\fmissingInErp\x12A\n" +
 	"\rmissing_in_hr\x18\x05 \x03(\v2\x1d.rollcall.sync.v1.EmployeeRefR\vmissingInHr\x12+\n" +
-	"\x11matched_unchanged\x18\x06 \x01(\rR\x10matchedUnchanged\"\xb0\x06\n" +
+	"\x11matched_unchanged\x18\x06 \x01(\rR\x10matchedUnchanged\x12H\n" +
+	"\x0frule_violations\x18\a \x03(\v2\x1f.rollcall.sync.v1.RuleViolationR\x0eruleViolations\x127\n" +
+	"\x06totals\x18\b \x01(\v2\x1f.rollcall.sync.v1.PreviewTotalsR\x06totals\x12\x1c\n" +
+	"\ttruncated\x18\t \x01(\bR\ttruncated\x129\n" +
+	"\n" +
+	"expires_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x97\x02\n" +
+	"\x1ePreviewSynchronizeUsersRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
+	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12%\n" +
+	"\tmax_items\x18\x03 \x01(\rB\b\xbaH\x05*\x03\x18\x90NR\bmaxItems\"\xd2\x04\n" +
+	"\x1fPreviewSynchronizeUsersResponse\x12\x1d\n" +
+	"\n" +
+	"preview_id\x18\x01 \x01(\tR\tpreviewId\x128\n" +
+	"\tconflicts\x18\x02 \x03(\v2\x1a.rollcall.sync.v1.ConflictR\tconflicts\x12E\n" +
+	"\x0emissing_values\x18\x03 \x03(\v2\x1e.rollcall.sync.v1.MissingValueR\rmissingValues\x12C\n" +
+	"\x0emissing_in_erp\x18\x04 \x03(\v2\x1d.rollcall.sync.v1.EmployeeRefR\fmissingInErp\x12A\n" +
+	"\rmissing_in_hr\x18\x05 \x03(\v2\x1d.rollcall.sync.v1.EmployeeRefR\vmissingInHr\x12+\n" +
+	"\x11matched_unchanged\x18\x06 \x01(\rR\x10matchedUnchanged\x12H\n" +
+	"\x0frule_violations\x18\a \x03(\v2\x1f.rollcall.sync.v1.RuleViolationR\x0eruleViolations\x127\n" +
+	"\x06totals\x18\b \x01(\v2\x1f.rollcall.sync.v1.PreviewTotalsR\x06totals\x12\x1c\n" +
+	"\ttruncated\x18\t \x01(\bR\ttruncated\x129\n" +
+	"\n" +
+	"expires_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x80\a\n" +
 	"\x15ApplyFirstSyncRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
 	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12d\n" +
@@ -1423,26 +2857,53 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\rdefaultWinner\x12I\n" +
 	"\vresolutions\x18\x05 \x03(\v2\x1c.rollcall.sync.v1.ResolutionB\t\xbaH\x06\x92\x01\x03\x10\x90NR\vresolutions\x12+\n" +
 	"\x12add_missing_to_erp\x18\x06 \x01(\bR\x0faddMissingToErp\x12)\n" +
-	"\x11add_missing_to_hr\x18\a \x01(\bR\x0eaddMissingToHr\x12B\n" +
-	"\x11report_recipients\x18\b \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients:\xaa\x01\xbaH\xa6\x01\x1a\xa3\x01\n" +
+	"\x11add_missing_to_hr\x18\a \x01(\bR\x0eaddMissingToHr\x12@\n" +
+	"\x11report_recipients\x18\b \x03(\tB\x13\xbaH\x10\x92\x01\r\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients\x12P\n" +
+	"\x0emissing_values\x18\t \x01(\x0e2\x1f.rollcall.sync.v1.MissingValuesB\b\xbaH\x05\x82\x01\x02\x10\x01R\rmissingValues:\xaa\x01\xbaH\xa6\x01\x1a\xa3\x01\n" +
 	")apply_first_sync.one_resolution_per_field\x12-at most one resolution per employee and field\x1aGthis.resolutions.map(r, r.employee_id + '/' + string(r.field)).unique()\"E\n" +
 	"\x16ApplyFirstSyncResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\xd4\x03\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\x83\a\n" +
 	"\x17SynchronizeUsersRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12j\n" +
 	"\rconnection_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\fconnectionId\x12M\n" +
 	"\x0edefault_winner\x18\x03 \x01(\x0e2\x1a.rollcall.sync.v1.SyncSideB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\rdefaultWinner\x12+\n" +
 	"\x12add_missing_to_erp\x18\x04 \x01(\bR\x0faddMissingToErp\x12)\n" +
-	"\x11add_missing_to_hr\x18\x05 \x01(\bR\x0eaddMissingToHr\x12B\n" +
-	"\x11report_recipients\x18\x06 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients\"G\n" +
+	"\x11add_missing_to_hr\x18\x05 \x01(\bR\x0eaddMissingToHr\x12@\n" +
+	"\x11report_recipients\x18\x06 \x03(\tB\x13\xbaH\x10\x92\x01\r\x10\x14\x18\x01\"\ar\x05\x18\xfe\x01`\x01R\x10reportRecipients\x12d\n" +
+	"\n" +
+	"preview_id\x18\a \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\tpreviewId\x12I\n" +
+	"\vresolutions\x18\b \x03(\v2\x1c.rollcall.sync.v1.ResolutionB\t\xbaH\x06\x92\x01\x03\x10\x90NR\vresolutions\x12P\n" +
+	"\x0emissing_values\x18\t \x01(\x0e2\x1f.rollcall.sync.v1.MissingValuesB\b\xbaH\x05\x82\x01\x02\x10\x01R\rmissingValues:\xab\x01\xbaH\xa7\x01\x1a\xa4\x01\n" +
+	"*synchronize_users.one_resolution_per_field\x12-at most one resolution per employee and field\x1aGthis.resolutions.map(r, r.employee_id + '/' + string(r.field)).unique()\"G\n" +
 	"\x18SynchronizeUsersResponse\x12+\n" +
 	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\xd5\x01\n" +
 	"\x11GetSyncRunRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12\\\n" +
-	"\x06run_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x05runId\"A\n" +
+	"\x06run_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x05runId\"{\n" +
 	"\x12GetSyncRunResponse\x12+\n" +
-	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run*E\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\x128\n" +
+	"\bfailures\x18\x02 \x03(\v2\x1c.rollcall.sync.v1.RunFailureR\bfailures\"\xd9\x01\n" +
+	"\x15ConfirmSyncRunRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12\\\n" +
+	"\x06run_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x05runId\"E\n" +
+	"\x16ConfirmSyncRunResponse\x12+\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run\"\xd8\x01\n" +
+	"\x14CancelSyncRunRequest\x12b\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12\\\n" +
+	"\x06run_id\x18\x02 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\x05runId\"D\n" +
+	"\x15CancelSyncRunResponse\x12+\n" +
+	"\x03run\x18\x01 \x01(\v2\x19.rollcall.sync.v1.SyncRunR\x03run*c\n" +
+	"\rMissingValues\x12\x1e\n" +
+	"\x1aMISSING_VALUES_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13MISSING_VALUES_FILL\x10\x01\x12\x19\n" +
+	"\x15MISSING_VALUES_WINNER\x10\x02*\xf6\x01\n" +
+	"\x11RuleViolationKind\x12#\n" +
+	"\x1fRULE_VIOLATION_KIND_UNSPECIFIED\x10\x00\x12-\n" +
+	")RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_HR\x10\x01\x12-\n" +
+	")RULE_VIOLATION_KIND_DUPLICATE_PHONE_IN_HR\x10\x02\x12.\n" +
+	"*RULE_VIOLATION_KIND_DUPLICATE_EMAIL_IN_ERP\x10\x03\x12.\n" +
+	"*RULE_VIOLATION_KIND_MISSING_REQUIRED_VALUE\x10\x04*E\n" +
 	"\tErpSystem\x12\x1a\n" +
 	"\x16ERP_SYSTEM_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ERP_SYSTEM_24SEVENOFFICE\x10\x01*\x9d\x01\n" +
@@ -1454,14 +2915,20 @@ const file_rollcall_sync_v1_service_proto_rawDesc = "" +
 	"\bSyncSide\x12\x19\n" +
 	"\x15SYNC_SIDE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSYNC_SIDE_HR\x10\x01\x12\x11\n" +
-	"\rSYNC_SIDE_ERP\x10\x022\x91\x04\n" +
+	"\rSYNC_SIDE_ERP\x10\x022\xa9\t\n" +
 	"\vSyncService\x12i\n" +
-	"\x10CreateConnection\x12).rollcall.sync.v1.CreateConnectionRequest\x1a*.rollcall.sync.v1.CreateConnectionResponse\x12i\n" +
+	"\x10CreateConnection\x12).rollcall.sync.v1.CreateConnectionRequest\x1a*.rollcall.sync.v1.CreateConnectionResponse\x12k\n" +
+	"\x0fListConnections\x12(.rollcall.sync.v1.ListConnectionsRequest\x1a).rollcall.sync.v1.ListConnectionsResponse\"\x03\x90\x02\x01\x12r\n" +
+	"\x13RotateConnectionKey\x12,.rollcall.sync.v1.RotateConnectionKeyRequest\x1a-.rollcall.sync.v1.RotateConnectionKeyResponse\x12n\n" +
+	"\x10DeleteConnection\x12).rollcall.sync.v1.DeleteConnectionRequest\x1a*.rollcall.sync.v1.DeleteConnectionResponse\"\x03\x90\x02\x02\x12i\n" +
 	"\x10PreviewFirstSync\x12).rollcall.sync.v1.PreviewFirstSyncRequest\x1a*.rollcall.sync.v1.PreviewFirstSyncResponse\x12c\n" +
-	"\x0eApplyFirstSync\x12'.rollcall.sync.v1.ApplyFirstSyncRequest\x1a(.rollcall.sync.v1.ApplyFirstSyncResponse\x12i\n" +
+	"\x0eApplyFirstSync\x12'.rollcall.sync.v1.ApplyFirstSyncRequest\x1a(.rollcall.sync.v1.ApplyFirstSyncResponse\x12~\n" +
+	"\x17PreviewSynchronizeUsers\x120.rollcall.sync.v1.PreviewSynchronizeUsersRequest\x1a1.rollcall.sync.v1.PreviewSynchronizeUsersResponse\x12i\n" +
 	"\x10SynchronizeUsers\x12).rollcall.sync.v1.SynchronizeUsersRequest\x1a*.rollcall.sync.v1.SynchronizeUsersResponse\x12\\\n" +
 	"\n" +
-	"GetSyncRun\x12#.rollcall.sync.v1.GetSyncRunRequest\x1a$.rollcall.sync.v1.GetSyncRunResponse\"\x03\x90\x02\x01B\xb6\x01\n" +
+	"GetSyncRun\x12#.rollcall.sync.v1.GetSyncRunRequest\x1a$.rollcall.sync.v1.GetSyncRunResponse\"\x03\x90\x02\x01\x12c\n" +
+	"\x0eConfirmSyncRun\x12'.rollcall.sync.v1.ConfirmSyncRunRequest\x1a(.rollcall.sync.v1.ConfirmSyncRunResponse\x12`\n" +
+	"\rCancelSyncRun\x12&.rollcall.sync.v1.CancelSyncRunRequest\x1a'.rollcall.sync.v1.CancelSyncRunResponseB\xb6\x01\n" +
 	"\x14com.rollcall.sync.v1B\fServiceProtoP\x01Z.rollcall.dev/proto/gen/rollcall/sync/v1;syncv1\xa2\x02\x03RSX\xaa\x02\x10Rollcall.Sync.V1\xca\x02\x10Rollcall\\Sync\\V1\xe2\x02\x1cRollcall\\Sync\\V1\\GPBMetadata\xea\x02\x12Rollcall::Sync::V1b\x06proto3"
 
 var (
@@ -1476,77 +2943,134 @@ func file_rollcall_sync_v1_service_proto_rawDescGZIP() []byte {
 	return file_rollcall_sync_v1_service_proto_rawDescData
 }
 
-var file_rollcall_sync_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rollcall_sync_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_rollcall_sync_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_rollcall_sync_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_rollcall_sync_v1_service_proto_goTypes = []any{
-	(ErpSystem)(0),                   // 0: rollcall.sync.v1.ErpSystem
-	(ConnectionStatus)(0),            // 1: rollcall.sync.v1.ConnectionStatus
-	(SyncSide)(0),                    // 2: rollcall.sync.v1.SyncSide
-	(*Connection)(nil),               // 3: rollcall.sync.v1.Connection
-	(*EmployeeRef)(nil),              // 4: rollcall.sync.v1.EmployeeRef
-	(*Conflict)(nil),                 // 5: rollcall.sync.v1.Conflict
-	(*MissingValue)(nil),             // 6: rollcall.sync.v1.MissingValue
-	(*Resolution)(nil),               // 7: rollcall.sync.v1.Resolution
-	(*SyncRun)(nil),                  // 8: rollcall.sync.v1.SyncRun
-	(*CreateConnectionRequest)(nil),  // 9: rollcall.sync.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil), // 10: rollcall.sync.v1.CreateConnectionResponse
-	(*PreviewFirstSyncRequest)(nil),  // 11: rollcall.sync.v1.PreviewFirstSyncRequest
-	(*PreviewFirstSyncResponse)(nil), // 12: rollcall.sync.v1.PreviewFirstSyncResponse
-	(*ApplyFirstSyncRequest)(nil),    // 13: rollcall.sync.v1.ApplyFirstSyncRequest
-	(*ApplyFirstSyncResponse)(nil),   // 14: rollcall.sync.v1.ApplyFirstSyncResponse
-	(*SynchronizeUsersRequest)(nil),  // 15: rollcall.sync.v1.SynchronizeUsersRequest
-	(*SynchronizeUsersResponse)(nil), // 16: rollcall.sync.v1.SynchronizeUsersResponse
-	(*GetSyncRunRequest)(nil),        // 17: rollcall.sync.v1.GetSyncRunRequest
-	(*GetSyncRunResponse)(nil),       // 18: rollcall.sync.v1.GetSyncRunResponse
-	(*timestamppb.Timestamp)(nil),    // 19: google.protobuf.Timestamp
-	(v1.EmployeeField)(0),            // 20: rollcall.hr.v1.EmployeeField
-	(SyncRunKind)(0),                 // 21: rollcall.sync.v1.SyncRunKind
-	(SyncRunStatus)(0),               // 22: rollcall.sync.v1.SyncRunStatus
-	(*SyncCounts)(nil),               // 23: rollcall.sync.v1.SyncCounts
+	(MissingValues)(0),                      // 0: rollcall.sync.v1.MissingValues
+	(RuleViolationKind)(0),                  // 1: rollcall.sync.v1.RuleViolationKind
+	(ErpSystem)(0),                          // 2: rollcall.sync.v1.ErpSystem
+	(ConnectionStatus)(0),                   // 3: rollcall.sync.v1.ConnectionStatus
+	(SyncSide)(0),                           // 4: rollcall.sync.v1.SyncSide
+	(*Connection)(nil),                      // 5: rollcall.sync.v1.Connection
+	(*EmployeeRef)(nil),                     // 6: rollcall.sync.v1.EmployeeRef
+	(*Conflict)(nil),                        // 7: rollcall.sync.v1.Conflict
+	(*MissingValue)(nil),                    // 8: rollcall.sync.v1.MissingValue
+	(*Resolution)(nil),                      // 9: rollcall.sync.v1.Resolution
+	(*RuleViolation)(nil),                   // 10: rollcall.sync.v1.RuleViolation
+	(*PreviewTotals)(nil),                   // 11: rollcall.sync.v1.PreviewTotals
+	(*RunThreshold)(nil),                    // 12: rollcall.sync.v1.RunThreshold
+	(*RunFailure)(nil),                      // 13: rollcall.sync.v1.RunFailure
+	(*SyncRun)(nil),                         // 14: rollcall.sync.v1.SyncRun
+	(*CreateConnectionRequest)(nil),         // 15: rollcall.sync.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),        // 16: rollcall.sync.v1.CreateConnectionResponse
+	(*ListConnectionsRequest)(nil),          // 17: rollcall.sync.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),         // 18: rollcall.sync.v1.ListConnectionsResponse
+	(*RotateConnectionKeyRequest)(nil),      // 19: rollcall.sync.v1.RotateConnectionKeyRequest
+	(*RotateConnectionKeyResponse)(nil),     // 20: rollcall.sync.v1.RotateConnectionKeyResponse
+	(*DeleteConnectionRequest)(nil),         // 21: rollcall.sync.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),        // 22: rollcall.sync.v1.DeleteConnectionResponse
+	(*PreviewFirstSyncRequest)(nil),         // 23: rollcall.sync.v1.PreviewFirstSyncRequest
+	(*PreviewFirstSyncResponse)(nil),        // 24: rollcall.sync.v1.PreviewFirstSyncResponse
+	(*PreviewSynchronizeUsersRequest)(nil),  // 25: rollcall.sync.v1.PreviewSynchronizeUsersRequest
+	(*PreviewSynchronizeUsersResponse)(nil), // 26: rollcall.sync.v1.PreviewSynchronizeUsersResponse
+	(*ApplyFirstSyncRequest)(nil),           // 27: rollcall.sync.v1.ApplyFirstSyncRequest
+	(*ApplyFirstSyncResponse)(nil),          // 28: rollcall.sync.v1.ApplyFirstSyncResponse
+	(*SynchronizeUsersRequest)(nil),         // 29: rollcall.sync.v1.SynchronizeUsersRequest
+	(*SynchronizeUsersResponse)(nil),        // 30: rollcall.sync.v1.SynchronizeUsersResponse
+	(*GetSyncRunRequest)(nil),               // 31: rollcall.sync.v1.GetSyncRunRequest
+	(*GetSyncRunResponse)(nil),              // 32: rollcall.sync.v1.GetSyncRunResponse
+	(*ConfirmSyncRunRequest)(nil),           // 33: rollcall.sync.v1.ConfirmSyncRunRequest
+	(*ConfirmSyncRunResponse)(nil),          // 34: rollcall.sync.v1.ConfirmSyncRunResponse
+	(*CancelSyncRunRequest)(nil),            // 35: rollcall.sync.v1.CancelSyncRunRequest
+	(*CancelSyncRunResponse)(nil),           // 36: rollcall.sync.v1.CancelSyncRunResponse
+	(*timestamppb.Timestamp)(nil),           // 37: google.protobuf.Timestamp
+	(v1.EmployeeField)(0),                   // 38: rollcall.hr.v1.EmployeeField
+	(SyncFailureReason)(0),                  // 39: rollcall.sync.v1.SyncFailureReason
+	(SyncRunKind)(0),                        // 40: rollcall.sync.v1.SyncRunKind
+	(SyncRunStatus)(0),                      // 41: rollcall.sync.v1.SyncRunStatus
+	(*SyncCounts)(nil),                      // 42: rollcall.sync.v1.SyncCounts
 }
 var file_rollcall_sync_v1_service_proto_depIdxs = []int32{
-	0,  // 0: rollcall.sync.v1.Connection.erp_system:type_name -> rollcall.sync.v1.ErpSystem
-	1,  // 1: rollcall.sync.v1.Connection.status:type_name -> rollcall.sync.v1.ConnectionStatus
-	19, // 2: rollcall.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 3: rollcall.sync.v1.Conflict.employee:type_name -> rollcall.sync.v1.EmployeeRef
-	20, // 4: rollcall.sync.v1.Conflict.field:type_name -> rollcall.hr.v1.EmployeeField
-	4,  // 5: rollcall.sync.v1.MissingValue.employee:type_name -> rollcall.sync.v1.EmployeeRef
-	20, // 6: rollcall.sync.v1.MissingValue.field:type_name -> rollcall.hr.v1.EmployeeField
-	2,  // 7: rollcall.sync.v1.MissingValue.missing_on:type_name -> rollcall.sync.v1.SyncSide
-	20, // 8: rollcall.sync.v1.Resolution.field:type_name -> rollcall.hr.v1.EmployeeField
-	2,  // 9: rollcall.sync.v1.Resolution.winner:type_name -> rollcall.sync.v1.SyncSide
-	21, // 10: rollcall.sync.v1.SyncRun.kind:type_name -> rollcall.sync.v1.SyncRunKind
-	22, // 11: rollcall.sync.v1.SyncRun.status:type_name -> rollcall.sync.v1.SyncRunStatus
-	23, // 12: rollcall.sync.v1.SyncRun.counts:type_name -> rollcall.sync.v1.SyncCounts
-	19, // 13: rollcall.sync.v1.SyncRun.started_at:type_name -> google.protobuf.Timestamp
-	19, // 14: rollcall.sync.v1.SyncRun.completed_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: rollcall.sync.v1.CreateConnectionRequest.erp_system:type_name -> rollcall.sync.v1.ErpSystem
-	3,  // 16: rollcall.sync.v1.CreateConnectionResponse.connection:type_name -> rollcall.sync.v1.Connection
-	5,  // 17: rollcall.sync.v1.PreviewFirstSyncResponse.conflicts:type_name -> rollcall.sync.v1.Conflict
-	6,  // 18: rollcall.sync.v1.PreviewFirstSyncResponse.missing_values:type_name -> rollcall.sync.v1.MissingValue
-	4,  // 19: rollcall.sync.v1.PreviewFirstSyncResponse.missing_in_erp:type_name -> rollcall.sync.v1.EmployeeRef
-	4,  // 20: rollcall.sync.v1.PreviewFirstSyncResponse.missing_in_hr:type_name -> rollcall.sync.v1.EmployeeRef
-	2,  // 21: rollcall.sync.v1.ApplyFirstSyncRequest.default_winner:type_name -> rollcall.sync.v1.SyncSide
-	7,  // 22: rollcall.sync.v1.ApplyFirstSyncRequest.resolutions:type_name -> rollcall.sync.v1.Resolution
-	8,  // 23: rollcall.sync.v1.ApplyFirstSyncResponse.run:type_name -> rollcall.sync.v1.SyncRun
-	2,  // 24: rollcall.sync.v1.SynchronizeUsersRequest.default_winner:type_name -> rollcall.sync.v1.SyncSide
-	8,  // 25: rollcall.sync.v1.SynchronizeUsersResponse.run:type_name -> rollcall.sync.v1.SyncRun
-	8,  // 26: rollcall.sync.v1.GetSyncRunResponse.run:type_name -> rollcall.sync.v1.SyncRun
-	9,  // 27: rollcall.sync.v1.SyncService.CreateConnection:input_type -> rollcall.sync.v1.CreateConnectionRequest
-	11, // 28: rollcall.sync.v1.SyncService.PreviewFirstSync:input_type -> rollcall.sync.v1.PreviewFirstSyncRequest
-	13, // 29: rollcall.sync.v1.SyncService.ApplyFirstSync:input_type -> rollcall.sync.v1.ApplyFirstSyncRequest
-	15, // 30: rollcall.sync.v1.SyncService.SynchronizeUsers:input_type -> rollcall.sync.v1.SynchronizeUsersRequest
-	17, // 31: rollcall.sync.v1.SyncService.GetSyncRun:input_type -> rollcall.sync.v1.GetSyncRunRequest
-	10, // 32: rollcall.sync.v1.SyncService.CreateConnection:output_type -> rollcall.sync.v1.CreateConnectionResponse
-	12, // 33: rollcall.sync.v1.SyncService.PreviewFirstSync:output_type -> rollcall.sync.v1.PreviewFirstSyncResponse
-	14, // 34: rollcall.sync.v1.SyncService.ApplyFirstSync:output_type -> rollcall.sync.v1.ApplyFirstSyncResponse
-	16, // 35: rollcall.sync.v1.SyncService.SynchronizeUsers:output_type -> rollcall.sync.v1.SynchronizeUsersResponse
-	18, // 36: rollcall.sync.v1.SyncService.GetSyncRun:output_type -> rollcall.sync.v1.GetSyncRunResponse
-	32, // [32:37] is the sub-list for method output_type
-	27, // [27:32] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	2,  // 0: rollcall.sync.v1.Connection.erp_system:type_name -> rollcall.sync.v1.ErpSystem
+	3,  // 1: rollcall.sync.v1.Connection.status:type_name -> rollcall.sync.v1.ConnectionStatus
+	37, // 2: rollcall.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	37, // 3: rollcall.sync.v1.Connection.key_rotated_at:type_name -> google.protobuf.Timestamp
+	37, // 4: rollcall.sync.v1.Connection.authority_confirmed_at:type_name -> google.protobuf.Timestamp
+	6,  // 5: rollcall.sync.v1.Conflict.employee:type_name -> rollcall.sync.v1.EmployeeRef
+	38, // 6: rollcall.sync.v1.Conflict.field:type_name -> rollcall.hr.v1.EmployeeField
+	6,  // 7: rollcall.sync.v1.MissingValue.employee:type_name -> rollcall.sync.v1.EmployeeRef
+	38, // 8: rollcall.sync.v1.MissingValue.field:type_name -> rollcall.hr.v1.EmployeeField
+	4,  // 9: rollcall.sync.v1.MissingValue.missing_on:type_name -> rollcall.sync.v1.SyncSide
+	38, // 10: rollcall.sync.v1.Resolution.field:type_name -> rollcall.hr.v1.EmployeeField
+	4,  // 11: rollcall.sync.v1.Resolution.winner:type_name -> rollcall.sync.v1.SyncSide
+	1,  // 12: rollcall.sync.v1.RuleViolation.kind:type_name -> rollcall.sync.v1.RuleViolationKind
+	6,  // 13: rollcall.sync.v1.RuleViolation.employee:type_name -> rollcall.sync.v1.EmployeeRef
+	38, // 14: rollcall.sync.v1.RuleViolation.field:type_name -> rollcall.hr.v1.EmployeeField
+	6,  // 15: rollcall.sync.v1.RunFailure.employee:type_name -> rollcall.sync.v1.EmployeeRef
+	39, // 16: rollcall.sync.v1.RunFailure.reason:type_name -> rollcall.sync.v1.SyncFailureReason
+	40, // 17: rollcall.sync.v1.SyncRun.kind:type_name -> rollcall.sync.v1.SyncRunKind
+	41, // 18: rollcall.sync.v1.SyncRun.status:type_name -> rollcall.sync.v1.SyncRunStatus
+	42, // 19: rollcall.sync.v1.SyncRun.counts:type_name -> rollcall.sync.v1.SyncCounts
+	37, // 20: rollcall.sync.v1.SyncRun.started_at:type_name -> google.protobuf.Timestamp
+	37, // 21: rollcall.sync.v1.SyncRun.completed_at:type_name -> google.protobuf.Timestamp
+	12, // 22: rollcall.sync.v1.SyncRun.threshold:type_name -> rollcall.sync.v1.RunThreshold
+	2,  // 23: rollcall.sync.v1.CreateConnectionRequest.erp_system:type_name -> rollcall.sync.v1.ErpSystem
+	5,  // 24: rollcall.sync.v1.CreateConnectionResponse.connection:type_name -> rollcall.sync.v1.Connection
+	5,  // 25: rollcall.sync.v1.ListConnectionsResponse.connections:type_name -> rollcall.sync.v1.Connection
+	5,  // 26: rollcall.sync.v1.RotateConnectionKeyResponse.connection:type_name -> rollcall.sync.v1.Connection
+	7,  // 27: rollcall.sync.v1.PreviewFirstSyncResponse.conflicts:type_name -> rollcall.sync.v1.Conflict
+	8,  // 28: rollcall.sync.v1.PreviewFirstSyncResponse.missing_values:type_name -> rollcall.sync.v1.MissingValue
+	6,  // 29: rollcall.sync.v1.PreviewFirstSyncResponse.missing_in_erp:type_name -> rollcall.sync.v1.EmployeeRef
+	6,  // 30: rollcall.sync.v1.PreviewFirstSyncResponse.missing_in_hr:type_name -> rollcall.sync.v1.EmployeeRef
+	10, // 31: rollcall.sync.v1.PreviewFirstSyncResponse.rule_violations:type_name -> rollcall.sync.v1.RuleViolation
+	11, // 32: rollcall.sync.v1.PreviewFirstSyncResponse.totals:type_name -> rollcall.sync.v1.PreviewTotals
+	37, // 33: rollcall.sync.v1.PreviewFirstSyncResponse.expires_at:type_name -> google.protobuf.Timestamp
+	7,  // 34: rollcall.sync.v1.PreviewSynchronizeUsersResponse.conflicts:type_name -> rollcall.sync.v1.Conflict
+	8,  // 35: rollcall.sync.v1.PreviewSynchronizeUsersResponse.missing_values:type_name -> rollcall.sync.v1.MissingValue
+	6,  // 36: rollcall.sync.v1.PreviewSynchronizeUsersResponse.missing_in_erp:type_name -> rollcall.sync.v1.EmployeeRef
+	6,  // 37: rollcall.sync.v1.PreviewSynchronizeUsersResponse.missing_in_hr:type_name -> rollcall.sync.v1.EmployeeRef
+	10, // 38: rollcall.sync.v1.PreviewSynchronizeUsersResponse.rule_violations:type_name -> rollcall.sync.v1.RuleViolation
+	11, // 39: rollcall.sync.v1.PreviewSynchronizeUsersResponse.totals:type_name -> rollcall.sync.v1.PreviewTotals
+	37, // 40: rollcall.sync.v1.PreviewSynchronizeUsersResponse.expires_at:type_name -> google.protobuf.Timestamp
+	4,  // 41: rollcall.sync.v1.ApplyFirstSyncRequest.default_winner:type_name -> rollcall.sync.v1.SyncSide
+	9,  // 42: rollcall.sync.v1.ApplyFirstSyncRequest.resolutions:type_name -> rollcall.sync.v1.Resolution
+	0,  // 43: rollcall.sync.v1.ApplyFirstSyncRequest.missing_values:type_name -> rollcall.sync.v1.MissingValues
+	14, // 44: rollcall.sync.v1.ApplyFirstSyncResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	4,  // 45: rollcall.sync.v1.SynchronizeUsersRequest.default_winner:type_name -> rollcall.sync.v1.SyncSide
+	9,  // 46: rollcall.sync.v1.SynchronizeUsersRequest.resolutions:type_name -> rollcall.sync.v1.Resolution
+	0,  // 47: rollcall.sync.v1.SynchronizeUsersRequest.missing_values:type_name -> rollcall.sync.v1.MissingValues
+	14, // 48: rollcall.sync.v1.SynchronizeUsersResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	14, // 49: rollcall.sync.v1.GetSyncRunResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	13, // 50: rollcall.sync.v1.GetSyncRunResponse.failures:type_name -> rollcall.sync.v1.RunFailure
+	14, // 51: rollcall.sync.v1.ConfirmSyncRunResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	14, // 52: rollcall.sync.v1.CancelSyncRunResponse.run:type_name -> rollcall.sync.v1.SyncRun
+	15, // 53: rollcall.sync.v1.SyncService.CreateConnection:input_type -> rollcall.sync.v1.CreateConnectionRequest
+	17, // 54: rollcall.sync.v1.SyncService.ListConnections:input_type -> rollcall.sync.v1.ListConnectionsRequest
+	19, // 55: rollcall.sync.v1.SyncService.RotateConnectionKey:input_type -> rollcall.sync.v1.RotateConnectionKeyRequest
+	21, // 56: rollcall.sync.v1.SyncService.DeleteConnection:input_type -> rollcall.sync.v1.DeleteConnectionRequest
+	23, // 57: rollcall.sync.v1.SyncService.PreviewFirstSync:input_type -> rollcall.sync.v1.PreviewFirstSyncRequest
+	27, // 58: rollcall.sync.v1.SyncService.ApplyFirstSync:input_type -> rollcall.sync.v1.ApplyFirstSyncRequest
+	25, // 59: rollcall.sync.v1.SyncService.PreviewSynchronizeUsers:input_type -> rollcall.sync.v1.PreviewSynchronizeUsersRequest
+	29, // 60: rollcall.sync.v1.SyncService.SynchronizeUsers:input_type -> rollcall.sync.v1.SynchronizeUsersRequest
+	31, // 61: rollcall.sync.v1.SyncService.GetSyncRun:input_type -> rollcall.sync.v1.GetSyncRunRequest
+	33, // 62: rollcall.sync.v1.SyncService.ConfirmSyncRun:input_type -> rollcall.sync.v1.ConfirmSyncRunRequest
+	35, // 63: rollcall.sync.v1.SyncService.CancelSyncRun:input_type -> rollcall.sync.v1.CancelSyncRunRequest
+	16, // 64: rollcall.sync.v1.SyncService.CreateConnection:output_type -> rollcall.sync.v1.CreateConnectionResponse
+	18, // 65: rollcall.sync.v1.SyncService.ListConnections:output_type -> rollcall.sync.v1.ListConnectionsResponse
+	20, // 66: rollcall.sync.v1.SyncService.RotateConnectionKey:output_type -> rollcall.sync.v1.RotateConnectionKeyResponse
+	22, // 67: rollcall.sync.v1.SyncService.DeleteConnection:output_type -> rollcall.sync.v1.DeleteConnectionResponse
+	24, // 68: rollcall.sync.v1.SyncService.PreviewFirstSync:output_type -> rollcall.sync.v1.PreviewFirstSyncResponse
+	28, // 69: rollcall.sync.v1.SyncService.ApplyFirstSync:output_type -> rollcall.sync.v1.ApplyFirstSyncResponse
+	26, // 70: rollcall.sync.v1.SyncService.PreviewSynchronizeUsers:output_type -> rollcall.sync.v1.PreviewSynchronizeUsersResponse
+	30, // 71: rollcall.sync.v1.SyncService.SynchronizeUsers:output_type -> rollcall.sync.v1.SynchronizeUsersResponse
+	32, // 72: rollcall.sync.v1.SyncService.GetSyncRun:output_type -> rollcall.sync.v1.GetSyncRunResponse
+	34, // 73: rollcall.sync.v1.SyncService.ConfirmSyncRun:output_type -> rollcall.sync.v1.ConfirmSyncRunResponse
+	36, // 74: rollcall.sync.v1.SyncService.CancelSyncRun:output_type -> rollcall.sync.v1.CancelSyncRunResponse
+	64, // [64:75] is the sub-list for method output_type
+	53, // [53:64] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_sync_v1_service_proto_init() }
@@ -1555,13 +3079,14 @@ func file_rollcall_sync_v1_service_proto_init() {
 		return
 	}
 	file_rollcall_sync_v1_events_proto_init()
+	file_rollcall_sync_v1_service_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_sync_v1_service_proto_rawDesc), len(file_rollcall_sync_v1_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   16,
+			NumEnums:      5,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,24 +36,53 @@ const (
 	// SyncServiceCreateConnectionProcedure is the fully-qualified name of the SyncService's
 	// CreateConnection RPC.
 	SyncServiceCreateConnectionProcedure = "/rollcall.sync.v1.SyncService/CreateConnection"
+	// SyncServiceListConnectionsProcedure is the fully-qualified name of the SyncService's
+	// ListConnections RPC.
+	SyncServiceListConnectionsProcedure = "/rollcall.sync.v1.SyncService/ListConnections"
+	// SyncServiceRotateConnectionKeyProcedure is the fully-qualified name of the SyncService's
+	// RotateConnectionKey RPC.
+	SyncServiceRotateConnectionKeyProcedure = "/rollcall.sync.v1.SyncService/RotateConnectionKey"
+	// SyncServiceDeleteConnectionProcedure is the fully-qualified name of the SyncService's
+	// DeleteConnection RPC.
+	SyncServiceDeleteConnectionProcedure = "/rollcall.sync.v1.SyncService/DeleteConnection"
 	// SyncServicePreviewFirstSyncProcedure is the fully-qualified name of the SyncService's
 	// PreviewFirstSync RPC.
 	SyncServicePreviewFirstSyncProcedure = "/rollcall.sync.v1.SyncService/PreviewFirstSync"
 	// SyncServiceApplyFirstSyncProcedure is the fully-qualified name of the SyncService's
 	// ApplyFirstSync RPC.
 	SyncServiceApplyFirstSyncProcedure = "/rollcall.sync.v1.SyncService/ApplyFirstSync"
+	// SyncServicePreviewSynchronizeUsersProcedure is the fully-qualified name of the SyncService's
+	// PreviewSynchronizeUsers RPC.
+	SyncServicePreviewSynchronizeUsersProcedure = "/rollcall.sync.v1.SyncService/PreviewSynchronizeUsers"
 	// SyncServiceSynchronizeUsersProcedure is the fully-qualified name of the SyncService's
 	// SynchronizeUsers RPC.
 	SyncServiceSynchronizeUsersProcedure = "/rollcall.sync.v1.SyncService/SynchronizeUsers"
 	// SyncServiceGetSyncRunProcedure is the fully-qualified name of the SyncService's GetSyncRun RPC.
 	SyncServiceGetSyncRunProcedure = "/rollcall.sync.v1.SyncService/GetSyncRun"
+	// SyncServiceConfirmSyncRunProcedure is the fully-qualified name of the SyncService's
+	// ConfirmSyncRun RPC.
+	SyncServiceConfirmSyncRunProcedure = "/rollcall.sync.v1.SyncService/ConfirmSyncRun"
+	// SyncServiceCancelSyncRunProcedure is the fully-qualified name of the SyncService's CancelSyncRun
+	// RPC.
+	SyncServiceCancelSyncRunProcedure = "/rollcall.sync.v1.SyncService/CancelSyncRun"
 )
 
 // SyncServiceClient is a client for the rollcall.sync.v1.SyncService service.
 type SyncServiceClient interface {
-	// CreateConnection stores the ERP API key (encrypted) and tests it. The
-	// admin must confirm they have the authority to connect.
+	// CreateConnection tests the ERP API key against the ERP, then stores it
+	// encrypted; a key the ERP refuses is INVALID_ARGUMENT on api_key and
+	// nothing is saved. The admin must confirm they have the authority to
+	// connect. One connection per tenant, or one per company of the tenant
+	// (not both): another is ALREADY_EXISTS.
 	CreateConnection(context.Context, *connect.Request[v1.CreateConnectionRequest]) (*connect.Response[v1.CreateConnectionResponse], error)
+	// ListConnections lists the tenant's connections (never their keys).
+	ListConnections(context.Context, *connect.Request[v1.ListConnectionsRequest]) (*connect.Response[v1.ListConnectionsResponse], error)
+	// RotateConnectionKey replaces a connection's API key, tested against the
+	// ERP first like CreateConnection; the old key is no longer used.
+	RotateConnectionKey(context.Context, *connect.Request[v1.RotateConnectionKeyRequest]) (*connect.Response[v1.RotateConnectionKeyResponse], error)
+	// DeleteConnection removes a connection, its key and its employee links;
+	// real-time sync of its employees stops. Unfinished runs are cancelled.
+	DeleteConnection(context.Context, *connect.Request[v1.DeleteConnectionRequest]) (*connect.Response[v1.DeleteConnectionResponse], error)
 	// PreviewFirstSync compares both sides and lists conflicts, missing values
 	// and employees missing on either side, without changing anything.
 	PreviewFirstSync(context.Context, *connect.Request[v1.PreviewFirstSyncRequest]) (*connect.Response[v1.PreviewFirstSyncResponse], error)
@@ -61,10 +90,19 @@ type SyncServiceClient interface {
 	// activates real-time sync, and emails a report. It returns at once; follow
 	// the run with GetSyncRun.
 	ApplyFirstSync(context.Context, *connect.Request[v1.ApplyFirstSyncRequest]) (*connect.Response[v1.ApplyFirstSyncResponse], error)
-	// SynchronizeUsers starts a manual sync, the only way ERP changes reach HR.
+	// PreviewSynchronizeUsers compares both sides of an active connection,
+	// like PreviewFirstSync, for a manual "synchronize users".
+	PreviewSynchronizeUsers(context.Context, *connect.Request[v1.PreviewSynchronizeUsersRequest]) (*connect.Response[v1.PreviewSynchronizeUsersResponse], error)
+	// SynchronizeUsers starts a manual sync on a preview, the only way ERP
+	// changes reach HR.
 	SynchronizeUsers(context.Context, *connect.Request[v1.SynchronizeUsersRequest]) (*connect.Response[v1.SynchronizeUsersResponse], error)
 	// GetSyncRun returns a sync run's progress or result.
 	GetSyncRun(context.Context, *connect.Request[v1.GetSyncRunRequest]) (*connect.Response[v1.GetSyncRunResponse], error)
+	// ConfirmSyncRun lets a run that waits for confirmation (it would
+	// overwrite or clear values of more employees than the threshold) go on.
+	ConfirmSyncRun(context.Context, *connect.Request[v1.ConfirmSyncRunRequest]) (*connect.Response[v1.ConfirmSyncRunResponse], error)
+	// CancelSyncRun cancels a run that waits for confirmation.
+	CancelSyncRun(context.Context, *connect.Request[v1.CancelSyncRunRequest]) (*connect.Response[v1.CancelSyncRunResponse], error)
 }
 
 // NewSyncServiceClient constructs a client for the rollcall.sync.v1.SyncService service. By
@@ -84,6 +122,26 @@ func NewSyncServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(syncServiceMethods.ByName("CreateConnection")),
 			connect.WithClientOptions(opts...),
 		),
+		listConnections: connect.NewClient[v1.ListConnectionsRequest, v1.ListConnectionsResponse](
+			httpClient,
+			baseURL+SyncServiceListConnectionsProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("ListConnections")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		rotateConnectionKey: connect.NewClient[v1.RotateConnectionKeyRequest, v1.RotateConnectionKeyResponse](
+			httpClient,
+			baseURL+SyncServiceRotateConnectionKeyProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("RotateConnectionKey")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteConnection: connect.NewClient[v1.DeleteConnectionRequest, v1.DeleteConnectionResponse](
+			httpClient,
+			baseURL+SyncServiceDeleteConnectionProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("DeleteConnection")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 		previewFirstSync: connect.NewClient[v1.PreviewFirstSyncRequest, v1.PreviewFirstSyncResponse](
 			httpClient,
 			baseURL+SyncServicePreviewFirstSyncProcedure,
@@ -94,6 +152,12 @@ func NewSyncServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			httpClient,
 			baseURL+SyncServiceApplyFirstSyncProcedure,
 			connect.WithSchema(syncServiceMethods.ByName("ApplyFirstSync")),
+			connect.WithClientOptions(opts...),
+		),
+		previewSynchronizeUsers: connect.NewClient[v1.PreviewSynchronizeUsersRequest, v1.PreviewSynchronizeUsersResponse](
+			httpClient,
+			baseURL+SyncServicePreviewSynchronizeUsersProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("PreviewSynchronizeUsers")),
 			connect.WithClientOptions(opts...),
 		),
 		synchronizeUsers: connect.NewClient[v1.SynchronizeUsersRequest, v1.SynchronizeUsersResponse](
@@ -109,21 +173,54 @@ func NewSyncServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		confirmSyncRun: connect.NewClient[v1.ConfirmSyncRunRequest, v1.ConfirmSyncRunResponse](
+			httpClient,
+			baseURL+SyncServiceConfirmSyncRunProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("ConfirmSyncRun")),
+			connect.WithClientOptions(opts...),
+		),
+		cancelSyncRun: connect.NewClient[v1.CancelSyncRunRequest, v1.CancelSyncRunResponse](
+			httpClient,
+			baseURL+SyncServiceCancelSyncRunProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("CancelSyncRun")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // syncServiceClient implements SyncServiceClient.
 type syncServiceClient struct {
-	createConnection *connect.Client[v1.CreateConnectionRequest, v1.CreateConnectionResponse]
-	previewFirstSync *connect.Client[v1.PreviewFirstSyncRequest, v1.PreviewFirstSyncResponse]
-	applyFirstSync   *connect.Client[v1.ApplyFirstSyncRequest, v1.ApplyFirstSyncResponse]
-	synchronizeUsers *connect.Client[v1.SynchronizeUsersRequest, v1.SynchronizeUsersResponse]
-	getSyncRun       *connect.Client[v1.GetSyncRunRequest, v1.GetSyncRunResponse]
+	createConnection        *connect.Client[v1.CreateConnectionRequest, v1.CreateConnectionResponse]
+	listConnections         *connect.Client[v1.ListConnectionsRequest, v1.ListConnectionsResponse]
+	rotateConnectionKey     *connect.Client[v1.RotateConnectionKeyRequest, v1.RotateConnectionKeyResponse]
+	deleteConnection        *connect.Client[v1.DeleteConnectionRequest, v1.DeleteConnectionResponse]
+	previewFirstSync        *connect.Client[v1.PreviewFirstSyncRequest, v1.PreviewFirstSyncResponse]
+	applyFirstSync          *connect.Client[v1.ApplyFirstSyncRequest, v1.ApplyFirstSyncResponse]
+	previewSynchronizeUsers *connect.Client[v1.PreviewSynchronizeUsersRequest, v1.PreviewSynchronizeUsersResponse]
+	synchronizeUsers        *connect.Client[v1.SynchronizeUsersRequest, v1.SynchronizeUsersResponse]
+	getSyncRun              *connect.Client[v1.GetSyncRunRequest, v1.GetSyncRunResponse]
+	confirmSyncRun          *connect.Client[v1.ConfirmSyncRunRequest, v1.ConfirmSyncRunResponse]
+	cancelSyncRun           *connect.Client[v1.CancelSyncRunRequest, v1.CancelSyncRunResponse]
 }
 
 // CreateConnection calls rollcall.sync.v1.SyncService.CreateConnection.
 func (c *syncServiceClient) CreateConnection(ctx context.Context, req *connect.Request[v1.CreateConnectionRequest]) (*connect.Response[v1.CreateConnectionResponse], error) {
 	return c.createConnection.CallUnary(ctx, req)
+}
+
+// ListConnections calls rollcall.sync.v1.SyncService.ListConnections.
+func (c *syncServiceClient) ListConnections(ctx context.Context, req *connect.Request[v1.ListConnectionsRequest]) (*connect.Response[v1.ListConnectionsResponse], error) {
+	return c.listConnections.CallUnary(ctx, req)
+}
+
+// RotateConnectionKey calls rollcall.sync.v1.SyncService.RotateConnectionKey.
+func (c *syncServiceClient) RotateConnectionKey(ctx context.Context, req *connect.Request[v1.RotateConnectionKeyRequest]) (*connect.Response[v1.RotateConnectionKeyResponse], error) {
+	return c.rotateConnectionKey.CallUnary(ctx, req)
+}
+
+// DeleteConnection calls rollcall.sync.v1.SyncService.DeleteConnection.
+func (c *syncServiceClient) DeleteConnection(ctx context.Context, req *connect.Request[v1.DeleteConnectionRequest]) (*connect.Response[v1.DeleteConnectionResponse], error) {
+	return c.deleteConnection.CallUnary(ctx, req)
 }
 
 // PreviewFirstSync calls rollcall.sync.v1.SyncService.PreviewFirstSync.
@@ -136,6 +233,11 @@ func (c *syncServiceClient) ApplyFirstSync(ctx context.Context, req *connect.Req
 	return c.applyFirstSync.CallUnary(ctx, req)
 }
 
+// PreviewSynchronizeUsers calls rollcall.sync.v1.SyncService.PreviewSynchronizeUsers.
+func (c *syncServiceClient) PreviewSynchronizeUsers(ctx context.Context, req *connect.Request[v1.PreviewSynchronizeUsersRequest]) (*connect.Response[v1.PreviewSynchronizeUsersResponse], error) {
+	return c.previewSynchronizeUsers.CallUnary(ctx, req)
+}
+
 // SynchronizeUsers calls rollcall.sync.v1.SyncService.SynchronizeUsers.
 func (c *syncServiceClient) SynchronizeUsers(ctx context.Context, req *connect.Request[v1.SynchronizeUsersRequest]) (*connect.Response[v1.SynchronizeUsersResponse], error) {
 	return c.synchronizeUsers.CallUnary(ctx, req)
@@ -146,11 +248,32 @@ func (c *syncServiceClient) GetSyncRun(ctx context.Context, req *connect.Request
 	return c.getSyncRun.CallUnary(ctx, req)
 }
 
+// ConfirmSyncRun calls rollcall.sync.v1.SyncService.ConfirmSyncRun.
+func (c *syncServiceClient) ConfirmSyncRun(ctx context.Context, req *connect.Request[v1.ConfirmSyncRunRequest]) (*connect.Response[v1.ConfirmSyncRunResponse], error) {
+	return c.confirmSyncRun.CallUnary(ctx, req)
+}
+
+// CancelSyncRun calls rollcall.sync.v1.SyncService.CancelSyncRun.
+func (c *syncServiceClient) CancelSyncRun(ctx context.Context, req *connect.Request[v1.CancelSyncRunRequest]) (*connect.Response[v1.CancelSyncRunResponse], error) {
+	return c.cancelSyncRun.CallUnary(ctx, req)
+}
+
 // SyncServiceHandler is an implementation of the rollcall.sync.v1.SyncService service.
 type SyncServiceHandler interface {
-	// CreateConnection stores the ERP API key (encrypted) and tests it. The
-	// admin must confirm they have the authority to connect.
+	// CreateConnection tests the ERP API key against the ERP, then stores it
+	// encrypted; a key the ERP refuses is INVALID_ARGUMENT on api_key and
+	// nothing is saved. The admin must confirm they have the authority to
+	// connect. One connection per tenant, or one per company of the tenant
+	// (not both): another is ALREADY_EXISTS.
 	CreateConnection(context.Context, *connect.Request[v1.CreateConnectionRequest]) (*connect.Response[v1.CreateConnectionResponse], error)
+	// ListConnections lists the tenant's connections (never their keys).
+	ListConnections(context.Context, *connect.Request[v1.ListConnectionsRequest]) (*connect.Response[v1.ListConnectionsResponse], error)
+	// RotateConnectionKey replaces a connection's API key, tested against the
+	// ERP first like CreateConnection; the old key is no longer used.
+	RotateConnectionKey(context.Context, *connect.Request[v1.RotateConnectionKeyRequest]) (*connect.Response[v1.RotateConnectionKeyResponse], error)
+	// DeleteConnection removes a connection, its key and its employee links;
+	// real-time sync of its employees stops. Unfinished runs are cancelled.
+	DeleteConnection(context.Context, *connect.Request[v1.DeleteConnectionRequest]) (*connect.Response[v1.DeleteConnectionResponse], error)
 	// PreviewFirstSync compares both sides and lists conflicts, missing values
 	// and employees missing on either side, without changing anything.
 	PreviewFirstSync(context.Context, *connect.Request[v1.PreviewFirstSyncRequest]) (*connect.Response[v1.PreviewFirstSyncResponse], error)
@@ -158,10 +281,19 @@ type SyncServiceHandler interface {
 	// activates real-time sync, and emails a report. It returns at once; follow
 	// the run with GetSyncRun.
 	ApplyFirstSync(context.Context, *connect.Request[v1.ApplyFirstSyncRequest]) (*connect.Response[v1.ApplyFirstSyncResponse], error)
-	// SynchronizeUsers starts a manual sync, the only way ERP changes reach HR.
+	// PreviewSynchronizeUsers compares both sides of an active connection,
+	// like PreviewFirstSync, for a manual "synchronize users".
+	PreviewSynchronizeUsers(context.Context, *connect.Request[v1.PreviewSynchronizeUsersRequest]) (*connect.Response[v1.PreviewSynchronizeUsersResponse], error)
+	// SynchronizeUsers starts a manual sync on a preview, the only way ERP
+	// changes reach HR.
 	SynchronizeUsers(context.Context, *connect.Request[v1.SynchronizeUsersRequest]) (*connect.Response[v1.SynchronizeUsersResponse], error)
 	// GetSyncRun returns a sync run's progress or result.
 	GetSyncRun(context.Context, *connect.Request[v1.GetSyncRunRequest]) (*connect.Response[v1.GetSyncRunResponse], error)
+	// ConfirmSyncRun lets a run that waits for confirmation (it would
+	// overwrite or clear values of more employees than the threshold) go on.
+	ConfirmSyncRun(context.Context, *connect.Request[v1.ConfirmSyncRunRequest]) (*connect.Response[v1.ConfirmSyncRunResponse], error)
+	// CancelSyncRun cancels a run that waits for confirmation.
+	CancelSyncRun(context.Context, *connect.Request[v1.CancelSyncRunRequest]) (*connect.Response[v1.CancelSyncRunResponse], error)
 }
 
 // NewSyncServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -177,6 +309,26 @@ func NewSyncServiceHandler(svc SyncServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(syncServiceMethods.ByName("CreateConnection")),
 		connect.WithHandlerOptions(opts...),
 	)
+	syncServiceListConnectionsHandler := connect.NewUnaryHandler(
+		SyncServiceListConnectionsProcedure,
+		svc.ListConnections,
+		connect.WithSchema(syncServiceMethods.ByName("ListConnections")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	syncServiceRotateConnectionKeyHandler := connect.NewUnaryHandler(
+		SyncServiceRotateConnectionKeyProcedure,
+		svc.RotateConnectionKey,
+		connect.WithSchema(syncServiceMethods.ByName("RotateConnectionKey")),
+		connect.WithHandlerOptions(opts...),
+	)
+	syncServiceDeleteConnectionHandler := connect.NewUnaryHandler(
+		SyncServiceDeleteConnectionProcedure,
+		svc.DeleteConnection,
+		connect.WithSchema(syncServiceMethods.ByName("DeleteConnection")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	syncServicePreviewFirstSyncHandler := connect.NewUnaryHandler(
 		SyncServicePreviewFirstSyncProcedure,
 		svc.PreviewFirstSync,
@@ -187,6 +339,12 @@ func NewSyncServiceHandler(svc SyncServiceHandler, opts ...connect.HandlerOption
 		SyncServiceApplyFirstSyncProcedure,
 		svc.ApplyFirstSync,
 		connect.WithSchema(syncServiceMethods.ByName("ApplyFirstSync")),
+		connect.WithHandlerOptions(opts...),
+	)
+	syncServicePreviewSynchronizeUsersHandler := connect.NewUnaryHandler(
+		SyncServicePreviewSynchronizeUsersProcedure,
+		svc.PreviewSynchronizeUsers,
+		connect.WithSchema(syncServiceMethods.ByName("PreviewSynchronizeUsers")),
 		connect.WithHandlerOptions(opts...),
 	)
 	syncServiceSynchronizeUsersHandler := connect.NewUnaryHandler(
@@ -202,18 +360,42 @@ func NewSyncServiceHandler(svc SyncServiceHandler, opts ...connect.HandlerOption
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	syncServiceConfirmSyncRunHandler := connect.NewUnaryHandler(
+		SyncServiceConfirmSyncRunProcedure,
+		svc.ConfirmSyncRun,
+		connect.WithSchema(syncServiceMethods.ByName("ConfirmSyncRun")),
+		connect.WithHandlerOptions(opts...),
+	)
+	syncServiceCancelSyncRunHandler := connect.NewUnaryHandler(
+		SyncServiceCancelSyncRunProcedure,
+		svc.CancelSyncRun,
+		connect.WithSchema(syncServiceMethods.ByName("CancelSyncRun")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/rollcall.sync.v1.SyncService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SyncServiceCreateConnectionProcedure:
 			syncServiceCreateConnectionHandler.ServeHTTP(w, r)
+		case SyncServiceListConnectionsProcedure:
+			syncServiceListConnectionsHandler.ServeHTTP(w, r)
+		case SyncServiceRotateConnectionKeyProcedure:
+			syncServiceRotateConnectionKeyHandler.ServeHTTP(w, r)
+		case SyncServiceDeleteConnectionProcedure:
+			syncServiceDeleteConnectionHandler.ServeHTTP(w, r)
 		case SyncServicePreviewFirstSyncProcedure:
 			syncServicePreviewFirstSyncHandler.ServeHTTP(w, r)
 		case SyncServiceApplyFirstSyncProcedure:
 			syncServiceApplyFirstSyncHandler.ServeHTTP(w, r)
+		case SyncServicePreviewSynchronizeUsersProcedure:
+			syncServicePreviewSynchronizeUsersHandler.ServeHTTP(w, r)
 		case SyncServiceSynchronizeUsersProcedure:
 			syncServiceSynchronizeUsersHandler.ServeHTTP(w, r)
 		case SyncServiceGetSyncRunProcedure:
 			syncServiceGetSyncRunHandler.ServeHTTP(w, r)
+		case SyncServiceConfirmSyncRunProcedure:
+			syncServiceConfirmSyncRunHandler.ServeHTTP(w, r)
+		case SyncServiceCancelSyncRunProcedure:
+			syncServiceCancelSyncRunHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -227,6 +409,18 @@ func (UnimplementedSyncServiceHandler) CreateConnection(context.Context, *connec
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.CreateConnection is not implemented"))
 }
 
+func (UnimplementedSyncServiceHandler) ListConnections(context.Context, *connect.Request[v1.ListConnectionsRequest]) (*connect.Response[v1.ListConnectionsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.ListConnections is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) RotateConnectionKey(context.Context, *connect.Request[v1.RotateConnectionKeyRequest]) (*connect.Response[v1.RotateConnectionKeyResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.RotateConnectionKey is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) DeleteConnection(context.Context, *connect.Request[v1.DeleteConnectionRequest]) (*connect.Response[v1.DeleteConnectionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.DeleteConnection is not implemented"))
+}
+
 func (UnimplementedSyncServiceHandler) PreviewFirstSync(context.Context, *connect.Request[v1.PreviewFirstSyncRequest]) (*connect.Response[v1.PreviewFirstSyncResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.PreviewFirstSync is not implemented"))
 }
@@ -235,10 +429,22 @@ func (UnimplementedSyncServiceHandler) ApplyFirstSync(context.Context, *connect.
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.ApplyFirstSync is not implemented"))
 }
 
+func (UnimplementedSyncServiceHandler) PreviewSynchronizeUsers(context.Context, *connect.Request[v1.PreviewSynchronizeUsersRequest]) (*connect.Response[v1.PreviewSynchronizeUsersResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.PreviewSynchronizeUsers is not implemented"))
+}
+
 func (UnimplementedSyncServiceHandler) SynchronizeUsers(context.Context, *connect.Request[v1.SynchronizeUsersRequest]) (*connect.Response[v1.SynchronizeUsersResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.SynchronizeUsers is not implemented"))
 }
 
 func (UnimplementedSyncServiceHandler) GetSyncRun(context.Context, *connect.Request[v1.GetSyncRunRequest]) (*connect.Response[v1.GetSyncRunResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.GetSyncRun is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) ConfirmSyncRun(context.Context, *connect.Request[v1.ConfirmSyncRunRequest]) (*connect.Response[v1.ConfirmSyncRunResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.ConfirmSyncRun is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) CancelSyncRun(context.Context, *connect.Request[v1.CancelSyncRunRequest]) (*connect.Response[v1.CancelSyncRunResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("rollcall.sync.v1.SyncService.CancelSyncRun is not implemented"))
 }
