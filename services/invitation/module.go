@@ -70,8 +70,9 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	store := postgres.New(d.Pool, d.Source)
 	store.Published = d.Relay.Kick
 	idn := identity.New(idc)
+	pol := partners.New(ipc)
 	svc := &app.Service{
-		Store: store, Directory: idn, Partners: partners.New(ipc), Credentials: idn,
+		Store: store, Directory: idn, Partners: pol, Policy: pol, Credentials: idn,
 		Notifier: note, Key: domain.CodeKey(cfg.CodeKey), Log: d.Log,
 	}
 	sweeper := &ports.Sweeper{App: svc, Interval: cfg.SweepInterval, Log: d.Log}

@@ -44,7 +44,7 @@ func inviteAccepted(tenant, invitation, user, email string, at time.Time) *invit
 	return &invitationv1.InviteAccepted{
 		InvitationId: invitation, TenantId: tenant, OccurredAt: timestamppb.New(at), AcceptedAt: timestamppb.New(at),
 		Kind: invitationv1.InvitationKind_INVITATION_KIND_INTEGRATOR, Origin: commonv1.CreationOrigin_CREATION_ORIGIN_USER_ADMINISTRATION,
-		UserId: user, LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, FirstName: "Ivan", LastName: "Petrov",
+		UserId: user, LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PROVIDER_PROFILE, ExternalSubject: proto.String("telia:" + user), FirstName: "Ivan", LastName: "Petrov",
 		Email: email, Grants: &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_MAIN_ADMINISTRATOR},
 		PartnerId: proto.String(partnerID), Inviter: inviter(),
 	}

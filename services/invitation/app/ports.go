@@ -45,6 +45,14 @@ type Partners interface {
 	CheckPartner(ctx context.Context, email string) (partnerID string, err error)
 }
 
+// Policy is integrator-policy's decision on an integrator's guarded
+// actions (seed 003: he may not create administrators). Asking records a
+// refusal there (ActionDenied); a refusal comes back as a
+// domain.ErrForbidden field error, no answer as ErrUnavailable.
+type Policy interface {
+	MayCreateAdministrator(ctx context.Context, tenantID, actorUserID string) error
+}
+
 // Credentials sets an integration user's first password (identity service,
 // IdentityService.SetInitialPassword); the password never enters an event.
 type Credentials interface {

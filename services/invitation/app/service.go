@@ -78,6 +78,7 @@ type Service struct {
 	Store       Store
 	Directory   Directory
 	Partners    Partners
+	Policy      Policy // nil: an integrator's refusals are not recorded (they are still refused)
 	Credentials Credentials
 	Notifier    Notifier
 	Key         domain.CodeKey
@@ -139,7 +140,21 @@ func (s *Service) CreateWithLifetime(ctx context.Context, by domain.Actor, form 
 		return nil, fmt.Errorf("%w: %w", ErrUnknownTenant, err)
 	}
 	// The actor's rights first: someone who may not invite learns nothing
-	// about partners or the tenant's structure from the answers below.
+	// about partners or the tenant's structure from the answers below. An
+	// integrator who tries to create an administrator is asked about, so
+	// integrator-policy records the refusal (ActionDenied); the domain
+	// refuses him whatever it answers.
+	if by.Integrator && form.Grants.Level == domain.LevelMainAdministrator && s.Policy != nil {
+		err := s.Policy.MayCreateAdministrator(ctx, by.TenantID, by.UserID)
+		switch {
+		case errors.Is(err, domain.ErrForbidden):
+			return nil, err
+		case err != nil:
+			// The refusal below stands; only its record is missing.
+			s.log().WarnContext(ctx, "integrator-policy did not answer: an integrator's refused attempt to create an administrator is not recorded",
+				"tenant_id", by.TenantID, "actor_user_id", by.UserID, "error", err)
+		}
+	}
 	if err := domain.MayInvite(by, form.Kind, form.Grants); err != nil {
 		return nil, err
 	}
@@ -193,11 +208,13 @@ func (s *Service) CreateWithLifetime(ctx context.Context, by domain.Actor, form 
 	if err != nil {
 		return nil, err
 	}
+	// Older pending integrator invitations stay: whether a new one
+	// supersedes them is the tenant's integrator policy's call (a limit
+	// above one, or "the admin chooses", keeps several open); under
+	// "replace the current one" integrator-policy says so with
+	// IntegratorReplaced, handled below.
 	if err := s.Store.Create(ctx, inv, s.deliver(ctx, tenant, inv)); err != nil {
 		return nil, err
-	}
-	if inv.Kind == domain.KindIntegrator {
-		s.supersedeIntegratorInvitations(ctx, inv)
 	}
 	return inv, nil
 }
@@ -230,27 +247,27 @@ func (s *Service) deliver(ctx context.Context, t Tenant, inv *domain.Invitation)
 	}
 }
 
-// supersedeIntegratorInvitations revokes the tenant's pending integrator
-// invitations created before newest: only the newest can be accepted. Two
-// invitations created at the same moment cannot revoke each other, since
-// each only looks back. Best effort: a failure is logged, and accepting the
-// older one is still refused by integrator policy.
-func (s *Service) supersedeIntegratorInvitations(ctx context.Context, newest *domain.Invitation) {
-	err := s.revokeIntegratorInvitations(ctx, newest.TenantID, newest.ID, newest.CreatedAt, domain.RevokedSuperseded)
-	if err != nil {
-		s.log().WarnContext(ctx, "superseding older integrator invitations failed", "tenant_id", newest.TenantID, "error", err)
-	}
-}
-
-// IntegratorReplaced reacts to integrator-policy's event: pending integrator
-// invitations other than the new integrator's are revoked. Idempotent: a
-// redelivery finds nothing pending.
+// IntegratorReplaced reacts to integrator-policy's event: the tenant's
+// pending integrator invitations created before the new integrator's are
+// revoked (superseded by it). Newer ones are the admin's later intent and
+// stay, so a late, redelivered or replayed event never kills them; an
+// invitation this service does not know (another tenant's, or gone)
+// revokes nothing. Idempotent: a redelivery finds nothing older pending.
 func (s *Service) IntegratorReplaced(ctx context.Context, tenantID, newInvitationID string) error {
-	return s.revokeIntegratorInvitations(ctx, tenantID, newInvitationID, time.Time{}, domain.RevokedIntegratorReplaced)
+	newest, err := s.Store.Get(ctx, tenantID, newInvitationID)
+	if errors.Is(err, pgdb.ErrNotFound) {
+		s.log().WarnContext(ctx, "IntegratorReplaced names an invitation this tenant does not have; nothing revoked",
+			"tenant_id", tenantID, "invitation_id", newInvitationID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.revokeIntegratorInvitations(ctx, tenantID, newest.ID, newest.CreatedAt, domain.RevokedIntegratorReplaced)
 }
 
 // revokeIntegratorInvitations revokes pending integrator invitations other
-// than keep, created before `before` (zero: any).
+// than keep, created before `before`.
 func (s *Service) revokeIntegratorInvitations(ctx context.Context, tenantID, keep string, before time.Time, reason domain.RevokeReason) error {
 	ids, err := s.Store.PendingIntegratorInvitations(ctx, tenantID, before)
 	if err != nil {

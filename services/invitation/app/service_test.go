@@ -293,24 +293,74 @@ func TestCreate(t *testing.T) {
 		require.Empty(t, list)
 	})
 
-	t.Run("ANewIntegratorInvitationSupersedesTheOlder", func(t *testing.T) {
+	t.Run("OlderIntegratorInvitationsStayUntilThePolicyReplaces", func(t *testing.T) {
 		t.Parallel()
+		// A limit above one, or "the admin chooses", keeps several open:
+		// only integrator-policy's IntegratorReplaced supersedes.
 		b := setup(t)
 		ctx := context.Background()
-		f := domain.NewInvitation{TenantID: b.admin.TenantID, Kind: domain.KindIntegrator, Origin: domain.OriginUserAdministration,
-			Email: "partner@integrator.example", CodeDelivery: domain.CodeNone, Grants: domain.Grants{Level: domain.LevelMainAdministrator}}
+		f := integratorForm(b)
 		first, err := b.svc.Create(ctx, b.admin, f)
 		require.NoError(t, err)
 		require.Equal(t, partnerID, first.PartnerID)
 		*b.clock = b.clock.Add(time.Second)
-		second, err := b.svc.Create(ctx, b.admin, f)
+		_, err = b.svc.Create(ctx, b.admin, f)
 		require.NoError(t, err)
 		got, err := b.svc.Get(ctx, b.admin, b.admin.TenantID, first.ID)
 		require.NoError(t, err)
-		require.Equal(t, domain.StatusRevoked, got.Status)
-		require.Equal(t, second.ID, got.SupersededBy)
-		require.Equal(t, []string{"UserInvited", "UserInvited", "InviteRevoked"}, b.events(t))
+		require.Equal(t, domain.StatusPending, got.Status)
+		require.Equal(t, []string{"UserInvited", "UserInvited"}, b.events(t))
 	})
+
+	t.Run("AnIntegratorTryingToCreateAnAdministratorIsRecorded", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		pol := &policy{}
+		b.svc.Policy = pol
+		ctx := context.Background()
+		integrator := b.admin
+		integrator.UserID, integrator.Integrator = uuid.NewString(), true
+		f := b.member()
+		f.Grants = domain.Grants{Level: domain.LevelMainAdministrator}
+		_, err := b.svc.Create(ctx, integrator, f)
+		requireField(t, err, "grants.permission_level")
+		require.ErrorIs(t, err, domain.ErrForbidden)
+		require.Equal(t, []string{b.admin.TenantID + "/" + integrator.UserID}, pol.asked, "integrator-policy was asked, so it records the denial")
+
+		pol.down = true // no answer: still refused, by the domain
+		_, err = b.svc.Create(ctx, integrator, f)
+		require.ErrorIs(t, err, domain.ErrForbidden)
+
+		_, err = b.svc.Create(ctx, integrator, b.member())
+		require.NoError(t, err, "a custom-level invitation is not a guarded action")
+		_, err = b.svc.Create(ctx, b.admin, f)
+		require.NoError(t, err, "an ordinary main administrator is not asked about")
+		require.Len(t, pol.asked, 2)
+		require.Equal(t, []string{"UserInvited", "UserInvited"}, b.events(t))
+	})
+}
+
+// policy stands in for integrator-policy's CheckAction: every integrator
+// is refused the creation of administrators.
+type policy struct {
+	mu    sync.Mutex
+	asked []string
+	down  bool
+}
+
+func (p *policy) MayCreateAdministrator(_ context.Context, tenantID, actorUserID string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = append(p.asked, tenantID+"/"+actorUserID)
+	if p.down {
+		return app.Unavailable("integrator-policy", errors.New("connection refused"))
+	}
+	return domain.Forbidden("grants.permission_level", "an integrator may not create administrators")
+}
+
+func integratorForm(b bundle) domain.NewInvitation {
+	return domain.NewInvitation{TenantID: b.admin.TenantID, Kind: domain.KindIntegrator, Origin: domain.OriginUserAdministration,
+		Email: "partner@integrator.example", CodeDelivery: domain.CodeNone, Grants: domain.Grants{Level: domain.LevelMainAdministrator}}
 }
 
 func TestInvitee(t *testing.T) {
@@ -593,19 +643,37 @@ func TestAdministration(t *testing.T) {
 		require.True(t, slices.Equal([]string{"UserInvited", "InviteRevoked"}, b.events(t)))
 	})
 
-	t.Run("IntegratorReplacedRevokesOtherPendingIntegratorInvitations", func(t *testing.T) {
+	t.Run("IntegratorReplacedRevokesOnlyOlderIntegratorInvitations", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		ctx := context.Background()
-		f := domain.NewInvitation{TenantID: b.admin.TenantID, Kind: domain.KindIntegrator, Origin: domain.OriginUserAdministration,
-			Email: "partner@integrator.example", CodeDelivery: domain.CodeNone, Grants: domain.Grants{Level: domain.LevelMainAdministrator}}
-		inv, err := b.svc.Create(ctx, b.admin, f)
+		older, err := b.svc.Create(ctx, b.admin, integratorForm(b))
 		require.NoError(t, err)
-		require.NoError(t, b.svc.IntegratorReplaced(ctx, inv.TenantID, uuid.NewString()))
-		got, err := b.svc.Get(ctx, b.admin, inv.TenantID, inv.ID)
+		*b.clock = b.clock.Add(time.Second)
+		replacing, err := b.svc.Create(ctx, b.admin, integratorForm(b))
+		require.NoError(t, err)
+		*b.clock = b.clock.Add(time.Second)
+		newer, err := b.svc.Create(ctx, b.admin, integratorForm(b))
+		require.NoError(t, err)
+		status := func(id string) domain.Status {
+			got, err := b.svc.Get(ctx, b.admin, b.admin.TenantID, id)
+			require.NoError(t, err)
+			return got.Status
+		}
+
+		require.NoError(t, b.svc.IntegratorReplaced(ctx, b.admin.TenantID, replacing.ID))
+		got, err := b.svc.Get(ctx, b.admin, b.admin.TenantID, older.ID)
 		require.NoError(t, err)
 		require.Equal(t, domain.StatusRevoked, got.Status)
 		require.Equal(t, domain.RevokedIntegratorReplaced, got.RevokeReason)
-		require.NoError(t, b.svc.IntegratorReplaced(ctx, inv.TenantID, uuid.NewString()), "redelivery is harmless")
+		require.Equal(t, replacing.ID, got.SupersededBy)
+		require.Equal(t, domain.StatusPending, status(replacing.ID))
+		require.Equal(t, domain.StatusPending, status(newer.ID), "a late or replayed event never kills the admin's newer invitation")
+
+		require.NoError(t, b.svc.IntegratorReplaced(ctx, b.admin.TenantID, replacing.ID), "redelivery is harmless")
+		require.NoError(t, b.svc.IntegratorReplaced(ctx, b.admin.TenantID, uuid.NewString()), "an unknown invitation revokes nothing")
+		require.NoError(t, b.svc.IntegratorReplaced(ctx, uuid.NewString(), newer.ID), "nor does another tenant's id")
+		require.Equal(t, domain.StatusPending, status(newer.ID))
+		require.Equal(t, []string{"UserInvited", "UserInvited", "UserInvited", "InviteRevoked"}, b.events(t))
 	})
 }

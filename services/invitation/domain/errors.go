@@ -48,6 +48,10 @@ func (e *FieldError) Unwrap() error { return e.err }
 // the domain (the tenant's areas, unknown scope ids, the partner registry).
 func Invalid(field, format string, args ...any) error { return invalid(field, format, args...) }
 
+// Forbidden is a FieldError wrapping ErrForbidden, for refusals decided
+// outside the domain (integrator policy).
+func Forbidden(field, format string, args ...any) error { return forbidden(field, format, args...) }
+
 func invalid(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), err: ErrInvalid}
 }

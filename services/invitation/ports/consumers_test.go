@@ -47,7 +47,7 @@ func TestIntegratorReplacedConsumer(t *testing.T) {
 	require.NoError(t, r.Start(context.Background()))
 	t.Cleanup(func() { _ = r.Stop(context.Background()) })
 
-	newInvitation := uuid.NewString()
+	newInvitation := integratorInvitation(t, store, tenant, time.Now().Add(time.Second)).ID
 	ev := &integratorv1.IntegratorReplaced{
 		TenantId: tenant, OccurredAt: timestamppb.Now(),
 		PreviousIntegrator: &integratorv1.IntegratorRef{UserId: uuid.NewString(), PartnerId: uuid.NewString(), Email: "old@partner.example"},

@@ -14,14 +14,18 @@ import (
 	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
 	"rollcall.dev/proto/gen/rollcall/integrator/v1/integratorv1connect"
 	"rollcall.dev/services/invitation/app"
+	"rollcall.dev/services/invitation/domain"
 )
 
-// Client implements app.Partners.
+// Client implements app.Partners and app.Policy.
 type Client struct {
 	c integratorv1connect.IntegratorPolicyServiceClient
 }
 
-var _ app.Partners = (*Client)(nil)
+var (
+	_ app.Partners = (*Client)(nil)
+	_ app.Policy   = (*Client)(nil)
+)
 
 // New returns a client of the integrator-policy service at c.BaseURL.
 func New(c svcauth.Client) *Client {
@@ -43,4 +47,26 @@ func (p *Client) CheckPartner(ctx context.Context, email string) (string, error)
 		return "", app.Unavailable("integrator-policy", errors.New("answered registered without a partner id"))
 	}
 	return res.Msg.GetPartnerId(), nil
+}
+
+// MayCreateAdministrator asks CheckAction(ACTION_CREATE_ADMINISTRATOR) for
+// the actor; integrator-policy records a refusal. A refusal is a
+// domain.ErrForbidden field error with the policy's sentence; no answer is
+// app.ErrUnavailable (the caller refuses anyway: fail closed).
+func (p *Client) MayCreateAdministrator(ctx context.Context, tenantID, actorUserID string) error {
+	res, err := p.c.CheckAction(ctx, connect.NewRequest(&integratorv1.CheckActionRequest{
+		TenantId: tenantID, ActorUserId: actorUserID,
+		Action: integratorv1.Action_ACTION_CREATE_ADMINISTRATOR, Resource: "invitations/new",
+	}))
+	if err != nil {
+		return app.Unavailable("integrator-policy", fmt.Errorf("checking the action: %w", err))
+	}
+	if !res.Msg.GetAllowed() {
+		msg := res.Msg.GetMessage()
+		if msg == "" {
+			msg = "an integrator cannot create administrators"
+		}
+		return domain.Forbidden("grants.permission_level", "%s", msg)
+	}
+	return nil
 }

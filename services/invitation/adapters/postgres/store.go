@@ -293,11 +293,9 @@ WHERE status IN ('pending', 'locked') AND expires_at <= $1 ORDER BY expires_at L
 	})
 }
 
-// PendingIntegratorInvitations lists a tenant's live integrator invitations.
+// PendingIntegratorInvitations lists a tenant's live integrator invitations
+// created before `before`.
 func (s *Store) PendingIntegratorInvitations(ctx context.Context, tenantID string, before time.Time) ([]string, error) {
-	if before.IsZero() {
-		before = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
 	rows, err := s.pool.Query(ctx, `SELECT id::text FROM invitations
 WHERE tenant_id = $1 AND kind = $2 AND status IN ('pending', 'locked') AND created_at < $3 ORDER BY created_at`,
 		tenantID, domain.KindIntegrator, before)
