@@ -107,6 +107,14 @@ type Tx interface {
 	// RevokeUserTokens revokes every live token of the user in the tenant.
 	RevokeUserTokens(tenantID, userID string, now time.Time) error
 
+	// InsertJoinAssertion stores a join assertion (its hash), pruning
+	// expired ones.
+	InsertJoinAssertion(j domain.JoinAssertion) error
+	// SpendJoinAssertion finds the live join assertion with hash and
+	// audience and deletes it in the same statement (single use, also
+	// against a concurrent spend); domain.ErrNotFound when there is none.
+	SpendJoinAssertion(hash []byte, audience string, now time.Time) (domain.JoinAssertion, error)
+
 	// Attempts locks and returns a login's failed-attempt record (zero when
 	// none), first pruning the tenant's records that ended before stale.
 	Attempts(tenantID, key string, stale time.Time) (domain.Attempts, error)

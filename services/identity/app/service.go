@@ -181,7 +181,8 @@ func unknownScope(tx Tx, tenantID string, asked map[string][]string) ([]ScopeIDs
 }
 
 // ProviderRollcall is the built-in provider for an existing Rollcall
-// profile: the assertion is one of the user's bearer tokens.
+// profile: the assertion is a join assertion from IssueJoinAssertion, never
+// a bearer token.
 const ProviderRollcall = "rollcall"
 
 // VerifyLogin checks a provider's assertion for an invitee of tenantID.
@@ -191,11 +192,12 @@ func (s *Service) VerifyLogin(ctx context.Context, tenantID, provider, assertion
 		return LoginResult{}, err
 	}
 	if provider == ProviderRollcall {
-		u, err := s.Authenticate(ctx, assertion)
-		if err != nil {
-			return LoginResult{}, fmt.Errorf("%w: the Rollcall session is not valid", domain.ErrLoginRefused)
+		res, why, err := s.verifyJoinAssertion(ctx, assertion, audience)
+		if errors.Is(err, domain.ErrLoginRefused) {
+			metricLoginRefused.WithLabelValues(provider).Inc()
+			s.log().InfoContext(ctx, "login refused", "tenant_id", tenantID, "provider", provider, "reason", why)
 		}
-		return LoginResult{Subject: "rollcall:" + u.ID, ExistingUserID: u.ID, Email: u.Email}, nil
+		return res, err
 	}
 	p, ok := s.Providers[provider]
 	if !ok {

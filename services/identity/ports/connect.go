@@ -148,6 +148,26 @@ func (h *Connect) RevokeAccessToken(ctx context.Context, req *connect.Request[id
 	return connect.NewResponse(&identityv1.RevokeAccessTokenResponse{}), nil
 }
 
+// IssueJoinAssertion gives the caller (his own bearer token) a join
+// assertion for an invitation. A service token is refused: it stands for no
+// person.
+func (h *Connect) IssueJoinAssertion(ctx context.Context, req *connect.Request[identityv1.IssueJoinAssertionRequest]) (*connect.Response[identityv1.IssueJoinAssertionResponse], error) {
+	tok := svcauth.Bearer(req.Header())
+	if tok == "" {
+		return nil, errNoCredentials
+	}
+	if h.ServiceTokens.Check(tok) == nil {
+		return nil, connect.NewError(connect.CodePermissionDenied, errors.New("a join assertion is for the person accepting the invitation: call with his own bearer token, not a service token"))
+	}
+	a, err := h.App.IssueJoinAssertion(ctx, tok, req.Msg.GetAudience())
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	return connect.NewResponse(&identityv1.IssueJoinAssertionResponse{
+		Assertion: a.Assertion, Provider: app.ProviderRollcall, ExpiresAt: timestamppb.New(a.Record.ExpiresAt),
+	}), nil
+}
+
 // TenantOf is the API's tenant.
 func TenantOf(t *domain.Tenant) *identityv1.Tenant {
 	return &identityv1.Tenant{

@@ -224,9 +224,13 @@ func TestExistingProfileJoinsAnotherTenant(t *testing.T) {
 	ctx := context.Background()
 	a, b := e.tenant(t, "HOME", 0), e.tenant(t, "AWAY", 0)
 	// Kari (admin of A) accepts an invitation to B with her existing profile.
-	v, err := e.internal.VerifyLogin(ctx, connect.NewRequest(&identityv1.VerifyLoginRequest{TenantId: b.id, Provider: "rollcall", Assertion: a.adminToken}))
+	ev := member(b, "unused", "x")
+	ja, err := e.as(t, a.adminToken).IssueJoinAssertion(ctx, connect.NewRequest(&identityv1.IssueJoinAssertionRequest{Audience: ev.GetInvitationId()}))
 	require.NoError(t, err)
-	ev := member(b, v.Msg.GetExistingUserEmail(), "x")
+	v, err := e.internal.VerifyLogin(ctx, connect.NewRequest(&identityv1.VerifyLoginRequest{
+		TenantId: b.id, Provider: "rollcall", Assertion: ja.Msg.GetAssertion(), Audience: ev.GetInvitationId()}))
+	require.NoError(t, err)
+	ev.Email = v.Msg.GetExistingUserEmail()
 	ev.UserId, ev.ExistingProfile, ev.LoginMethod, ev.ExternalSubject = v.Msg.GetExistingUserId(), true, invitationv1.LoginMethod_LOGIN_METHOD_EXISTING, nil
 	c := ports.InviteAccepted(e.svc)
 	require.NoError(t, deliver(t, c, uuid.NewString(), ev))
@@ -282,11 +286,16 @@ func TestExistingProfileSignsInToEveryTenant(t *testing.T) {
 	home, err := signIn("HOMEA", a.id)
 	require.NoError(t, err)
 
-	// Tenant B: the existing profile (his Rollcall session) accepts.
-	v, err = e.internal.VerifyLogin(ctx, connect.NewRequest(&identityv1.VerifyLoginRequest{TenantId: b.id, Provider: "rollcall", Assertion: home.GetToken()}))
+	// Tenant B: the existing profile accepts, with a join assertion his
+	// session in A asks for.
+	inB := member(b, "unused", "unused")
+	ja, err := e.as(t, home.GetToken()).IssueJoinAssertion(ctx, connect.NewRequest(&identityv1.IssueJoinAssertionRequest{Audience: inB.GetInvitationId()}))
+	require.NoError(t, err)
+	v, err = e.internal.VerifyLogin(ctx, connect.NewRequest(&identityv1.VerifyLoginRequest{
+		TenantId: b.id, Provider: "rollcall", Assertion: ja.Msg.GetAssertion(), Audience: inB.GetInvitationId()}))
 	require.NoError(t, err)
 	require.Equal(t, inA.GetUserId(), v.Msg.GetExistingUserId())
-	inB := member(b, v.Msg.GetExistingUserEmail(), "unused")
+	inB.Email = v.Msg.GetExistingUserEmail()
 	inB.UserId, inB.ExistingProfile, inB.LoginMethod, inB.ExternalSubject = v.Msg.GetExistingUserId(), true, invitationv1.LoginMethod_LOGIN_METHOD_EXISTING, nil
 	inB.Grants.PermissionAreas = []string{"support"}
 	require.NoError(t, deliver(t, c, uuid.NewString(), inB))

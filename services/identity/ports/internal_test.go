@@ -264,12 +264,15 @@ func TestVerifyLogin(t *testing.T) {
 		requireCode(t, err, connect.CodePermissionDenied)
 	})
 	t.Run("ExistingRollcallProfile", func(t *testing.T) {
+		// The rules of join assertions are in join_test.go.
 		other := e.tenant(t, "LOGIN2", 0)
-		res, err := verify("rollcall", other.adminToken, invitation)
+		ja, err := e.as(t, other.adminToken).IssueJoinAssertion(ctx, connect.NewRequest(&identityv1.IssueJoinAssertionRequest{Audience: invitation}))
+		require.NoError(t, err)
+		res, err := verify("rollcall", ja.Msg.GetAssertion(), invitation)
 		require.NoError(t, err)
 		require.Equal(t, other.adminID, res.GetExistingUserId())
 		require.Equal(t, "login2-admin@example.com", res.GetExistingUserEmail())
-		_, err = verify("rollcall", domain.TokenPrefix+"nope", invitation)
+		_, err = verify("rollcall", other.adminToken, invitation)
 		requireCode(t, err, connect.CodePermissionDenied)
 	})
 	t.Run("UnknownProvider", func(t *testing.T) {

@@ -514,6 +514,33 @@ func (t *tx) RevokeToken(tenantID, id string, now time.Time) error {
 	return err
 }
 
+func (t *tx) InsertJoinAssertion(j domain.JoinAssertion) error {
+	// Expired assertions can never be spent; drop them while here.
+	if _, err := t.tx.Exec(t.ctx, `DELETE FROM join_assertions WHERE expires_at <= $1`, j.CreatedAt); err != nil {
+		return fmt.Errorf("identity store: prune join assertions: %w", err)
+	}
+	_, err := t.tx.Exec(t.ctx, `INSERT INTO join_assertions (hash, tenant_id, user_id, token_id, audience, created_at, expires_at)
+VALUES ($1,$2,$3,$4,$5,$6,$7)`, j.Hash, j.TenantID, j.UserID, j.TokenID, j.Audience, j.CreatedAt, j.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("identity store: join assertion: %w", err)
+	}
+	return nil
+}
+
+func (t *tx) SpendJoinAssertion(hash []byte, audience string, now time.Time) (domain.JoinAssertion, error) {
+	// One statement finds and deletes: a concurrent spend of the same row
+	// waits for this transaction and then finds nothing.
+	j := domain.JoinAssertion{Hash: hash}
+	err := t.tx.QueryRow(t.ctx, `DELETE FROM join_assertions WHERE hash = $1 AND audience = $2 AND expires_at > $3
+RETURNING tenant_id::text, user_id::text, token_id::text, audience, created_at, expires_at`, hash, audience, now).
+		Scan(&j.TenantID, &j.UserID, &j.TokenID, &j.Audience, &j.CreatedAt, &j.ExpiresAt)
+	if err != nil {
+		return j, notFound(err)
+	}
+	j.CreatedAt, j.ExpiresAt = j.CreatedAt.UTC(), j.ExpiresAt.UTC()
+	return j, nil
+}
+
 func (t *tx) Attempts(tenantID, key string, stale time.Time) (domain.Attempts, error) {
 	// A record whose window and lock ended before stale counts for nothing
 	// any more (domain.Throttle starts again), so it can go.
