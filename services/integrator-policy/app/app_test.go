@@ -29,7 +29,11 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	pool := testkit.NewDB(t, migrations.FS)
-	return &env{pool: pool, svc: &app.Service{Store: postgres.New(pool, "/rollcall/integrator-policy"), Log: slog.New(slog.DiscardHandler)}}
+	svc := &app.Service{Store: postgres.New(pool, "/rollcall/integrator-policy"), Log: slog.New(slog.DiscardHandler)}
+	// The partner the test integrators belong to is registered: an
+	// acceptance of an unknown partner's integrator ends him at once.
+	require.NoError(t, svc.SeedPartners(context.Background(), []app.PartnerSeed{{ID: partner, Name: "Test Partner AS", Domains: []string{"partner.example"}}}))
+	return &env{pool: pool, svc: svc}
 }
 
 func id() string { return uuid.NewString() }

@@ -76,6 +76,9 @@ type Load struct {
 	// Invitation, when set, is looked up among the recorded integrator
 	// invitations (Tenant.Invitation; nil when not recorded).
 	Invitation string
+	// Partner, when set, is read before the tenant is locked, under a lock
+	// that conflicts with revoking it (Tenant.PartnerLive).
+	Partner string
 }
 
 // Denial is a refused guarded action, recorded as ActionDenied.

@@ -293,7 +293,8 @@ func (s *Service) Invited(ctx context.Context, d Dedupe, inv domain.Invitation) 
 // the acceptance time stands in for it (a lost or dead-lettered UserInvited
 // must not hold the integrator out for ever).
 func (s *Service) Accepted(ctx context.Context, d Dedupe, acc domain.Acceptance, useAcceptTime bool) error {
-	t, err := s.Store.Update(ctx, acc.TenantID, Load{Dedupe: d, Invitation: acc.InvitationID}, func(t *domain.Tenant) error {
+	l := Load{Dedupe: d, Invitation: acc.InvitationID, Partner: acc.PartnerID}
+	t, err := s.Store.Update(ctx, acc.TenantID, l, func(t *domain.Tenant) error {
 		switch {
 		case t.Invitation != nil:
 			acc.InvitedAt = t.Invitation.InvitedAt

@@ -109,6 +109,13 @@ type Tenant struct {
 	Invitation *Invitation
 	// NewInvitation is an invitation to record with this change.
 	NewInvitation *Invitation
+	// PartnerLive says the partner the change is about (an acceptance's)
+	// is registered and not revoked. The store reads it under a lock that
+	// revocation waits for (and that waits for revocation), so an
+	// acceptance and a revocation of its partner never both miss each
+	// other. False, the zero value, is the safe answer: the integrator is
+	// not let in.
+	PartnerLive   bool
 	PolicyChanged bool
 
 	events []Event
@@ -197,6 +204,12 @@ func (t *Tenant) oldestActiveInvitedBefore(at time.Time) *Integrator {
 //     reason SUPERSEDED), so his access never opens;
 //   - at the limit under AdminChooses he waits.
 //
+// An integrator of a partner that is not registered, or whose
+// certification was withdrawn (t.PartnerLive false), is ended at once
+// (IntegratorDismissed, reason PARTNER_UNREGISTERED) and never assigned:
+// revocation dismisses the partner's current integrators, and one who
+// accepts after it must not slip in behind it.
+//
 // An invitation already accepted (whatever became of its integrator since,
 // e.g. dismissed) and a user who is already a current integrator of the
 // tenant change nothing: a redelivered or republished acceptance never
@@ -215,6 +228,11 @@ func (t *Tenant) Accepted(acc Acceptance, now time.Time) {
 		InvitedAt: acc.InvitedAt, Since: now,
 	}
 	t.Integrators = append(t.Integrators, in)
+	if !t.PartnerLive {
+		t.end(in, Dismissed, ReasonPartnerUnregistered, "", now)
+		t.events = append(t.events, IntegratorDismissed{Integrator: *in, Reason: ReasonPartnerUnregistered})
+		return
+	}
 	if t.ActiveCount() < t.Policy.MaxActive {
 		t.assign(in)
 		return

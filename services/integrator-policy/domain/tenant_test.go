@@ -22,7 +22,7 @@ func acceptance(id string, invitedMin int) domain.Acceptance {
 }
 
 func tenant(p domain.Policy, active ...*domain.Integrator) *domain.Tenant {
-	return &domain.Tenant{ID: "t", Policy: p, Integrators: active}
+	return &domain.Tenant{ID: "t", Policy: p, Integrators: active, PartnerLive: true}
 }
 
 func activeIntegrator(id string, invitedMin int) *domain.Integrator {

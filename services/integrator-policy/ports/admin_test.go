@@ -24,6 +24,7 @@ const (
 func withIntegrator(t *testing.T, f *fixture, tenant, user string) {
 	t.Helper()
 	ctx := context.Background()
+	seedTestPartner(t, f.svc)
 	inv := domain.Invitation{TenantID: tenant, InvitationID: uuid.NewString(), PartnerID: partnerID, Email: "dev@integra.example", InvitedAt: time.Now().UTC()}
 	require.NoError(t, f.svc.Invited(ctx, app.Dedupe{}, inv))
 	require.NoError(t, f.svc.Accepted(ctx, app.Dedupe{}, domain.Acceptance{Invitation: inv, UserID: user, AcceptedAt: inv.InvitedAt}, false))

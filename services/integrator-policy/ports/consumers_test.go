@@ -80,6 +80,7 @@ func TestConsumersEndToEnd(t *testing.T) {
 	store := postgres.New(pool, "/rollcall/integrator-policy")
 	log := slog.New(slog.DiscardHandler)
 	svc := &app.Service{Store: store, Log: log}
+	seedTestPartner(t, svc)
 	relay := outbox.NewRelay(pool, bus.NewPublisher(n.JS), log, outbox.RelayConfig{Service: "integrator-policy", PollInterval: 20 * time.Millisecond})
 	store.Published = relay.Kick
 	require.NoError(t, relay.Start(ctx))

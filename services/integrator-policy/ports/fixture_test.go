@@ -102,6 +102,14 @@ func setup(t *testing.T) *fixture {
 		client: integratorv1connect.NewIntegratorPolicyServiceClient(srv.Client(), srv.URL)}
 }
 
+// seedTestPartner registers the partner the tests' integrators belong to:
+// an acceptance of an unknown partner's integrator ends him at once.
+// Seeding is idempotent, so helpers may call it again.
+func seedTestPartner(t *testing.T, svc *app.Service) {
+	t.Helper()
+	require.NoError(t, svc.SeedPartners(context.Background(), []app.PartnerSeed{{ID: partnerID, Name: "Test Partner AS", Domains: []string{"partner.example"}}}))
+}
+
 // req builds a request carrying a bearer token ("" for none).
 func req[T any](msg *T, bearer string) *connect.Request[T] {
 	r := connect.NewRequest(msg)

@@ -158,7 +158,12 @@ ORDER BY kind = 'email' DESC LIMIT 1`, email, domain.DomainOf(email)).Scan(&id, 
 
 // RevokePartner withdraws a partner's certification and, in the same
 // transaction, dismisses its current integrators in every tenant (each
-// tenant locked, in tenant order so two revocations cannot deadlock).
+// tenant locked, in tenant order so two revocations cannot deadlock). The
+// partner's row is locked FOR UPDATE first: an acceptance reads it FOR
+// SHARE (Update with Load.Partner), so one committing concurrently is
+// either seen by the scan below (it committed before the lock was granted;
+// each READ COMMITTED statement takes a fresh snapshot) or sees the
+// revocation and ends its integrator itself.
 func (s *Store) RevokePartner(ctx context.Context, id, note string, now time.Time) (domain.Partner, int, error) {
 	dismissed := 0
 	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {

@@ -58,10 +58,21 @@ func (s *Store) Update(ctx context.Context, tenantID string, l app.Load, fn func
 				return err
 			}
 		}
+		// The partner before the tenant: revocation locks the partner, then
+		// its integrators' tenants, so taking them in the same order cannot
+		// deadlock.
+		partnerLive := false
+		if l.Partner != "" {
+			var err error
+			if partnerLive, err = lockPartner(ctx, tx, l.Partner); err != nil {
+				return err
+			}
+		}
 		t, err := s.lockTenant(ctx, tx, tenantID)
 		if err != nil {
 			return err
 		}
+		t.PartnerLive = partnerLive
 		if l.Invitation != "" {
 			inv, err := invitation(ctx, tx, tenantID, l.Invitation)
 			switch {
@@ -89,6 +100,24 @@ func (s *Store) Update(ctx context.Context, tenantID string, l app.Load, fn func
 		s.Published()
 	}
 	return out, nil
+}
+
+// lockPartner reports whether a partner is registered and not revoked,
+// holding a share lock on its row until the transaction ends. Revocation
+// takes the row FOR UPDATE before it looks for the partner's integrators,
+// so either this transaction waits for the revocation and then sees it
+// (READ COMMITTED re-reads a locked row's newest version), or the
+// revocation waits for this one and then finds the integrator it added.
+func lockPartner(ctx context.Context, tx pgx.Tx, partnerID string) (bool, error) {
+	var live bool
+	err := tx.QueryRow(ctx, `SELECT revoked_at IS NULL FROM partners WHERE id = $1 FOR SHARE`, partnerID).Scan(&live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("integrator store: partner: %w", err)
+	}
+	return live, nil
 }
 
 func (s *Store) lockTenant(ctx context.Context, tx pgx.Tx, tenantID string) (*domain.Tenant, error) {
