@@ -1269,6 +1269,7 @@ func TestSecretsAreMarkedDebugRedact(t *testing.T) {
 		"rollcall.identity.v1.AuthenticateRequest.token",
 		"rollcall.identity.v1.AuthenticateServiceUserRequest.token",
 		"rollcall.identity.v1.CreateAccessTokenResponse.token",
+		"rollcall.identity.v1.IssueJoinAssertionResponse.assertion",
 		"rollcall.identity.v1.IssueServiceTokenRequest.password",
 		"rollcall.identity.v1.IssueServiceTokenResponse.token",
 		"rollcall.identity.v1.ServiceUserLetter.password",
