@@ -252,7 +252,9 @@ type Decision struct {
 }
 
 // CheckAction decides a guarded action and records each refusal
-// (ActionDenied). Called by identity with a service token.
+// (ActionDenied). Called with a service token by identity and the
+// invitation service, about integrators only: an actor with no integrator
+// record in the tenant is refused too (domain.Decide).
 func (s *Service) CheckAction(ctx context.Context, tenantID, actorID string, action domain.Action, resource string) (Decision, error) {
 	last, err := s.Store.LastIntegrator(ctx, tenantID, actorID)
 	if err != nil {

@@ -20,9 +20,11 @@ type Denial int
 
 // Denials.
 const (
-	Allowed                Denial = 0
-	DenyIntegratorRule     Denial = 1 // an active integrator's carve-out
-	DenyIntegratorInactive Denial = 2 // a dismissed, replaced or waiting integrator
+	Allowed            Denial = 0
+	DenyIntegratorRule Denial = 1 // an active integrator's carve-out
+	// DenyIntegratorInactive: a dismissed, replaced or waiting integrator,
+	// or one this service has no record of in the tenant.
+	DenyIntegratorInactive Denial = 2
 )
 
 var resourcePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*/[A-Za-z0-9._:-]+$`)
@@ -31,9 +33,12 @@ var resourcePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*/[A-Za-z0-9._:-]+$`)
 // admin rights but not to create administrators (main administrator or
 // superuser, new or granted), dismiss employees or turn off employees'
 // two-factor authentication. last is the actor's latest integrator record
-// in the tenant, nil when he never was one (then the action is not this
-// service's to refuse: identity's roles decide). A waiting or ended
-// integrator is refused every guarded action.
+// in the tenant, nil when there is none. A waiting or ended integrator is
+// refused every guarded action, and so is an actor with no record: the
+// callers (identity, the invitation service) ask only about users they know
+// as integrators, so an unknown one is an integrator this service lost
+// track of (restored data, an acceptance not applied yet), and being
+// unknown must not lift his carve-outs.
 func Decide(last *Integrator, action Action, resource string) (Denial, string, error) {
 	if action < ActionCreateAdministrator || action > ActionDisableTwoFactor {
 		return 0, "", fieldErr("action", "is not a guarded action")
@@ -43,7 +48,7 @@ func Decide(last *Integrator, action Action, resource string) (Denial, string, e
 	}
 	switch {
 	case last == nil:
-		return Allowed, "", nil
+		return DenyIntegratorInactive, "you are not known as an active integrator of this tenant", nil
 	case last.State == Active:
 		return DenyIntegratorRule, denialText[action], nil
 	default:

@@ -261,10 +261,13 @@ func TestDecide(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, domain.DenyIntegratorInactive, d)
 		}
+		// The callers ask only about users identity flags as integrators:
+		// one this service has no record of (lost or restored data, an
+		// acceptance not applied yet) keeps no carve-out by being unknown.
 		d, msg, err = domain.Decide(nil, action, "users/u1")
 		require.NoError(t, err)
-		require.Equal(t, domain.Allowed, d, "not an integrator: identity's roles decide")
-		require.Empty(t, msg)
+		require.Equal(t, domain.DenyIntegratorInactive, d, "no record of him as an integrator")
+		require.NotEmpty(t, msg)
 	}
 	_, _, err := domain.Decide(active, 0, "users/u1")
 	require.ErrorIs(t, err, domain.ErrInvalid)

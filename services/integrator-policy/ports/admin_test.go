@@ -121,9 +121,12 @@ func TestAdminRPCs(t *testing.T) {
 			require.Equal(t, integratorv1.DenialReason_DENIAL_REASON_INTEGRATOR_RESTRICTION, resp.Msg.GetReason())
 			require.NotEmpty(t, resp.Msg.GetMessage())
 
+			// Only integrators are asked about: someone with no integrator
+			// record in the tenant is refused, not waved through.
 			resp, err = f.client.CheckAction(ctx, req(&integratorv1.CheckActionRequest{TenantId: tenantA, ActorUserId: admin, Action: a, Resource: resource}, serviceToken))
 			require.NoError(t, err)
-			require.True(t, resp.Msg.GetAllowed())
+			require.False(t, resp.Msg.GetAllowed())
+			require.Equal(t, integratorv1.DenialReason_DENIAL_REASON_INTEGRATOR_INACTIVE, resp.Msg.GetReason())
 		}
 		for _, bad := range []*integratorv1.CheckActionRequest{
 			{TenantId: tenantA, ActorUserId: integrator, Action: 0, Resource: resource},
