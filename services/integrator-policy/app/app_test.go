@@ -407,3 +407,44 @@ func TestRevokingAPartnerDismissesItsIntegratorsEverywhere(t *testing.T) {
 	}
 	require.Equal(t, 3, dismissed)
 }
+
+// The review's case: with a limit above 1, re-inviting integrator B's
+// address replaced nobody, and B's acceptance then replaced the oldest
+// integrator A, leaving B and his new user both active. His acceptance
+// supersedes his own assignment instead.
+func TestAReinvitedIntegratorCountsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := setup(t)
+	tenant := id()
+	_, _, err := e.svc.SetPolicy(ctx, admin(tenant), tenant, 2, domain.ReplaceCurrent)
+	require.NoError(t, err)
+	a, b := newPerson("anna"), newPerson("bo")
+	t1 := time.Now().UTC().Add(-time.Hour)
+	for i, p := range []person{a, b} {
+		at := t1.Add(time.Duration(i) * time.Minute)
+		require.NoError(t, e.svc.Invited(ctx, dedupe("i"), invitedAt(tenant, p, at)))
+		require.NoError(t, e.svc.Accepted(ctx, dedupe("a"), accepted(tenant, p, at), false))
+	}
+	again := person{inv: id(), user: id(), email: b.email} // his new user
+	at := t1.Add(time.Hour)
+	require.NoError(t, e.svc.Invited(ctx, dedupe("i"), invitedAt(tenant, again, at)))
+	require.Len(t, e.events(t), 2, "re-inviting his own address replaces nobody")
+	require.NoError(t, e.svc.Accepted(ctx, dedupe("a"), accepted(tenant, again, at), false))
+
+	tn, err := e.svc.Integrators(ctx, nil, tenant)
+	require.NoError(t, err)
+	var active []string
+	for _, in := range tn.Integrators {
+		active = append(active, in.UserID)
+	}
+	require.ElementsMatch(t, []string{a.user, again.user}, active, "Anna keeps her place; Bo counts once")
+	ev := e.events(t)
+	require.Equal(t, []string{
+		"integrator.v1." + tenant + ".integrator." + a.user + ".assigned",
+		"integrator.v1." + tenant + ".integrator." + b.user + ".assigned",
+		"integrator.v1." + tenant + ".integrator." + b.user + ".replaced",
+		"integrator.v1." + tenant + ".integrator." + again.user + ".assigned",
+	}, subjects(ev))
+	require.Equal(t, again.user, ev[2].Event.(*integratorv1.IntegratorReplaced).GetNewIntegrator().GetUserId())
+}

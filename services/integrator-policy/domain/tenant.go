@@ -145,6 +145,25 @@ func (t *Tenant) inState(s State) []*Integrator {
 	return out
 }
 
+// SamePerson reports whether an invitation to partnerID's address email
+// is to this integrator again: the same partner's same address is the same
+// person, whichever user he accepts as (identity makes a new user for each
+// accepted integrator invitation).
+func (in *Integrator) SamePerson(partnerID, email string) bool {
+	return in.PartnerID == partnerID && in.Email == email
+}
+
+// activeSelf returns the active integrator an invitation to partnerID's
+// address email is to again, if any.
+func (t *Tenant) activeSelf(partnerID, email string) *Integrator {
+	for _, in := range t.inState(Active) {
+		if in.SamePerson(partnerID, email) {
+			return in
+		}
+	}
+	return nil
+}
+
 // Current returns the current (active or waiting) integrator with userID.
 func (t *Tenant) Current(userID string) *Integrator {
 	for _, in := range t.Integrators {
@@ -159,7 +178,8 @@ func (t *Tenant) Current(userID string) *Integrator {
 // ReplaceCurrent, when the tenant is at its limit, the longest-serving
 // active integrator whose own invitation is older is dismissed at once
 // (IntegratorReplaced). Re-inviting an active integrator's own address is
-// not "another integrator" and dismisses nobody. Under AdminChooses nothing
+// not "another integrator" and dismisses nobody (his acceptance supersedes
+// his own assignment, see Accepted). Under AdminChooses nothing
 // happens until the newcomer accepts. An invitation already recorded
 // (t.Invitation) was applied before: nothing happens again.
 func (t *Tenant) Invited(inv Invitation, now time.Time) {
@@ -170,10 +190,8 @@ func (t *Tenant) Invited(inv Invitation, now time.Time) {
 	if t.Policy.Overflow != ReplaceCurrent {
 		return
 	}
-	for _, in := range t.inState(Active) {
-		if in.Email == inv.Email {
-			return
-		}
+	if t.activeSelf(inv.PartnerID, inv.Email) != nil {
+		return
 	}
 	for t.ActiveCount() >= t.Policy.MaxActive {
 		prev := t.oldestActiveInvitedBefore(inv.InvitedAt)
@@ -210,6 +228,13 @@ func (t *Tenant) oldestActiveInvitedBefore(at time.Time) *Integrator {
 // revocation dismisses the partner's current integrators, and one who
 // accepts after it must not slip in behind it.
 //
+// An active integrator re-invited to his own address (same partner and
+// email) who accepts, as a new user, takes his own previous assignment's
+// place in every mode (IntegratorReplaced naming his old and new user, then
+// IntegratorAssigned): he is one integrator and never counts twice against
+// the limit, nor pushes someone else out. If his active assignment came
+// from the newer invitation, the older one's acceptance is SUPERSEDED.
+//
 // An invitation already accepted (whatever became of its integrator since,
 // e.g. dismissed) and a user who is already a current integrator of the
 // tenant change nothing: a redelivered or republished acceptance never
@@ -233,6 +258,14 @@ func (t *Tenant) Accepted(acc Acceptance, now time.Time) {
 		t.events = append(t.events, IntegratorDismissed{Integrator: *in, Reason: ReasonPartnerUnregistered})
 		return
 	}
+	if self := t.activeSelf(acc.PartnerID, acc.Email); self != nil {
+		if !self.InvitedAt.Before(acc.InvitedAt) {
+			t.supersede(in, now)
+			return
+		}
+		t.replace(self, in, acc, now)
+		return
+	}
 	if t.ActiveCount() < t.Policy.MaxActive {
 		t.assign(in)
 		return
@@ -243,14 +276,23 @@ func (t *Tenant) Accepted(acc Acceptance, now time.Time) {
 	}
 	prev := t.oldestActiveInvitedBefore(acc.InvitedAt)
 	if prev == nil {
-		in.State = Superseded
-		in.EndedAt, in.EndReason = now, ReasonSuperseded
-		t.events = append(t.events, IntegratorDismissed{Integrator: *in, Reason: ReasonSuperseded})
+		t.supersede(in, now)
 		return
 	}
+	t.replace(prev, in, acc, now)
+}
+
+// replace ends prev for the newcomer in and assigns him.
+func (t *Tenant) replace(prev, in *Integrator, acc Acceptance, now time.Time) {
 	t.end(prev, Replaced, ReasonReplaced, "", now)
 	t.events = append(t.events, IntegratorReplaced{Previous: *prev, New: Incoming{Invitation: acc.Invitation, UserID: acc.UserID}})
 	t.assign(in)
+}
+
+// supersede ends a newcomer whose invitation lost to a newer one.
+func (t *Tenant) supersede(in *Integrator, now time.Time) {
+	t.end(in, Superseded, ReasonSuperseded, "", now)
+	t.events = append(t.events, IntegratorDismissed{Integrator: *in, Reason: ReasonSuperseded})
 }
 
 func (t *Tenant) assign(in *Integrator) {

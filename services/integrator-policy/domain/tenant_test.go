@@ -274,3 +274,70 @@ func TestDecide(t *testing.T) {
 	_, _, err = domain.Decide(active, domain.ActionDismissEmployee, "users")
 	require.ErrorIs(t, err, domain.ErrInvalid)
 }
+
+// reinvitation is another invitation to id's own address (same partner).
+func reinvitation(id, newID string, invitedMin int) domain.Acceptance {
+	acc := acceptance(newID, invitedMin)
+	acc.Email = id + "@partner.example"
+	return acc
+}
+
+// Re-inviting an active integrator's own address replaces nobody at the
+// invitation; his acceptance, as a new user, then supersedes his own
+// previous assignment instead of taking someone else's place, so he never
+// counts twice against the limit.
+func TestAnAcceptedReinvitationSupersedesHisOwnAssignment(t *testing.T) {
+	t.Parallel()
+	for name, p := range map[string]domain.Policy{
+		"AtTheLimit":            {MaxActive: 2, Overflow: domain.ReplaceCurrent},
+		"BelowTheLimit":         {MaxActive: 3, Overflow: domain.ReplaceCurrent},
+		"AdminChoosesAtLimit":   {MaxActive: 2, Overflow: domain.AdminChooses},
+		"AdminChoosesBelowIt":   {MaxActive: 3, Overflow: domain.AdminChooses},
+		"TheSeedsOneIntegrator": domain.DefaultPolicy(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			a, b := activeIntegrator("a", 0), activeIntegrator("b", 5)
+			ins := []*domain.Integrator{a, b}
+			if p.MaxActive == 1 {
+				ins = []*domain.Integrator{b}
+			}
+			tn := tenant(p, ins...)
+			again := reinvitation("b", "b2", 10)
+			tn.Invited(again.Invitation, at(10))
+			require.Empty(t, tn.Events(), "re-inviting his own address replaces nobody")
+
+			tn = tenant(p, tn.Integrators...)
+			tn.Accepted(again, at(12))
+			require.Equal(t, domain.Active, a.State, "the other integrator keeps his place")
+			require.Equal(t, domain.Replaced, b.State)
+			require.Equal(t, domain.Active, tn.Current("user-b2").State)
+			require.Equal(t, len(ins), tn.ActiveCount(), "he counts once")
+			ev := tn.Events()
+			require.Len(t, ev, 2)
+			rep := ev[0].(domain.IntegratorReplaced)
+			require.Equal(t, "user-b", rep.Previous.UserID)
+			require.Equal(t, "user-b2", rep.New.UserID)
+			require.Equal(t, "user-b2", ev[1].(domain.IntegratorAssigned).Integrator.UserID)
+		})
+	}
+	t.Run("AnOlderReinvitationIsSuperseded", func(t *testing.T) {
+		t.Parallel()
+		b := activeIntegrator("b", 5)
+		tn := tenant(domain.Policy{MaxActive: 3, Overflow: domain.ReplaceCurrent}, b)
+		tn.Accepted(reinvitation("b", "b0", 1), at(12))
+		require.Equal(t, domain.Active, b.State, "his newer invitation wins")
+		require.Equal(t, 1, tn.ActiveCount())
+		require.Equal(t, domain.ReasonSuperseded, tn.Events()[0].(domain.IntegratorDismissed).Reason)
+	})
+	t.Run("AnotherPartnersAddressIsAnotherIntegrator", func(t *testing.T) {
+		t.Parallel()
+		a, b := activeIntegrator("a", 0), activeIntegrator("b", 5)
+		tn := tenant(domain.Policy{MaxActive: 2, Overflow: domain.ReplaceCurrent}, a, b)
+		again := reinvitation("b", "b2", 10)
+		again.PartnerID = "q" // the address now belongs to another partner
+		tn.Invited(again.Invitation, at(10))
+		require.Equal(t, domain.Replaced, a.State, "the longest-serving one makes room")
+		require.Equal(t, domain.Active, b.State)
+	})
+}
