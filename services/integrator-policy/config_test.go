@@ -19,13 +19,20 @@ func validConfig() Config {
 func TestConfigValidateNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	require.NoError(t, validConfig().Validate())
+	withOperators := validConfig()
+	withOperators.OperatorTokens = strings.Repeat("o", 32) + ", " + strings.Repeat("p", 40)
+	require.NoError(t, withOperators.Validate(), "operator tokens are optional, several for rotation")
 	dir := t.TempDir()
 	badFile := filepath.Join(dir, "bad.json")
 	require.NoError(t, os.WriteFile(badFile, []byte(`[{"name":"X","emails":["nope"]}]`), 0o600))
 	unknownField := filepath.Join(dir, "unknown.json")
 	require.NoError(t, os.WriteFile(unknownField, []byte(`[{"name":"X","email":"a@b.example"}]`), 0o600))
 	for want, change := range map[string]func(*Config){
-		"INTERNAL_TOKENS":  func(c *Config) { c.InternalTokens = "short" },
+		"INTERNAL_TOKENS":                         func(c *Config) { c.InternalTokens = "short" },
+		"OPERATOR_TOKENS: token 1: want at least": func(c *Config) { c.OperatorTokens = "short" },
+		"OPERATOR_TOKENS: token 2 is also one of INTERNAL_TOKENS": func(c *Config) {
+			c.OperatorTokens = strings.Repeat("o", 32) + "," + c.InternalTokens
+		},
 		"IDENTITY_URL":     func(c *Config) { c.IdentityURL = "identity:8080" },
 		"SERVICE_TOKEN":    func(c *Config) { c.ServiceToken = "" },
 		"IDENTITY_TIMEOUT": func(c *Config) { c.IdentityTimeout = 0 },
@@ -43,9 +50,27 @@ func TestPartnersFileAndDevConfig(t *testing.T) {
 	t.Parallel()
 	f := filepath.Join(t.TempDir(), "partners.json")
 	require.NoError(t, os.WriteFile(f, []byte(`[{"name":"Baltic Apps OÜ","domains":["balticapps.example"]}]`), 0o600))
-	c, err := DevConfig(platform.DevEnv{BaseURL: "http://localhost:8080", ServiceToken: strings.Repeat("d", 43)})
+	dataDir := t.TempDir()
+	var out strings.Builder
+	env := platform.DevEnv{BaseURL: "http://localhost:8080", ServiceToken: strings.Repeat("d", 43), DataDir: dataDir, Out: &out}
+	c, err := DevConfig(env)
 	require.NoError(t, err)
 	require.NoError(t, c.Validate())
+
+	// `rollcall dev` has an operator token of its own, kept under the data
+	// dir (the same one after a restart), and says where.
+	path := filepath.Join(dataDir, "integrator-policy", "operator.token")
+	kept, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, c.OperatorTokens, strings.TrimSpace(string(kept)))
+	require.NotEqual(t, env.ServiceToken, c.OperatorTokens)
+	require.Contains(t, out.String(), path)
+	again, err := DevConfig(env)
+	require.NoError(t, err)
+	require.Equal(t, c.OperatorTokens, again.OperatorTokens)
+	_, err = DevConfig(platform.DevEnv{BaseURL: env.BaseURL, ServiceToken: env.ServiceToken})
+	require.ErrorContains(t, err, "data dir")
+
 	c.PartnersFile = f
 	seeds, err := c.seeds()
 	require.NoError(t, err)

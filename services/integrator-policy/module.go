@@ -44,6 +44,13 @@ func (m module) Build(ctx context.Context, d platform.Deps) (*platform.Component
 	if err != nil {
 		return nil, fmt.Errorf("INTERNAL_TOKENS: %w", err)
 	}
+	operators, err := m.cfg.operatorTokens()
+	if err != nil {
+		return nil, err
+	}
+	if m.cfg.OperatorTokens == "" && d.Log != nil {
+		d.Log.InfoContext(ctx, "OPERATOR_TOKENS is not set: RegisterPartner, RevokePartner and ListPartners refuse every caller; partners come from PARTNERS_FILE")
+	}
 	idc, err := identity.New(m.cfg.IdentityURL, m.cfg.ServiceToken, m.cfg.IdentityTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("IDENTITY_URL: %w", err)
@@ -60,11 +67,11 @@ func (m module) Build(ctx context.Context, d platform.Deps) (*platform.Component
 		return nil, fmt.Errorf("seed partners: %w", err)
 	}
 
-	// The service token check runs after validation (HandlerOptions), so a
+	// The token checks run after validation (HandlerOptions), so a
 	// malformed request is refused the same way with or without a token.
-	opts := append(append([]connect.HandlerOption{}, d.HandlerOptions...), connect.WithInterceptors(ports.RequireServiceToken(tokens)))
+	opts := append(append([]connect.HandlerOption{}, d.HandlerOptions...), connect.WithInterceptors(ports.RequireTokens(tokens, operators)))
 	path, handler := integratorv1connect.NewIntegratorPolicyServiceHandler(
-		&ports.Connect{App: svc, Auth: idc, Tokens: tokens, Log: d.Log}, opts...)
+		&ports.Connect{App: svc, Auth: idc, Tokens: tokens, Operators: operators, Log: d.Log}, opts...)
 	return &platform.Component{
 		Handlers:     []server.Handler{{Path: path, Handler: handler}},
 		ServiceNames: []string{integratorv1connect.IntegratorPolicyServiceName},

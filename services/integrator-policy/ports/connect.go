@@ -21,13 +21,14 @@ import (
 
 // Connect serves rollcall.integrator.v1.IntegratorPolicyService. Requests
 // are validated by the platform's protovalidate interceptor, and the
-// internal procedures' service token by RequireServiceToken, before they
-// get here.
+// operator and service procedures' tokens by RequireTokens, before they get
+// here.
 type Connect struct {
-	App    *app.Service
-	Auth   Authenticator
-	Tokens svcauth.Tokens // the service tokens, for GetActiveIntegrator
-	Log    *slog.Logger
+	App       *app.Service
+	Auth      Authenticator
+	Tokens    svcauth.Tokens // the service tokens, for GetActiveIntegrator
+	Operators svcauth.Tokens // the operator tokens, refused on the other RPCs
+	Log       *slog.Logger
 }
 
 var _ integratorv1connect.IntegratorPolicyServiceHandler = (*Connect)(nil)

@@ -29,9 +29,10 @@ import (
 )
 
 var (
-	serviceToken = strings.Repeat("s", 40)
-	tenantA      = "0b7f8a3e-4a5c-4e8f-9a51-3c1f2d9e7a10"
-	tenantB      = "1c8f9b4f-5b6d-4f9a-8b62-4d2e3f0a8b21"
+	serviceToken  = strings.Repeat("s", 40)
+	operatorToken = strings.Repeat("o", 40)
+	tenantA       = "0b7f8a3e-4a5c-4e8f-9a51-3c1f2d9e7a10"
+	tenantB       = "1c8f9b4f-5b6d-4f9a-8b62-4d2e3f0a8b21"
 )
 
 // identityStandIn is a real-HTTP stand-in of identity's
@@ -77,6 +78,14 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	operators, err := svcauth.ParseTokens(operatorToken)
+	require.NoError(t, err)
+	return setupWith(t, operators)
+}
+
+// setupWith serves the service with the given operator tokens (OPERATOR_TOKENS).
+func setupWith(t *testing.T, operators svcauth.Tokens) *fixture {
+	t.Helper()
 	pool := testkit.NewDB(t, migrations.FS)
 	store := postgres.New(pool, "/rollcall/integrator-policy")
 	svc := &app.Service{Store: store, Log: slog.New(slog.DiscardHandler)}
@@ -93,9 +102,9 @@ func setup(t *testing.T) *fixture {
 
 	opts, err := server.HandlerOptions()
 	require.NoError(t, err)
-	opts = append(opts, connect.WithInterceptors(ports.RequireServiceToken(tokens)))
+	opts = append(opts, connect.WithInterceptors(ports.RequireTokens(tokens, operators)))
 	mux := http.NewServeMux()
-	mux.Handle(integratorv1connect.NewIntegratorPolicyServiceHandler(&ports.Connect{App: svc, Auth: idc, Tokens: tokens}, opts...))
+	mux.Handle(integratorv1connect.NewIntegratorPolicyServiceHandler(&ports.Connect{App: svc, Auth: idc, Tokens: tokens, Operators: operators}, opts...))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &fixture{svc: svc, store: store, identity: stand, url: srv.URL,

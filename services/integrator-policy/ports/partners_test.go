@@ -8,6 +8,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/stretchr/testify/require"
 
+	"rollcall.dev/pkg/svcauth"
 	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
 	"rollcall.dev/services/integrator-policy/app"
 )
@@ -18,7 +19,7 @@ func TestPartnerRegistry(t *testing.T) {
 
 	register := func(t *testing.T, f *fixture, name string, emails, domains []string) *integratorv1.Partner {
 		t.Helper()
-		resp, err := f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: name, Emails: emails, Domains: domains}, serviceToken))
+		resp, err := f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: name, Emails: emails, Domains: domains}, operatorToken))
 		require.NoError(t, err)
 		return resp.Msg.GetPartner()
 	}
@@ -28,6 +29,61 @@ func TestPartnerRegistry(t *testing.T) {
 		require.NoError(t, err)
 		return resp.Msg
 	}
+
+	// The partner registry is the operators': a service's token (any
+	// Rollcall service's, e.g. sync's) must not register a public mail
+	// domain as a partner. And the operator's token is for the registry
+	// only: CheckPartner and CheckAction are for services (CheckAction
+	// records ActionDenied, an audit trail an operator must not write to;
+	// ListPartners answers what CheckPartner would), and GetActiveIntegrator
+	// never forwards it to identity as if it were an administrator's.
+	t.Run("EachTokenOnlyWhereItBelongs", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		_, err := f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Gmail", Domains: []string{"gmail.example"}}, serviceToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+		_, err = f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, serviceToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+		_, err = f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: tenantA}, serviceToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+		require.False(t, check(t, f, "someone@gmail.example").GetRegistered(), "the refused registration wrote nothing")
+
+		p := register(t, f, "Integra", nil, []string{"integra.example"})
+		require.True(t, check(t, f, "x@integra.example").GetRegistered())
+
+		_, err = f.client.CheckPartner(ctx, req(&integratorv1.CheckPartnerRequest{Email: "x@integra.example"}, operatorToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+		_, err = f.client.CheckAction(ctx, req(&integratorv1.CheckActionRequest{TenantId: tenantA, ActorUserId: tenantB,
+			Action: integratorv1.Action_ACTION_DISMISS_EMPLOYEE, Resource: "users/" + tenantA}, operatorToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+		_, err = f.client.GetActiveIntegrator(ctx, req(&integratorv1.GetActiveIntegratorRequest{TenantId: tenantA}, operatorToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+		_, err = f.client.GetPolicy(ctx, req(&integratorv1.GetPolicyRequest{TenantId: tenantA}, operatorToken))
+		requireCode(t, err, connect.CodePermissionDenied)
+
+		resp, err := f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: p.GetPartnerId()}, operatorToken))
+		require.NoError(t, err)
+		require.NotNil(t, resp.Msg.GetPartner().GetRevokedAt())
+	})
+
+	// Without OPERATOR_TOKENS the registry's RPCs refuse everyone; the
+	// partners come from PARTNERS_FILE then.
+	t.Run("NoOperatorTokensConfigured", func(t *testing.T) {
+		t.Parallel()
+		f := setupWith(t, svcauth.Tokens{})
+		for tok, code := range map[string]connect.Code{
+			"":            connect.CodeUnauthenticated,
+			serviceToken:  connect.CodePermissionDenied,
+			operatorToken: connect.CodeUnauthenticated, // not one of the (no) operator tokens
+		} {
+			_, err := f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "P", Emails: []string{"a@b.example"}}, tok))
+			requireCode(t, err, code)
+		}
+		all, err := f.svc.ListPartners(ctx, true)
+		require.NoError(t, err)
+		require.Empty(t, all)
+		require.False(t, check(t, f, "a@b.example").GetRegistered(), "CheckPartner still answers services")
+	})
 
 	t.Run("InternalRPCsNeedAServiceToken", func(t *testing.T) {
 		t.Parallel()
@@ -49,7 +105,7 @@ func TestPartnerRegistry(t *testing.T) {
 		f.identity.add("admin-token", tenantA, tenantB, 1, false)
 		_, err := f.client.CheckPartner(ctx, req(&integratorv1.CheckPartnerRequest{Email: "a@b.example"}, "admin-token"))
 		requireCode(t, err, connect.CodeUnauthenticated)
-		resp, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, serviceToken))
+		resp, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, operatorToken))
 		require.NoError(t, err)
 		require.Empty(t, resp.Msg.GetPartners(), "nothing was registered")
 	})
@@ -102,20 +158,20 @@ func TestPartnerRegistry(t *testing.T) {
 	t.Run("RegistrationIsCheckedAndAddressesBelongToOnePartner", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
-		_, err := f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Nobody"}, serviceToken))
+		_, err := f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Nobody"}, operatorToken))
 		requireField(t, requireCode(t, err, connect.CodeInvalidArgument), "emails")
-		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "P", Domains: []string{"not a domain"}}, serviceToken))
+		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "P", Domains: []string{"not a domain"}}, operatorToken))
 		requireCode(t, err, connect.CodeInvalidArgument)
-		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "P", Emails: []string{"A@x.example", "a@X.example"}}, serviceToken))
+		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "P", Emails: []string{"A@x.example", "a@X.example"}}, operatorToken))
 		requireField(t, requireCode(t, err, connect.CodeInvalidArgument), "emails[1]")
 
 		register(t, f, "First", []string{"dev@first.example"}, []string{"first.example"})
-		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Second", Emails: []string{"ok@second.example", "DEV@first.example"}}, serviceToken))
+		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Second", Emails: []string{"ok@second.example", "DEV@first.example"}}, operatorToken))
 		requireField(t, requireCode(t, err, connect.CodeAlreadyExists), "emails[1]")
-		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Third", Domains: []string{"First.Example"}}, serviceToken))
+		_, err = f.client.RegisterPartner(ctx, req(&integratorv1.RegisterPartnerRequest{Name: "Third", Domains: []string{"First.Example"}}, operatorToken))
 		requireField(t, requireCode(t, err, connect.CodeAlreadyExists), "domains[0]")
 
-		resp, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, serviceToken))
+		resp, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, operatorToken))
 		require.NoError(t, err)
 		require.Len(t, resp.Msg.GetPartners(), 1, "the refused registrations wrote nothing")
 		require.False(t, check(t, f, "ok@second.example").GetRegistered())
@@ -125,21 +181,21 @@ func TestPartnerRegistry(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		p := register(t, f, "Gone AS", []string{"dev@gone.example"}, []string{"gone.example"})
-		resp, err := f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: p.GetPartnerId(), Note: "certification expired"}, serviceToken))
+		resp, err := f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: p.GetPartnerId(), Note: "certification expired"}, operatorToken))
 		require.NoError(t, err)
 		require.NotNil(t, resp.Msg.GetPartner().GetRevokedAt())
 		require.False(t, check(t, f, "dev@gone.example").GetRegistered())
 		require.False(t, check(t, f, "other@gone.example").GetRegistered())
 
-		_, err = f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: p.GetPartnerId()}, serviceToken))
+		_, err = f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: p.GetPartnerId()}, operatorToken))
 		requireCode(t, err, connect.CodeFailedPrecondition)
-		_, err = f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: tenantA}, serviceToken))
+		_, err = f.client.RevokePartner(ctx, req(&integratorv1.RevokePartnerRequest{PartnerId: tenantA}, operatorToken))
 		requireCode(t, err, connect.CodeNotFound)
 
-		live, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, serviceToken))
+		live, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{}, operatorToken))
 		require.NoError(t, err)
 		require.Empty(t, live.Msg.GetPartners())
-		all, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{IncludeRevoked: true}, serviceToken))
+		all, err := f.client.ListPartners(ctx, req(&integratorv1.ListPartnersRequest{IncludeRevoked: true}, operatorToken))
 		require.NoError(t, err)
 		require.Len(t, all.Msg.GetPartners(), 1)
 
