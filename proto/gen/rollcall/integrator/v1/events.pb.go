@@ -31,7 +31,9 @@ const (
 	DismissalReason_DISMISSAL_REASON_UNSPECIFIED DismissalReason = 0
 	// A tenant administrator dismissed the integrator (e.g. the work is done).
 	DismissalReason_DISMISSAL_REASON_ADMIN DismissalReason = 1
-	// The partner is no longer registered (certification withdrawn).
+	// The partner is no longer registered (certification withdrawn), or
+	// was not registered when the integrator accepted: then he was never
+	// assigned.
 	DismissalReason_DISMISSAL_REASON_PARTNER_UNREGISTERED DismissalReason = 2
 	// He accepted an integrator invitation that a newer one had already
 	// superseded, while the newer invitation's integrator holds the tenant's
@@ -155,7 +157,8 @@ const (
 	// The actor is the tenant's integrator, who has admin rights but cannot
 	// create administrators or dismiss employees.
 	DenialReason_DENIAL_REASON_INTEGRATOR_RESTRICTION DenialReason = 1
-	// The actor is an integrator who was dismissed or replaced.
+	// The actor is an integrator who was dismissed or replaced, or waits, or
+	// of whom the service has no record in the tenant.
 	DenialReason_DENIAL_REASON_INTEGRATOR_INACTIVE DenialReason = 2
 )
 

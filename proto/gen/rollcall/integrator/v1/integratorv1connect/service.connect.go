@@ -77,7 +77,9 @@ type IntegratorPolicyServiceClient interface {
 	// access. Integrators cannot call it.
 	DismissIntegrator(context.Context, *connect.Request[v1.DismissIntegratorRequest]) (*connect.Response[v1.DismissIntegratorResponse], error)
 	// CheckAction says whether an actor may carry out a guarded action, and
-	// records an ActionDenied event when not.
+	// records an ActionDenied event when not. Callers ask only about users
+	// they know as integrators: an actor with no integrator record in the
+	// tenant is refused (DENIAL_REASON_INTEGRATOR_INACTIVE).
 	CheckAction(context.Context, *connect.Request[v1.CheckActionRequest]) (*connect.Response[v1.CheckActionResponse], error)
 	// RevokePartner withdraws a partner's certification: its emails and
 	// domains stop matching, and every active integrator of the partner is
@@ -240,7 +242,9 @@ type IntegratorPolicyServiceHandler interface {
 	// access. Integrators cannot call it.
 	DismissIntegrator(context.Context, *connect.Request[v1.DismissIntegratorRequest]) (*connect.Response[v1.DismissIntegratorResponse], error)
 	// CheckAction says whether an actor may carry out a guarded action, and
-	// records an ActionDenied event when not.
+	// records an ActionDenied event when not. Callers ask only about users
+	// they know as integrators: an actor with no integrator record in the
+	// tenant is refused (DENIAL_REASON_INTEGRATOR_INACTIVE).
 	CheckAction(context.Context, *connect.Request[v1.CheckActionRequest]) (*connect.Response[v1.CheckActionResponse], error)
 	// RevokePartner withdraws a partner's certification: its emails and
 	// domains stop matching, and every active integrator of the partner is
