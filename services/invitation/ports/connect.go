@@ -40,8 +40,10 @@ type LoginResult struct {
 }
 
 // LoginProviders verify the invitee's login assertion (BankID, provider
-// profiles such as Telia, an existing profile's session). The assertion is
-// bound to the tenant being joined and to the invitation (audience).
+// profiles such as Telia, and "rollcall": an existing profile's join
+// assertion from identity's IssueJoinAssertion, never his bearer token).
+// The assertion is bound to the tenant being joined and to the invitation
+// (audience).
 type LoginProviders interface {
 	Verify(ctx context.Context, tenantID, invitationID string, method domain.LoginMethod, provider, assertion string) (LoginResult, error)
 }
