@@ -29,13 +29,19 @@ const (
 	opDismiss
 	opRedeliver // the same delivery again (the inbox)
 	opRepublish // the same event under a new id (outside the broker's window)
+	opSetPolicy // an administrator changes the limit and the mode
+	opRevoke    // an operator revokes one of the case's partners
 )
 
 type op struct {
 	kind   opKind
-	who    int
+	who    int // opRevoke: the partner's index
 	worker int
 	of     int // opRedeliver/opRepublish: index of the earlier op
+	// opSetPolicy: the new policy (refused when it would leave too many
+	// active, or someone waiting under REPLACE_CURRENT).
+	max  int
+	mode domain.OverflowMode
 }
 
 // draw is a source of random choices for one case.
@@ -47,11 +53,17 @@ func (d draw) intRange(lo, hi int) int { return lo + d.r.IntN(hi-lo+1) }
 // invariant, randomized against real Postgres: for random policies and
 // random interleavings of integrator invitations, acceptances (before or
 // after their invitation), dismissals, redeliveries and republished events,
-// run concurrently by several workers each with its own store (a service
+// policy changes and revocations of the integrators' partners, run
+// concurrently by several workers each with its own store (a service
 // restarted, or several replicas), a tenant never has more active
-// integrators than its policy allows — neither in the table (sampled while
-// the workers run, and at the end) nor in the event history consumers see
-// (replayed in commit order) — and the history agrees with the table.
+// integrators than its policy allows at that moment, and none of a revoked
+// partner is active or waiting — neither in the table (sampled while the
+// workers run, each sample one snapshot of the integrators, the policy and
+// the partners; and at the end) nor in the event history consumers see
+// (replayed in commit order, against the highest limit the case ever set,
+// since policy changes are not events) — and the history agrees with the
+// table. Some integrators are re-invited to another's address (the same
+// person accepting as a new user).
 //
 // Each run draws a new seed (logged): INTEGRATOR_INVARIANT_SEED replays one,
 // INTEGRATOR_INVARIANT_CASES runs more cases than the default 100.
@@ -76,18 +88,33 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 	for c := range cases {
 		d := draw{rand.New(rand.NewPCG(seed, uint64(c)))} //nolint:gosec // test data
 		tenant := id()
+		modes := []domain.OverflowMode{domain.ReplaceCurrent, domain.AdminChooses}
 		maxActive := d.intRange(1, 3)
-		mode := []domain.OverflowMode{domain.ReplaceCurrent, domain.AdminChooses}[d.intRange(0, 1)]
+		mode := modes[d.intRange(0, 1)]
 		n := d.intRange(1, 6)
 		workers := d.intRange(1, 4)
-		caseDesc := fmt.Sprintf("seed %d case %d: max %d, mode %d, %d integrators, %d workers", seed, c, maxActive, mode, n, workers)
+		nPartners := d.intRange(1, 2)
+		caseDesc := fmt.Sprintf("seed %d case %d: max %d, mode %d, %d integrators, %d partners, %d workers", seed, c, maxActive, mode, n, nPartners, workers)
 		if !t.Run(fmt.Sprintf("Case%03d", c), func(rt *testing.T) {
 			rt.Log(caseDesc)
+			// The case's own partners: revoking one touches no other case.
+			partners := make([]string, nPartners)
+			for i := range partners {
+				p, err := e.svc.RegisterPartner(ctx, fmt.Sprintf("Case %d partner %d %s", c, i, id()), nil, []string{id() + ".example"})
+				require.NoError(rt, err)
+				partners[i] = p.ID
+			}
 			people := make([]person, n)
+			partnerOf := make([]string, n)
 			base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			invAt := make([]time.Time, n)
 			for i := range people {
 				people[i] = newPerson(fmt.Sprintf("p%d", i))
+				partnerOf[i] = partners[d.intRange(0, nPartners-1)]
+				if i > 0 && d.intRange(0, 3) == 0 { // re-invited: someone else's address, a new user
+					j := d.intRange(0, i-1)
+					people[i].email, partnerOf[i] = people[j].email, partnerOf[j]
+				}
 				// Distinct invitation times, in any order relative to i.
 				invAt[i] = base.Add(time.Duration(d.intRange(0, 1000)*n+i) * time.Minute)
 			}
@@ -98,6 +125,15 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 			for range d.intRange(0, 8) {
 				k := []opKind{opDismiss, opRedeliver, opRepublish}[d.intRange(0, 2)]
 				ops = append(ops, op{kind: k, who: d.intRange(0, n-1), of: d.intRange(0, 2*n-1)})
+			}
+			highest := maxActive // the highest limit the case ever sets
+			for range d.intRange(0, 3) {
+				o := op{kind: opSetPolicy, max: d.intRange(1, 3), mode: modes[d.intRange(0, 1)]}
+				highest = max(highest, o.max)
+				ops = append(ops, o)
+			}
+			for range d.intRange(0, 2) {
+				ops = append(ops, op{kind: opRevoke, who: d.intRange(0, nPartners-1)})
 			}
 			order := make([]op, len(ops))
 			for i, j := range d.r.Perm(len(ops)) {
@@ -114,12 +150,17 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 			for i := range ids {
 				ids[i] = dedupe(fmt.Sprintf("c%d", i%2))
 			}
+			invitation := func(who int) domain.Invitation {
+				inv := invitedAt(tenant, people[who], invAt[who])
+				inv.PartnerID = partnerOf[who]
+				return inv
+			}
 			apply := func(svc *app.Service, k opKind, who int, d app.Dedupe, late bool) error {
 				switch k {
 				case opInvite:
-					return svc.Invited(ctx, d, invitedAt(tenant, people[who], invAt[who]))
+					return svc.Invited(ctx, d, invitation(who))
 				case opAccept:
-					return svc.Accepted(ctx, d, accepted(tenant, people[who], invAt[who]), late)
+					return svc.Accepted(ctx, d, domain.Acceptance{Invitation: invitation(who), UserID: people[who].user, AcceptedAt: invAt[who].Add(time.Minute)}, late)
 				case opDismiss:
 					_, err := svc.Dismiss(ctx, by, tenant, people[who].user, "")
 					if errors.Is(err, domain.ErrNotIntegrator) || errors.Is(err, domain.ErrNotCurrent) {
@@ -142,18 +183,30 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 				failures = append(failures, err)
 			}
 			stop := make(chan struct{})
-			observed := make(chan int, 1)
+			observed := make(chan []string, 1)
 			go func() { // watches the table while the workers run
-				worst := 0
+				var broken []string
 				for {
-					var c int
-					if err := e.pool.QueryRow(ctx, `SELECT count(*) FROM integrators WHERE tenant_id = $1 AND state = 'active'`, tenant).Scan(&c); err != nil {
+					// One statement, one snapshot: the active count, the
+					// limit in force and the revoked partners' current
+					// integrators are seen as of the same commit.
+					var active, limit, revoked int
+					if err := e.pool.QueryRow(ctx, `SELECT
+  (SELECT count(*) FROM integrators WHERE tenant_id = $1 AND state = 'active'),
+  (SELECT max_active FROM integrator_tenants WHERE tenant_id = $1),
+  (SELECT count(*) FROM integrators i JOIN partners p ON p.id = i.partner_id
+     WHERE i.tenant_id = $1 AND i.state IN ('active', 'waiting') AND p.revoked_at IS NOT NULL)`, tenant).Scan(&active, &limit, &revoked); err != nil {
 						fail(err)
 					}
-					worst = max(worst, c)
+					if active > limit && len(broken) < 5 {
+						broken = append(broken, fmt.Sprintf("%d active with a limit of %d", active, limit))
+					}
+					if revoked > 0 && len(broken) < 5 {
+						broken = append(broken, fmt.Sprintf("%d current integrators of a revoked partner", revoked))
+					}
 					select {
 					case <-stop:
-						observed <- worst
+						observed <- broken
 						return
 					default:
 					}
@@ -180,6 +233,16 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 							}
 						case opDismiss:
 							err = apply(svc, opDismiss, o.who, app.Dedupe{}, false)
+						case opSetPolicy:
+							_, _, err = svc.SetPolicy(ctx, by, tenant, o.max, o.mode)
+							if errors.Is(err, domain.ErrPrecondition) {
+								err = nil // too many active, or someone waits: refused, nothing written
+							}
+						case opRevoke:
+							_, _, err = svc.RevokePartner(ctx, partners[o.who], "")
+							if errors.Is(err, domain.ErrPartnerRevoked) {
+								err = nil
+							}
 						case opRedeliver, opRepublish:
 							k, who := opKind(o.of%2), o.of/2
 							d := ids[o.of]
@@ -203,17 +266,22 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 				}
 			}
 			close(stop)
-			worst := <-observed
+			broken := <-observed
 			require.Empty(rt, failures)
-			require.LessOrEqual(rt, worst, maxActive, "seen while running")
+			require.Empty(rt, broken, "seen while running")
 
 			tn, err := e.svc.Integrators(ctx, nil, tenant)
 			require.NoError(rt, err)
-			require.LessOrEqual(rt, tn.ActiveCount(), maxActive)
-			if mode == domain.ReplaceCurrent {
+			require.LessOrEqual(rt, tn.ActiveCount(), tn.Policy.MaxActive)
+			if tn.Policy.Overflow == domain.ReplaceCurrent {
 				for _, in := range tn.Integrators {
 					require.Equal(rt, domain.Active, in.State, "nobody waits under REPLACE_CURRENT")
 				}
+			}
+			for _, in := range tn.Integrators {
+				p, err := e.svc.Store.Partner(ctx, in.PartnerID)
+				require.NoError(rt, err)
+				require.False(rt, p.Revoked(), "%s is current, but his partner was revoked", in.UserID)
 			}
 
 			// The history consumers see, replayed in commit order.
@@ -237,7 +305,7 @@ func TestNeverMoreActiveIntegratorsThanThePolicyAllows(t *testing.T) {
 					u := ev.GetIntegrator().GetUserId()
 					require.False(rt, active[u], "assigned twice: %s", u)
 					active[u] = true
-					require.LessOrEqual(rt, len(active), maxActive, "the history exceeds the limit")
+					require.LessOrEqual(rt, len(active), highest, "the history exceeds every limit the case set")
 				case "rollcall.integrator.v1.IntegratorReplaced":
 					var ev integratorv1.IntegratorReplaced
 					require.NoError(rt, proto.Unmarshal(h.data, &ev))
