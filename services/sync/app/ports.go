@@ -76,8 +76,13 @@ const (
 	ReasonUnauthorized   FailureReason = 3
 	ReasonRejected       FailureReason = 4
 	ReasonDuplicateEmail FailureReason = 5
+	ReasonDuplicatePhone FailureReason = 6
 	ReasonNotLinked      FailureReason = 7
 	ReasonNoConnection   FailureReason = 8
+	// Run items only.
+	ReasonChangedSincePreview FailureReason = 9
+	ReasonHRRejected          FailureReason = 10
+	ReasonHRUnavailable       FailureReason = 11
 )
 
 func (r FailureReason) String() string {
@@ -96,6 +101,14 @@ func (r FailureReason) String() string {
 		return "not_linked"
 	case ReasonNoConnection:
 		return "connection_disabled"
+	case ReasonDuplicatePhone:
+		return "duplicate_phone"
+	case ReasonChangedSincePreview:
+		return "changed_since_preview"
+	case ReasonHRRejected:
+		return "hr_rejected"
+	case ReasonHRUnavailable:
+		return "hr_unavailable"
 	}
 	return "unknown"
 }

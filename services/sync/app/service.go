@@ -71,12 +71,20 @@ const maxBatch = 256
 // returned wrapped in erp.ErrNoConnection or ErrUnknownConnection (the
 // caller dead-letters it); a duplicate or older change is a no-op.
 func (s *Service) FieldChanged(ctx context.Context, c Change) error {
-	conn, err := s.Resolver.Connection(ctx, c.TenantID)
+	var (
+		conn erp.Connection
+		err  error
+	)
+	if c.ConnectionID != "" {
+		conn, err = s.Resolver.ConnectionByID(ctx, c.TenantID, c.ConnectionID)
+		if errors.Is(err, erp.ErrNoConnection) {
+			return fmt.Errorf("%w: %w", ErrUnknownConnection, err)
+		}
+	} else {
+		conn, err = s.Resolver.Connection(ctx, c.TenantID)
+	}
 	if err != nil {
 		return err
-	}
-	if c.ConnectionID != "" && c.ConnectionID != conn.ID {
-		return fmt.Errorf("%w: %s is not tenant %s's connection", ErrUnknownConnection, c.ConnectionID, c.TenantID)
 	}
 	c.ConnectionID = conn.ID
 	req := applyReq{c: c, done: make(chan applyRes, 1)}
@@ -523,7 +531,7 @@ func truncate(s string, n int) string {
 
 // propagate reads the ERP record, compares and writes only the difference.
 func (p *Propagator) propagate(ctx context.Context, j Job) (Result, error) {
-	conn, err := p.Resolver.Connection(ctx, j.TenantID)
+	conn, err := p.Resolver.ConnectionByID(ctx, j.TenantID, j.ConnectionID)
 	if err != nil {
 		return Result{}, err
 	}

@@ -133,12 +133,16 @@ type Connection struct {
 	Connector Connector
 }
 
-// Resolver finds the ERP connection of a tenant. Until connections are
-// created over the API (issue 7) a static resolver serves one configured
-// ERP for every tenant it lists.
+// Resolver finds the ERP connection of a tenant: the connections admins
+// created over the API (one per tenant or per company), or a static one
+// configured for the whole deployment.
 type Resolver interface {
-	// Connection returns the tenant's connection, or ErrNoConnection.
+	// Connection returns the tenant's connection, or ErrNoConnection (also
+	// when the tenant has one per company, so a change must name it).
 	Connection(ctx context.Context, tenantID string) (Connection, error)
+	// ConnectionByID returns the tenant's connection id, or
+	// ErrNoConnection when the tenant has no such connection.
+	ConnectionByID(ctx context.Context, tenantID, id string) (Connection, error)
 }
 
 // Errors, by kind. Callers use errors.Is; Retriable tells the kinds apart.
@@ -212,8 +216,20 @@ type StaticResolver struct {
 
 // Connection implements Resolver.
 func (s *StaticResolver) Connection(_ context.Context, tenantID string) (Connection, error) {
-	if s.AllTenants || s.Tenants[tenantID] {
+	if s.Conn.Connector != nil && (s.AllTenants || s.Tenants[tenantID]) {
 		return s.Conn, nil
 	}
 	return Connection{}, fmt.Errorf("%w: %s", ErrNoConnection, tenantID)
+}
+
+// ConnectionByID implements Resolver.
+func (s *StaticResolver) ConnectionByID(ctx context.Context, tenantID, id string) (Connection, error) {
+	c, err := s.Connection(ctx, tenantID)
+	if err != nil {
+		return Connection{}, err
+	}
+	if c.ID != id {
+		return Connection{}, fmt.Errorf("%w: %s is not tenant %s's connection", ErrNoConnection, id, tenantID)
+	}
+	return c, nil
 }

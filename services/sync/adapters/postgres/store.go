@@ -20,6 +20,7 @@ import (
 	"rollcall.dev/services/sync/app"
 	"rollcall.dev/services/sync/domain"
 	"rollcall.dev/services/sync/erp"
+	"rollcall.dev/services/sync/keyring"
 )
 
 // ErrNotFound is an employee the store does not hold.
@@ -36,12 +37,14 @@ type DB interface {
 	pgdb.Querier
 }
 
-// Store implements app.Store.
+// Store implements app.Store, app.ConnectionStore and app.RunStore.
 type Store struct {
 	db     DB
 	source string
 	// Published is called after a commit that wrote events (Kick the relay).
 	Published func()
+	// Keys seal and open the connections' API keys.
+	Keys *keyring.Keyring
 }
 
 var _ app.Store = (*Store)(nil)
@@ -249,6 +252,7 @@ UPDATE employees e SET lease_until = now() + make_interval(secs => $2)
 FROM (
   SELECT tenant_id, employee_id FROM employees
   WHERE status IN ('pending', 'retrying') AND due_at <= now() AND (lease_until IS NULL OR lease_until < now())
+    AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = employees.connection_id AND c.status <> 'active')
   ORDER BY due_at
   LIMIT $1
   FOR UPDATE SKIP LOCKED

@@ -28,6 +28,7 @@ import (
 	"rollcall.dev/services/sync/erp"
 	"rollcall.dev/services/sync/erp/tso"
 	"rollcall.dev/services/sync/erpsim"
+	"rollcall.dev/services/sync/keyring"
 	"rollcall.dev/services/sync/migrations"
 	"rollcall.dev/services/sync/ports"
 )
@@ -57,6 +58,9 @@ type Options struct {
 	// WrapDB, when set, wraps the pool the store uses (tests that watch
 	// or hold the store's transactions).
 	WrapDB func(*pgxpool.Pool) postgres.DB
+	// Connections serves real-time sync from the connections admins create
+	// (app.Resolver) instead of one static ERP account: see NewRuns.
+	Connections bool
 }
 
 // Stack is the running service parts.
@@ -70,6 +74,32 @@ type Stack struct {
 	Prop      *app.Propagator
 	Resolver  *erp.StaticResolver
 	Publisher *bus.Publisher
+	// Keys seal the connections' API keys (Options.Connections).
+	Keys *keyring.Keyring
+	// Connections is the resolver of Options.Connections.
+	Connections *app.Resolver
+	// ERPTimeout is the connectors' request timeout.
+	ERPTimeout time.Duration
+	// Log is the stack's logger.
+	Log *slog.Logger
+}
+
+// TestKeys is a keyring for tests (version 1).
+const TestKeys = "1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+// Dialer makes 24SevenOffice connectors to a stand-in.
+type Dialer struct {
+	BaseURL string
+	Timeout time.Duration
+}
+
+// Dial implements app.ERPDialer.
+func (d Dialer) Dial(apiKey string) (erp.Connector, error) {
+	c, err := tso.New(tso.Config{BaseURL: d.BaseURL, APIKey: apiKey, Timeout: d.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	return erp.Instrument(c, "24sevenoffice"), nil
 }
 
 // New starts a stack; everything stops when the test ends.
@@ -110,11 +140,21 @@ func New(t testing.TB, o Options) *Stack {
 	}
 	s.Store = postgres.New(db, "/rollcall/sync")
 	s.Store.Published = relay.Kick
+	s.ERPTimeout, s.Log = o.ERPTimeout, o.Log
+	var resolver erp.Resolver = s.Resolver
+	if o.Connections {
+		if s.Keys, err = keyring.Parse(TestKeys); err != nil {
+			t.Fatal(err)
+		}
+		s.Store.Keys = s.Keys
+		s.Connections = &app.Resolver{Store: s.Store, Dialer: Dialer{BaseURL: srv.URL, Timeout: o.ERPTimeout}, TTL: 50 * time.Millisecond}
+		resolver = s.Connections
+	}
 	s.Prop = &app.Propagator{
-		Store: s.Store, Resolver: s.Resolver, Log: o.Log, Concurrency: o.Concurrency, Lease: 10 * time.Second,
+		Store: s.Store, Resolver: resolver, Log: o.Log, Concurrency: o.Concurrency, Lease: 10 * time.Second,
 		Poll: 50 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
 	}
-	s.Service = &app.Service{Store: s.Store, Resolver: s.Resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter}
+	s.Service = &app.Service{Store: s.Store, Resolver: resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter}
 	consumers := ports.FieldChangedConsumers(s.Service, o.Consumers)
 	for i := range consumers {
 		consumers[i].Backoff = []time.Duration{50 * time.Millisecond}
