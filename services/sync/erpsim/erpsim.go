@@ -302,6 +302,29 @@ func (a Account) Put(e erp.Employee) (erp.Employee, error) {
 	return a.s.put(a.s.acct(a.name), e)
 }
 
+// Edit changes an employee as if typed into the ERP by hand (the rules
+// apply, the faults do not) and returns the stored record.
+func (a Account) Edit(id string, change func(e *erp.Employee)) (erp.Employee, error) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	acc := a.s.acct(a.name)
+	cur, ok := acc.employees[id]
+	if !ok {
+		return erp.Employee{}, fmt.Errorf("no employee %s", id)
+	}
+	e := clone(cur)
+	change(&e)
+	e.ID = id
+	if p := validate(&e); p != nil {
+		return erp.Employee{}, errors.New(p.Message)
+	}
+	if p := acc.checkUnique(e.Email, id); p != nil {
+		return erp.Employee{}, errors.New(p.Message)
+	}
+	acc.store(&e, cur.Email)
+	return clone(&e), nil
+}
+
 // put stores e in acc under a new id; s.mu is held.
 func (s *Server) put(acc *account, e erp.Employee) (erp.Employee, error) {
 	if e.InternationalID != nil && *e.InternationalID == (erp.InternationalID{}) {

@@ -313,3 +313,25 @@ func TestAccountsAndKeys(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode, "other keys keep working")
 	})
 }
+
+// Edit changes an employee as typed into the ERP: the rules apply.
+func TestEditAsTypedIntoTheERP(t *testing.T) {
+	t.Parallel()
+	sim := erpsim.New(erpsim.Options{})
+	acc := sim.Account("a")
+	e, err := acc.Put(erp.Employee{Email: "a@example.com", Firstname: "A", Lastname: "B"})
+	require.NoError(t, err)
+	_, err = acc.Put(erp.Employee{Email: "c@example.com", Firstname: "C", Lastname: "D"})
+	require.NoError(t, err)
+	got, err := acc.Edit(e.ID, func(e *erp.Employee) { e.Lastname = "Changed" })
+	require.NoError(t, err)
+	require.Equal(t, "Changed", got.Lastname)
+	_, err = acc.Edit(e.ID, func(e *erp.Employee) { e.Email = "C@example.com" })
+	require.ErrorContains(t, err, "already used")
+	_, err = acc.Edit(e.ID, func(e *erp.Employee) { e.Firstname = "" })
+	require.ErrorContains(t, err, "firstname")
+	_, err = acc.Edit("404", func(*erp.Employee) {})
+	require.Error(t, err)
+	again, _ := acc.Employee(e.ID)
+	require.Equal(t, got, again, "a refused edit changes nothing")
+}

@@ -201,6 +201,15 @@ func (s *Store) CreateRun(ctx context.Context, r app.Run, seqs []int) error {
 		return err
 	}
 	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// Checked first so the answer does not depend on which unique
+		// index Postgres happens to try first.
+		var used bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sync_runs WHERE preview_id = $1)`, r.PreviewID).Scan(&used); err != nil {
+			return fmt.Errorf("sync store: create run: %w", err)
+		}
+		if used {
+			return app.ErrPreviewUsed
+		}
 		_, err := tx.Exec(ctx, `
 INSERT INTO sync_runs (id, tenant_id, connection_id, preview_id, kind, status, decisions, recipients, started_by, started_at,
   total, unchanged, skipped, affected, threshold_total, threshold_percent)

@@ -159,8 +159,14 @@ type IdentityStandIn struct {
 	identityv1connect.UnimplementedInternalServiceHandler
 	mu     sync.Mutex
 	tokens map[string]*identityv1.Principal
-	// Down makes every call fail (identity unavailable).
-	Down bool
+	down   bool
+}
+
+// SetDown makes every call fail as if identity were unavailable.
+func (i *IdentityStandIn) SetDown(down bool) {
+	i.mu.Lock()
+	i.down = down
+	i.mu.Unlock()
 }
 
 // NewIdentityStandIn returns a stand-in with no tokens.
@@ -192,7 +198,7 @@ func (i *IdentityStandIn) UserOf(tok string) string {
 func (i *IdentityStandIn) Authenticate(_ context.Context, req *connect.Request[identityv1.AuthenticateRequest]) (*connect.Response[identityv1.AuthenticateResponse], error) {
 	i.mu.Lock()
 	p, ok := i.tokens[req.Msg.GetToken()]
-	down := i.Down
+	down := i.down
 	i.mu.Unlock()
 	if down {
 		return nil, connect.NewError(connect.CodeUnavailable, errors.New("identity is down"))

@@ -1,0 +1,431 @@
+package syncsvc_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+
+	"rollcall.dev/pkg/notify"
+	"rollcall.dev/pkg/notify/mailsink"
+	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
+	syncv1 "rollcall.dev/proto/gen/rollcall/sync/v1"
+	"rollcall.dev/services/sync/adapters/postgres"
+	"rollcall.dev/services/sync/adapters/report"
+	"rollcall.dev/services/sync/app"
+	"rollcall.dev/services/sync/domain"
+	"rollcall.dev/services/sync/erp"
+	"rollcall.dev/services/sync/erpsim"
+	"rollcall.dev/services/sync/hr"
+	"rollcall.dev/services/sync/internal/synctest"
+)
+
+// pairs seeds n employees found on both sides, equal but for the family
+// name of the first conflicts of them.
+func pairs(t *testing.T, r *synctest.Runs, tn synctest.Tenant, n, conflicts int) ([]hr.User, []erp.Employee) {
+	t.Helper()
+	u := synctest.Unique()
+	var users []hr.User
+	for i := range n {
+		users = append(users, hrUser(fmt.Sprintf("p%d.%s@example.com", i, u), "Pat", fmt.Sprintf("Person%d", i)))
+	}
+	stored, err := r.HR.Put(tn.ID, users...)
+	require.NoError(t, err)
+	var emps []erp.Employee
+	for i, h := range stored {
+		last := h.FamilyName
+		if i < conflicts {
+			last += "-ERP"
+		}
+		e, err := r.Sim.Account(tn.Account).Put(erp.Employee{Email: h.Email, Firstname: h.GivenName, Lastname: last})
+		require.NoError(t, err)
+		emps = append(emps, e)
+	}
+	return stored, emps
+}
+
+func previewFirst(t *testing.T, r *synctest.Runs, tn synctest.Tenant, connID string) *syncv1.PreviewFirstSyncResponse {
+	t.Helper()
+	p, err := r.API.PreviewFirstSync(context.Background(), synctest.Req(tn.Token, &syncv1.PreviewFirstSyncRequest{TenantId: tn.ID, ConnectionId: connID}))
+	require.NoError(t, err)
+	return p.Msg
+}
+
+func applyFirst(t *testing.T, r *synctest.Runs, tn synctest.Tenant, req *syncv1.ApplyFirstSyncRequest) *syncv1.SyncRun {
+	t.Helper()
+	req.TenantId = tn.ID
+	if req.DefaultWinner == 0 {
+		req.DefaultWinner = syncv1.SyncSide_SYNC_SIDE_HR
+	}
+	res, err := r.API.ApplyFirstSync(context.Background(), synctest.Req(tn.Token, req))
+	require.NoError(t, err)
+	return res.Msg.GetRun()
+}
+
+func mailFor(t *testing.T, r *synctest.Runs, runID string) mailsink.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	m, err := r.Mail.Wait(ctx, func(m mailsink.Message) bool { return m.Headers["X-Rollcall-Sync-Run-Id"] == runID })
+	require.NoError(t, err)
+	return m
+}
+
+func mailsOf(r *synctest.Runs, runID string) int {
+	n := 0
+	for _, m := range r.Mail.Messages() {
+		if m.Headers["X-Rollcall-Sync-Run-Id"] == runID {
+			n++
+		}
+	}
+	return n
+}
+
+func TestTheThreshold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := synctest.NewRuns(t, synctest.RunOptions{})
+
+	t.Run("OverTheThresholdNothingIsWrittenUntilTheAdminConfirms", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		users, emps := pairs(t, r, tn, 5, 2) // 2 of 5 would be overwritten: 40%
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION, run.GetStatus())
+		require.True(t, proto.Equal(&syncv1.RunThreshold{AffectedEmployees: 2, TotalEmployees: 5, ThresholdPercent: 20}, run.GetThreshold()))
+		time.Sleep(300 * time.Millisecond) // the executor polls every 50ms: give it the chance to do wrong
+		for i, e := range emps {
+			got, _ := r.Sim.Account(tn.Account).Employee(e.ID)
+			require.Equal(t, e.Lastname, got.Lastname, "employee %d untouched", i)
+		}
+		require.Zero(t, mailsOf(r, run.GetRunId()))
+		got := r.WaitRun(t, tn, run.GetRunId(), func(*syncv1.SyncRun) bool { return true }).GetRun()
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION, got.GetStatus())
+
+		res, err := r.API.ConfirmSyncRun(ctx, synctest.Req(tn.Token, &syncv1.ConfirmSyncRunRequest{TenantId: tn.ID, RunId: run.GetRunId()}))
+		require.NoError(t, err)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_RUNNING, res.Msg.GetRun().GetStatus())
+		require.Equal(t, r.Identity.UserOf(tn.Token), res.Msg.GetRun().GetThreshold().GetConfirmedByUserId())
+		done := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun()
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, done.GetStatus())
+		require.EqualValues(t, 2, done.GetCounts().GetUpdatedInErp())
+		first, _ := r.Sim.Account(tn.Account).Employee(emps[0].ID)
+		require.Equal(t, users[0].FamilyName, first.Lastname)
+		m := mailFor(t, r, run.GetRunId())
+		require.Contains(t, m.Text, "This run overwrote or cleared values of 2 of 5 employees, more than the 20% threshold; it was confirmed by user "+r.Identity.UserOf(tn.Token))
+
+		_, err = r.API.ConfirmSyncRun(ctx, synctest.Req(tn.Token, &syncv1.ConfirmSyncRunRequest{TenantId: tn.ID, RunId: run.GetRunId()}))
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "a finished run is not confirmed again")
+	})
+	t.Run("ACancelledRunWritesNothingAndReportsNothing", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		_, emps := pairs(t, r, tn, 3, 3)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION, run.GetStatus())
+		res, err := r.API.CancelSyncRun(ctx, synctest.Req(tn.Token, &syncv1.CancelSyncRunRequest{TenantId: tn.ID, RunId: run.GetRunId()}))
+		require.NoError(t, err)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_CANCELLED, res.Msg.GetRun().GetStatus())
+		time.Sleep(300 * time.Millisecond)
+		for _, e := range emps {
+			got, _ := r.Sim.Account(tn.Account).Employee(e.ID)
+			require.Equal(t, e.Lastname, got.Lastname)
+		}
+		require.Zero(t, mailsOf(r, run.GetRunId()))
+		require.Equal(t, syncv1.ConnectionStatus_CONNECTION_STATUS_PENDING_FIRST_SYNC, connections(t, r, tn)[0].GetStatus())
+		// The admin decides again on a new preview.
+		p2 := previewFirst(t, r, tn, conn.GetConnectionId())
+		again := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p2.GetPreviewId(),
+			DefaultWinner: syncv1.SyncSide_SYNC_SIDE_ERP})
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION, again.GetStatus(), "overwriting HR counts too")
+	})
+	t.Run("AtTheThresholdTheRunGoesOn", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		pairs(t, r, tn, 5, 1) // 20%
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_RUNNING, run.GetStatus())
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun().GetStatus())
+	})
+	t.Run("FillingMissingValuesIsNoOverwrite", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		users, _ := pairs(t, r, tn, 2, 0)
+		_, err := r.HRClient.Update(ctx, tn.ID, users[0].ID, domain.Values{Phone: "+4791111111"}, []domain.Field{domain.FieldPhone})
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_RUNNING, run.GetStatus())
+		require.Zero(t, run.GetThreshold().GetAffectedEmployees())
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun()
+		require.EqualValues(t, 1, final.GetCounts().GetUpdatedInErp())
+		got, _ := r.Sim.Account(tn.Account).EmployeeByEmail(users[0].Email)
+		require.Equal(t, "+4791111111", got.Telefon)
+	})
+}
+
+// failingReporter injects failures in front of the real report mailer.
+type failingReporter struct {
+	real      app.Reporter
+	transient atomic.Int32 // fail this many times transiently, then send
+	permanent atomic.Bool
+}
+
+func (f *failingReporter) SendReport(ctx context.Context, r app.Report) error {
+	if f.permanent.Load() {
+		return fmt.Errorf("%w: 550 mailbox unavailable", notify.ErrPermanent)
+	}
+	if f.transient.Add(-1) >= 0 {
+		return fmt.Errorf("%w: 451 try again later", notify.ErrTransient)
+	}
+	return f.real.SendReport(ctx, r)
+}
+
+func TestRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100})
+
+	t.Run("AValueChangedSinceThePreviewFailsThatEmployeeAlone", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		users, emps := pairs(t, r, tn, 3, 2)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		// After the preview someone fixes employee 0 in the ERP by hand, and
+		// HR changes employee 1's name the ERP was to win.
+		_, err := r.Sim.Account(tn.Account).Edit(emps[0].ID, func(e *erp.Employee) { e.Lastname = "Typed-By-Hand" })
+		require.NoError(t, err)
+		_, err = r.HRClient.Update(ctx, tn.ID, users[1].ID, domain.Values{FamilyName: "Renamed-In-HR"}, []domain.Field{domain.FieldFamilyName})
+		require.NoError(t, err)
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(),
+			Resolutions: []*syncv1.Resolution{{EmployeeId: users[1].ID, Field: hrv1.EmployeeField_EMPLOYEE_FIELD_FAMILY_NAME, Winner: syncv1.SyncSide_SYNC_SIDE_ERP}}})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_PARTIALLY_FAILED, final.GetRun().GetStatus())
+		require.EqualValues(t, 2, final.GetRun().GetCounts().GetFailed())
+		require.Len(t, final.GetFailures(), 2)
+		for _, f := range final.GetFailures() {
+			require.Equal(t, syncv1.SyncFailureReason_SYNC_FAILURE_REASON_CHANGED_SINCE_PREVIEW, f.GetReason())
+		}
+		require.Contains(t, final.GetFailures()[0].GetMessage(), `the ERP's familyName is now "Typed-By-Hand"`)
+		require.Contains(t, final.GetFailures()[1].GetMessage(), `HR's familyName is now "Renamed-In-HR"`)
+		got, _ := r.Sim.Account(tn.Account).Employee(emps[0].ID)
+		require.Equal(t, "Typed-By-Hand", got.Lastname, "the newer value stays")
+		hrGot, _ := r.HR.User(tn.ID, users[1].ID)
+		require.Equal(t, "Renamed-In-HR", hrGot.FamilyName)
+		var failed syncv1.SyncFailed
+		lastSyncEvent(t, r.Stack, "sync.v1."+tn.ID+".employee."+users[0].ID+".failed", &failed)
+		require.Equal(t, run.GetRunId(), failed.GetRunId())
+		require.False(t, failed.GetRetriable())
+		m := mailFor(t, r, run.GetRunId())
+		require.Equal(t, "Rollcall: first synchronisation with 24SevenOffice partially failed", m.Subject)
+		require.Contains(t, m.Text, "Failed (2)")
+		require.Contains(t, m.Text, users[0].Email+"> (HR "+users[0].ID+", ERP "+emps[0].ID+"): changed since the preview.")
+		require.Equal(t, syncv1.ConnectionStatus_CONNECTION_STATUS_ACTIVE, connections(t, r, tn)[0].GetStatus(), "a partial success activates")
+	})
+	t.Run("TheERPWinsWithItsMissingValuesAndNoOneIsAdded", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		u := synctest.Unique()
+		stored, err := r.HR.Put(tn.ID, hr.User{Email: "w." + u + "@example.com", GivenName: "W", FamilyName: "In", Phone: "+4792222222"},
+			hrUser("hronly."+u+"@example.com", "H", "Only"))
+		require.NoError(t, err)
+		acct := r.Sim.Account(tn.Account)
+		e, err := acct.Put(erp.Employee{Email: "w." + u + "@example.com", Firstname: "W", Lastname: "In", City: "Tromsø"})
+		require.NoError(t, err)
+		_, err = acct.Put(erp.Employee{Email: "erponly." + u + "@example.com", Firstname: "E", Lastname: "Only"})
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(),
+			DefaultWinner: syncv1.SyncSide_SYNC_SIDE_ERP, MissingValues: syncv1.MissingValues_MISSING_VALUES_WINNER})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun()
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, final.GetStatus())
+		require.True(t, proto.Equal(&syncv1.SyncCounts{UpdatedInHr: 1}, final.GetCounts()), "%v", final.GetCounts())
+		w, _ := r.HR.User(tn.ID, stored[0].ID)
+		require.Empty(t, w.Phone, "the ERP had none, and the ERP's state won")
+		require.Equal(t, "Tromsø", w.Address.City)
+		still, _ := acct.Employee(e.ID)
+		require.Empty(t, still.Telefon)
+		require.Equal(t, 2, acct.Len(), "HR-only not added")
+		require.Len(t, r.HR.Users(tn.ID), 2, "ERP-only not added")
+		m := mailFor(t, r, run.GetRunId())
+		require.Contains(t, m.Text, "In HR only, not added to 24SevenOffice (your choice): 1")
+		require.Contains(t, m.Text, "In 24SevenOffice only, not added to HR (your choice): 1")
+		require.Contains(t, m.Text, "conflicts won by 24SevenOffice")
+		require.Contains(t, m.Text, "taken from the winning side")
+	})
+	t.Run("AKeyTheERPRefusesMidRunFailsTheRunWithTheReason", func(t *testing.T) {
+		t.Parallel()
+		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100, NoExecutor: true})
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		pairs(t, r, tn, 3, 3)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		r.Sim.RevokeAPIKey(tn.APIKey)
+		worked, err := r.Exec.RunOnce(ctx)
+		require.NoError(t, err)
+		require.True(t, worked)
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun()
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_FAILED, final.GetStatus())
+		require.Contains(t, final.GetError(), "the ERP refuses the connection's API key; rotate it")
+		require.Zero(t, final.GetDone())
+		var done syncv1.SyncRunCompleted
+		lastSyncEvent(t, r.Stack, postgres.RunSubject(tn.ID, run.GetRunId(), "completed"), &done)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_FAILED, done.GetStatus())
+		m := mailFor(t, r, run.GetRunId())
+		require.Equal(t, "Rollcall: first synchronisation with 24SevenOffice failed", m.Subject)
+		require.Contains(t, m.Text, "The run stopped: the ERP refuses the connection's API key")
+		require.Contains(t, m.Text, "0 of 3 employees to write were done")
+		require.Equal(t, syncv1.ConnectionStatus_CONNECTION_STATUS_PENDING_FIRST_SYNC, connections(t, r, tn)[0].GetStatus(), "a failed first sync does not activate")
+	})
+	t.Run("ARateLimitedERPSlowsTheRunDownButFailsNoOne", func(t *testing.T) {
+		t.Parallel()
+		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100})
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		pairs(t, r, tn, 4, 4)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		r.Sim.SetFaults(erpsim.Faults{RateLimit: 3, RetryAfter: time.Second})
+		start := time.Now()
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun()
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, final.GetStatus())
+		require.EqualValues(t, 4, final.GetCounts().GetUpdatedInErp())
+		require.GreaterOrEqual(t, time.Since(start), time.Second, "Retry-After honoured")
+		require.Equal(t, 3, r.Sim.Stats().Faulted)
+	})
+	t.Run("APreviewIsAppliedOnceBeforeItExpiresToItsOwnConnection", func(t *testing.T) {
+		t.Parallel()
+		tn, other := r.NewTenant(t), r.NewTenant(t)
+		conn, otherConn := r.Connect(t, tn), r.Connect(t, other)
+		pairs(t, r, tn, 1, 0)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		op := previewFirst(t, r, other, otherConn.GetConnectionId())
+		apply := func(tn synctest.Tenant, connID, previewID string) error {
+			_, err := r.API.ApplyFirstSync(ctx, synctest.Req(tn.Token, &syncv1.ApplyFirstSyncRequest{TenantId: tn.ID, ConnectionId: connID,
+				PreviewId: previewID, DefaultWinner: syncv1.SyncSide_SYNC_SIDE_HR}))
+			return err
+		}
+		err := apply(tn, conn.GetConnectionId(), op.GetPreviewId())
+		require.Equal(t, connect.CodeNotFound, connect.CodeOf(err), "another tenant's preview")
+		require.Equal(t, "preview_id", fieldViolation(t, err))
+		_, err = r.Pool.Exec(ctx, `UPDATE sync_previews SET expires_at = now() - interval '1 second' WHERE id = $1`, p.GetPreviewId())
+		require.NoError(t, err)
+		err = apply(tn, conn.GetConnectionId(), p.GetPreviewId())
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err))
+		require.Contains(t, err.Error(), "expired")
+		p = previewFirst(t, r, tn, conn.GetConnectionId())
+		p2 := previewFirst(t, r, tn, conn.GetConnectionId())
+		require.NoError(t, apply(tn, conn.GetConnectionId(), p.GetPreviewId()))
+		err = apply(tn, conn.GetConnectionId(), p2.GetPreviewId())
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "one first synchronisation (running or done)")
+		require.Eventually(t, func() bool { return connections(t, r, tn)[0].GetStatus() == syncv1.ConnectionStatus_CONNECTION_STATUS_ACTIVE }, wait, 20*time.Millisecond)
+		_, err = r.API.PreviewFirstSync(ctx, synctest.Req(tn.Token, &syncv1.PreviewFirstSyncRequest{TenantId: tn.ID, ConnectionId: conn.GetConnectionId()}))
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "the first sync is done")
+		_, err = r.API.PreviewSynchronizeUsers(ctx, synctest.Req(other.Token, &syncv1.PreviewSynchronizeUsersRequest{TenantId: other.ID, ConnectionId: otherConn.GetConnectionId()}))
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "synchronize users waits for the first sync")
+
+		manual, err := r.API.PreviewSynchronizeUsers(ctx, synctest.Req(tn.Token, &syncv1.PreviewSynchronizeUsersRequest{TenantId: tn.ID, ConnectionId: conn.GetConnectionId()}))
+		require.NoError(t, err)
+		sync := func() error {
+			_, err := r.API.SynchronizeUsers(ctx, synctest.Req(tn.Token, &syncv1.SynchronizeUsersRequest{TenantId: tn.ID, ConnectionId: conn.GetConnectionId(),
+				PreviewId: manual.Msg.GetPreviewId(), DefaultWinner: syncv1.SyncSide_SYNC_SIDE_ERP}))
+			return err
+		}
+		require.NoError(t, sync())
+		err = sync()
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err))
+		require.Contains(t, err.Error(), "already started on this preview")
+	})
+	t.Run("ChangesHeldUntilTheFirstSyncActivatesTheConnection", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		email := "held." + synctest.Unique() + "@example.com"
+		r.Publish(t, synctest.Created(tn.ID, "emp-held", 1, email, "Hedda", "Held"))
+		employee(t, r.Stack, tn.ID, "emp-held", func(e postgres.Employee) bool { return e.Status == "pending" })
+		time.Sleep(300 * time.Millisecond) // the propagator polls every 50ms
+		_, ok := r.Sim.Account(tn.Account).EmployeeByEmail(email)
+		require.False(t, ok, "not before the first synchronisation")
+		activate(t, r, tn, conn.GetConnectionId())
+		require.Eventually(t, func() bool {
+			_, ok := r.Sim.Account(tn.Account).EmployeeByEmail(email)
+			return ok
+		}, wait, 10*time.Millisecond, "released by the activation")
+	})
+	t.Run("RunsAreTheirTenantsOwn", func(t *testing.T) {
+		t.Parallel()
+		tn, other := r.NewTenant(t), r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		_, err := r.HR.Put(other.ID, hrUser("theirs."+synctest.Unique()+"@example.com", "Not", "Mine"))
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		require.Zero(t, p.GetTotals().GetHrEmployees(), "another tenant's HR employees are not seen")
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		_, err = r.API.GetSyncRun(ctx, synctest.Req(other.Token, &syncv1.GetSyncRunRequest{TenantId: other.ID, RunId: run.GetRunId()}))
+		require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+		_, err = r.API.GetSyncRun(ctx, synctest.Req(other.Token, &syncv1.GetSyncRunRequest{TenantId: tn.ID, RunId: run.GetRunId()}))
+		require.Equal(t, connect.CodePermissionDenied, connect.CodeOf(err))
+		_, err = r.API.ConfirmSyncRun(ctx, synctest.Req(other.Token, &syncv1.ConfirmSyncRunRequest{TenantId: other.ID, RunId: run.GetRunId()}))
+		require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
+	})
+	t.Run("TheReportIsRetriedWhenMailIsDownAndSentOnce", func(t *testing.T) {
+		t.Parallel()
+		flaky := &failingReporter{}
+		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100, Reporter: flaky})
+		flaky.real = reporterOf(t, r)
+		flaky.transient.Store(2)
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		r.WaitRun(t, tn, run.GetRunId(), synctest.Finished)
+		mailFor(t, r, run.GetRunId())
+		require.Equal(t, 1, mailsOf(r, run.GetRunId()))
+		var done syncv1.SyncRunCompleted
+		lastSyncEvent(t, r.Stack, postgres.RunSubject(tn.ID, run.GetRunId(), "completed"), &done)
+		require.Equal(t, []string{tn.Email}, done.GetReportSentTo())
+	})
+	t.Run("AReportTheMailServerRefusesIsRecordedAndNoCompletionIsClaimed", func(t *testing.T) {
+		t.Parallel()
+		refusing := &failingReporter{}
+		refusing.permanent.Store(true)
+		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100, Reporter: refusing})
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId()})
+		r.WaitRun(t, tn, run.GetRunId(), synctest.Finished)
+		got, err := r.Store.Run(ctx, tn.ID, run.GetRunId())
+		require.NoError(t, err)
+		require.Contains(t, got.ReportError, "550 mailbox unavailable")
+		require.True(t, got.ReportSentAt.IsZero())
+		stream, err := r.NATS.JS.Stream(ctx, "SYNC")
+		require.NoError(t, err)
+		_, err = stream.GetLastMsgForSubject(ctx, postgres.RunSubject(tn.ID, run.GetRunId(), "completed"))
+		require.Error(t, err, "SyncRunCompleted says the report was emailed")
+	})
+}
+
+// reporterOf is the mail sink's reporter of a stack.
+func reporterOf(t *testing.T, r *synctest.Runs) app.Reporter {
+	t.Helper()
+	host, port := r.Mail.SMTPHostPort()
+	m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: host, Port: port, TLS: notify.TLSNone, From: "Rollcall <no-reply@rollcall.test>", Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	return &report.Mailer{Mail: m}
+}
