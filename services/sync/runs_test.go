@@ -333,7 +333,9 @@ func TestRuns(t *testing.T) {
 		require.NoError(t, apply(tn, conn.GetConnectionId(), p.GetPreviewId()))
 		err = apply(tn, conn.GetConnectionId(), p2.GetPreviewId())
 		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "one first synchronisation (running or done)")
-		require.Eventually(t, func() bool { return connections(t, r, tn)[0].GetStatus() == syncv1.ConnectionStatus_CONNECTION_STATUS_ACTIVE }, wait, 20*time.Millisecond)
+		require.Eventually(t, func() bool {
+			return connections(t, r, tn)[0].GetStatus() == syncv1.ConnectionStatus_CONNECTION_STATUS_ACTIVE
+		}, wait, 20*time.Millisecond)
 		_, err = r.API.PreviewFirstSync(ctx, synctest.Req(tn.Token, &syncv1.PreviewFirstSyncRequest{TenantId: tn.ID, ConnectionId: conn.GetConnectionId()}))
 		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "the first sync is done")
 		_, err = r.API.PreviewSynchronizeUsers(ctx, synctest.Req(other.Token, &syncv1.PreviewSynchronizeUsersRequest{TenantId: other.ID, ConnectionId: otherConn.GetConnectionId()}))
