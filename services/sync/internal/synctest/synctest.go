@@ -65,7 +65,9 @@ type Options struct {
 
 // Stack is the running service parts.
 type Stack struct {
-	Pool      *pgxpool.Pool
+	Pool *pgxpool.Pool
+	// DBURL is the test database's URL (for a process of its own).
+	DBURL     string
 	NATS      *testkit.NATS
 	Sim       *erpsim.Server
 	SimURL    string
@@ -118,7 +120,7 @@ func New(t testing.TB, o Options) *Stack {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Stack{}
-	s.Pool = testkit.NewDB(t, migrations.FS)
+	s.Pool, s.DBURL = testkit.NewDBWithURL(t, migrations.FS)
 	s.NATS = testkit.NewNATS(t)
 	s.Sim = erpsim.New(erpsim.Options{APIKeys: []string{"test-key"}, OnWrite: o.OnWrite})
 	srv := httptest.NewServer(s.Sim)
