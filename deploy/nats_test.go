@@ -170,6 +170,10 @@ func TestNATSConfig(t *testing.T) {
 	require.Equal(t, "/data/jetstream", opts.StoreDir, "the store is on the natsdata volume (docker-compose.yml mounts it at /data)")
 	require.Equal(t, 4222, opts.Port)
 	require.Equal(t, 8222, opts.HTTPPort, "monitoring port: the compose healthcheck asks /healthz there")
+	p, err := loadCompose(t, env)
+	require.NoError(t, err)
+	require.Equal(t, "nats:"+server.VERSION+"-alpine", p.Services["nats"].Image, "the server the tests embed (pkg pins it)")
+	require.Contains(t, p.Services["nats"].HealthCheck.Test, fmt.Sprintf("http://127.0.0.1:%d/healthz?js-enabled-only=true", opts.HTTPPort))
 
 	users := usersByName(opts)
 	uses := natsUses()
