@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/base64"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -63,6 +64,12 @@ func TestComposeRequiresEverySecret(t *testing.T) {
 	full := generatedEnv(t)
 	require.Len(t, full, len(example), "gen-env.sh writes every variable of .env.example")
 	for _, k := range secrets {
+		if strings.HasSuffix(k, "_B64") {
+			raw, err := base64.StdEncoding.DecodeString(full[k])
+			require.NoError(t, err, "gen-env.sh generates %s in base64", k)
+			require.Len(t, raw, 32, "%s is a 32-byte key", k)
+			continue
+		}
 		require.Regexp(t, `^[0-9a-f]{64}$`, full[k], "gen-env.sh generates %s", k)
 	}
 	for k, v := range example {
@@ -257,7 +264,7 @@ func TestComposeWiring(t *testing.T) {
 	for _, svc := range appServices {
 		t.Run(svc.name, func(t *testing.T) {
 			e := env[svc.name]
-			for _, k := range []string{"DATABASE_URL", "NATS_URL", "IDENTITY_URL", "INTEGRATOR_POLICY_URL", "SYNC_ERP_BASE_URL", "SMS_GATEWAY_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+			for _, k := range []string{"DATABASE_URL", "NATS_URL", "IDENTITY_URL", "INTEGRATOR_POLICY_URL", "SYNC_ERP_BASE_URL", "SMS_GATEWAY_URL", "SYNC_HR_BASE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
 				v, ok := e[k]
 				if !ok {
 					continue

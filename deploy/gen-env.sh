@@ -1,8 +1,9 @@
 #!/bin/sh
 # Writes .env for docker compose from .env.example: every variable left
 # empty there (each one a secret) gets a fresh random value,
-# `openssl rand -hex 32` (URL-safe, 64 characters). Settings keep their
-# example values.
+# `openssl rand -hex 32` (URL-safe, 64 characters), or for a *_B64 variable
+# `openssl rand -base64 32` (a 32-byte key). Settings keep their example
+# values.
 #
 #   deploy/gen-env.sh            # writes ./.env at the repository root
 #   deploy/gen-env.sh FILE       # writes FILE
@@ -21,6 +22,7 @@ tmp="$(mktemp "$out.XXXXXX")"
 trap 'rm -f "$tmp"' EXIT
 while IFS= read -r line || [ -n "$line" ]; do
 	case "$line" in
+	[A-Z]*_B64=) printf '%s%s\n' "$line" "$(openssl rand -base64 32)" ;;
 	[A-Z]*=) printf '%s%s\n' "$line" "$(openssl rand -hex 32)" ;;
 	*) printf '%s\n' "$line" ;;
 	esac

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -142,12 +143,16 @@ func stripComments(doc string) string {
 // placeholder marks every committed secret value: nothing real is in git.
 var placeholder = regexp.MustCompile(`REPLACE_ME[A-Za-z0-9_]*`)
 
-// fillPlaceholders stands a fresh secret in for each placeholder.
+// fillPlaceholders stands a fresh secret in for each placeholder: 32
+// random bytes, in base64 where the placeholder says BASE64, else in hex.
 func fillPlaceholders(t testing.TB, v string) string {
-	return placeholder.ReplaceAllStringFunc(v, func(string) string {
+	return placeholder.ReplaceAllStringFunc(v, func(p string) string {
 		var raw [32]byte
 		_, err := rand.Read(raw[:])
 		require.NoError(t, err)
+		if strings.Contains(p, "BASE64") {
+			return base64.StdEncoding.EncodeToString(raw[:])
+		}
 		return hex.EncodeToString(raw[:])
 	})
 }
