@@ -122,11 +122,14 @@ func (s *Syncs) Preview(ctx context.Context, by Actor, tenantID, connectionID st
 		return Preview{}, linkErr
 	}
 	records := make([]domain.HRRecord, len(hrs))
-	for i, h := range hrs {
+	for i := range hrs {
+		h := &hrs[i]
 		records[i] = domain.HRRecord{ID: h.ID, Version: h.Version, CompanyID: h.CompanyID, Values: h.Values}
 	}
 	hrs = nil // the records hold what is needed; let the rest go
+	compared := time.Now()
 	cmp := domain.Compare(records, erps, links)
+	compareDur := time.Since(compared)
 	rec := PreviewRecord{
 		ID: uuid.NewString(), TenantID: tenantID, ConnectionID: connectionID, Kind: kind, CreatedBy: by.UserID,
 		CreatedAt: started, ExpiresAt: started.Add(s.previewTTL()), Totals: cmp.Totals, Items: len(cmp.Items),
@@ -137,13 +140,14 @@ func (s *Syncs) Preview(ctx context.Context, by Actor, tenantID, connectionID st
 		}
 		rec.Violations = append(rec.Violations, violationRecord(&cmp.Items[v.Item], v))
 	}
+	saved := time.Now()
 	if err := s.Runs.SavePreview(ctx, rec, cmp.Items); err != nil {
 		return Preview{}, err
 	}
 	s.log().InfoContext(ctx, "sync preview", "tenant_id", tenantID, "connection_id", connectionID, "kind", string(kind),
 		"preview_id", rec.ID, "hr", cmp.Totals.HR, "erp", cmp.Totals.ERP, "matched", cmp.Totals.Matched,
 		"conflicts", cmp.Totals.Conflicts, "violations", cmp.Totals.Violations, "read_hr", hrDur, "read_erp", erpDur,
-		"took", s.now().Sub(started))
+		"compare", compareDur, "save", time.Since(saved), "took", s.now().Sub(started))
 	return Preview{PreviewRecord: rec, Comparison: cmp}, nil
 }
 

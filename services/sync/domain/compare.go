@@ -521,7 +521,8 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 			c.Totals.Matched++
 			h, e := it.HRValues(), it.ERPValues()
 			conflicts := 0
-			for _, d := range Differences(&h, &e) {
+			diffs := Differences(&h, &e)
+			for _, d := range diffs {
 				if d.Kind == Conflict {
 					conflicts++
 				} else {
@@ -532,7 +533,7 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 			if conflicts > 0 {
 				c.Totals.EmployeesWithConflicts++
 			}
-			if !hasDiff(&h, &e) {
+			if len(diffs) == 0 {
 				c.Totals.Unchanged++
 			}
 		case HROnly:
@@ -543,15 +544,6 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 	}
 	c.Totals.Violations = len(c.Violations)
 	return c
-}
-
-func hasDiff(h, e *Values) bool {
-	for _, f := range HRFields {
-		if !Same(f, h, e) {
-			return true
-		}
-	}
-	return false
 }
 
 func emailKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

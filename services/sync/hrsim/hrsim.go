@@ -246,10 +246,18 @@ type problem struct {
 	Message string `json:"message"`
 }
 
+// writeJSON answers with v and its Content-Length, as APIs commonly do.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }
 
 func writeProblem(w http.ResponseWriter, p *problem) { writeJSON(w, p.Status, p) }
@@ -314,9 +322,11 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, t *tenant)) 
 	}
 }
 
+// page puts nextCursor first, so a client can ask for the next page before
+// it has decoded this one.
 type page struct {
-	Users      []hr.User `json:"users"`
 	NextCursor string    `json:"nextCursor"`
+	Users      []hr.User `json:"users"`
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request, t *tenant) {

@@ -11,9 +11,10 @@ import (
 // A preview item's records are kept in a compact binary form rather than
 // JSON: a preview of 100,000 employees a side writes and reads them all,
 // and JSON's encoding and Postgres's jsonb parsing were most of that time.
-// The layout: a presence byte and the HR record (id, version, company,
-// values), a presence byte and the ERP record (id, its fields, the
-// internationalID). Strings are a uvarint length and the bytes.
+// The layout of an item: its kind and flags (a byte each), a presence byte
+// and the HR record (id, version, company, values), a presence byte and the
+// ERP record (id, its fields, the internationalID). Strings are a uvarint
+// length and the bytes. A chunk is its items one after the other.
 
 var errCodec = errors.New("sync store: malformed preview item")
 
@@ -39,8 +40,10 @@ func (e *enc) values(v *domain.Values) {
 	}
 }
 
-func encodeItem(buf []byte, it *domain.Item) []byte {
-	e := enc{b: buf[:0]}
+// appendItem appends it to buf.
+func appendItem(buf []byte, it *domain.Item) []byte {
+	e := enc{b: buf}
+	e.b = append(e.b, byte(it.Kind), byte(it.Flags))
 	if h := it.HR; h != nil {
 		e.b = append(e.b, 1)
 		e.str(h.ID)
@@ -124,8 +127,27 @@ func (d *dec) values(v *domain.Values) {
 	}
 }
 
-func decodeItem(data []byte, it *domain.Item) error {
+// decodeChunk calls fn with each item of a chunk of n items.
+func decodeChunk(data []byte, n int, fn func(i int, it domain.Item) error) error {
 	d := dec{b: data}
+	for i := range n {
+		var it domain.Item
+		d.item(&it)
+		if d.err != nil {
+			return d.err
+		}
+		if err := fn(i, it); err != nil {
+			return err
+		}
+	}
+	if len(d.b) != 0 {
+		return errCodec
+	}
+	return nil
+}
+
+func (d *dec) item(it *domain.Item) {
+	it.Kind, it.Flags = domain.ItemKind(d.byte()), domain.Flags(d.byte())
 	if d.byte() == 1 {
 		h := &domain.HRRecord{ID: d.str(), Version: d.uint(), CompanyID: d.str()}
 		d.values(&h.Values)
@@ -142,8 +164,4 @@ func decodeItem(data []byte, it *domain.Item) error {
 		}
 		it.ERP = r
 	}
-	if d.err == nil && len(d.b) != 0 {
-		d.err = errCodec
-	}
-	return d.err
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"buf.build/go/protovalidate"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -23,8 +25,11 @@ import (
 
 var _ app.RunStore = (*Store)(nil)
 
-// SavePreview implements app.RunStore: the preview row, then its items
-// with COPY, in one transaction.
+// previewChunk is how many items a chunk of a preview holds.
+const previewChunk = 256
+
+// SavePreview implements app.RunStore: the preview row, then its items in
+// chunks with COPY, in one transaction.
 func (s *Store) SavePreview(ctx context.Context, p app.PreviewRecord, items []domain.Item) error {
 	totals, err := json.Marshal(p.Totals)
 	if err != nil {
@@ -38,6 +43,20 @@ func (s *Store) SavePreview(ctx context.Context, p app.PreviewRecord, items []do
 	if err != nil {
 		return err
 	}
+	// Binary uuid: a string would be tried, refused and re-encoded per row.
+	pid, err := uuid.Parse(p.ID)
+	if err != nil {
+		return fmt.Errorf("sync store: preview id: %w", err)
+	}
+	rows := make([][]any, 0, len(items)/previewChunk+1)
+	for first := 0; first < len(items); first += previewChunk {
+		n := min(previewChunk, len(items)-first)
+		buf := make([]byte, 0, n*400) // about an employee a side
+		for i := range n {
+			buf = appendItem(buf, &items[first+i])
+		}
+		rows = append(rows, []any{pid, int32(first), int32(n), buf})
+	}
 	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
 INSERT INTO sync_previews (id, tenant_id, connection_id, kind, created_by, created_at, expires_at, totals, violations, items)
@@ -45,34 +64,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			p.ID, p.TenantID, p.ConnectionID, string(p.Kind), p.CreatedBy, p.CreatedAt, p.ExpiresAt, totals, violations, len(items)); err != nil {
 			return fmt.Errorf("sync store: save preview: %w", err)
 		}
-		src := &itemSource{preview: p.ID, items: items, i: -1}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sync_preview_items"}, []string{"preview_id", "seq", "kind", "flags", "data"}, src); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sync_preview_chunks"}, []string{"preview_id", "first_seq", "items", "data"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("sync store: save preview items: %w", err)
 		}
 		return nil
 	})
 }
-
-// itemSource feeds COPY one encoded item at a time; the row's buffer is
-// reused (COPY encodes a row before asking for the next).
-type itemSource struct {
-	preview string
-	items   []domain.Item
-	i       int
-	buf     []byte
-	row     [5]any
-}
-
-func (s *itemSource) Next() bool { s.i++; return s.i < len(s.items) }
-
-func (s *itemSource) Values() ([]any, error) {
-	it := &s.items[s.i]
-	s.buf = encodeItem(s.buf, it)
-	s.row = [5]any{s.preview, int32(s.i), int16(it.Kind), int16(it.Flags), s.buf}
-	return s.row[:], nil
-}
-
-func (s *itemSource) Err() error { return nil }
 
 // Preview implements app.RunStore.
 func (s *Store) Preview(ctx context.Context, tenantID, id string) (app.PreviewRecord, error) {
@@ -101,30 +98,44 @@ FROM sync_previews WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(
 	return p, nil
 }
 
-// PreviewItems implements app.RunStore.
-func (s *Store) PreviewItems(ctx context.Context, previewID string) ([]domain.Item, error) {
-	rows, err := s.db.Query(ctx, `SELECT seq, kind, flags, data FROM sync_preview_items WHERE preview_id = $1 ORDER BY seq`, previewID)
+// chunks decodes the preview's chunks that hold seqs lo..hi, calling fn
+// with each item in that range.
+func (s *Store) chunks(ctx context.Context, previewID string, lo, hi int, fn func(seq int, it domain.Item) error) error {
+	rows, err := s.db.Query(ctx, `
+SELECT first_seq, items, data FROM sync_preview_chunks
+WHERE preview_id = $1 AND first_seq <= $3 AND first_seq + items > $2
+ORDER BY first_seq`, previewID, lo, hi)
 	if err != nil {
-		return nil, fmt.Errorf("sync store: preview items: %w", err)
+		return fmt.Errorf("sync store: preview items: %w", err)
 	}
 	defer rows.Close()
-	var out []domain.Item
 	for rows.Next() {
-		var (
-			seq         int32
-			kind, flags int16
-		)
-		var it domain.Item
-		if err := rows.Scan(&seq, &kind, &flags, rowBytes{decode: func(b []byte) error { return decodeItem(b, &it) }}); err != nil {
-			return nil, fmt.Errorf("sync store: preview item: %w", err)
+		var first, n int32
+		if err := rows.Scan(&first, &n, rowBytes{decode: func(b []byte) error {
+			return decodeChunk(b, int(n), func(i int, it domain.Item) error {
+				if seq := int(first) + i; seq >= lo && seq <= hi {
+					return fn(seq, it)
+				}
+				return nil
+			})
+		}}); err != nil {
+			return fmt.Errorf("sync store: preview %s chunk %d: %w", previewID, first, err)
 		}
-		if int(seq) != len(out) {
-			return nil, fmt.Errorf("sync store: preview %s: item %d missing", previewID, len(out))
-		}
-		it.Kind, it.Flags = domain.ItemKind(kind), domain.Flags(flags)
-		out = append(out, it)
 	}
-	return out, rows.Err()
+	return rows.Err()
+}
+
+// PreviewItems implements app.RunStore.
+func (s *Store) PreviewItems(ctx context.Context, previewID string) ([]domain.Item, error) {
+	var out []domain.Item
+	err := s.chunks(ctx, previewID, 0, math.MaxInt32, func(seq int, it domain.Item) error {
+		if seq != len(out) {
+			return fmt.Errorf("item %d missing", len(out))
+		}
+		out = append(out, it)
+		return nil
+	})
+	return out, err
 }
 
 // rowBytes decodes a bytea column straight from the row's buffer.
@@ -226,9 +237,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		if err != nil {
 			return fmt.Errorf("sync store: create run: %w", err)
 		}
+		rid, err := uuid.Parse(r.ID)
+		if err != nil {
+			return fmt.Errorf("sync store: run id: %w", err)
+		}
 		rows := make([][]any, len(seqs))
 		for i, seq := range seqs {
-			rows[i] = []any{r.ID, int32(seq), "pending"}
+			rows[i] = []any{rid, int32(seq), "pending"}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sync_run_items"}, []string{"run_id", "seq", "state"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("sync store: create run items: %w", err)
@@ -351,31 +366,42 @@ RETURNING lease_until`, runID, owner, lease.Seconds()).Scan(&until)
 	return until, nil
 }
 
-// PendingItems implements app.RunStore.
+// PendingItems implements app.RunStore: the pending seqs, then the chunks
+// that hold them.
 func (s *Store) PendingItems(ctx context.Context, run app.Run, afterSeq, limit int) ([]app.RunItem, error) {
 	rows, err := s.db.Query(ctx, `
-SELECT p.seq, p.kind, p.flags, p.data
-FROM sync_run_items i JOIN sync_preview_items p ON p.preview_id = $2 AND p.seq = i.seq
-WHERE i.run_id = $1 AND i.state = 'pending' AND i.seq > $3
-ORDER BY i.seq LIMIT $4`, run.ID, run.PreviewID, afterSeq, limit)
+SELECT seq FROM sync_run_items WHERE run_id = $1 AND state = 'pending' AND seq > $2 ORDER BY seq LIMIT $3`, run.ID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sync store: pending items: %w", err)
 	}
-	defer rows.Close()
-	var out []app.RunItem
-	for rows.Next() {
-		var (
-			seq         int32
-			kind, flags int16
-			it          app.RunItem
-		)
-		if err := rows.Scan(&seq, &kind, &flags, rowBytes{decode: func(b []byte) error { return decodeItem(b, &it.Item) }}); err != nil {
-			return nil, fmt.Errorf("sync store: pending item: %w", err)
-		}
-		it.Seq, it.Item.Kind, it.Item.Flags = int(seq), domain.ItemKind(kind), domain.Flags(flags)
-		out = append(out, it)
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, fmt.Errorf("sync store: pending items: %w", err)
 	}
-	return out, rows.Err()
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	want := make(map[int]int, len(seqs)) // seq -> index in out
+	out := make([]app.RunItem, len(seqs))
+	for i, seq := range seqs {
+		want[int(seq)] = i
+		out[i].Seq = int(seq)
+	}
+	found := 0
+	err = s.chunks(ctx, run.PreviewID, int(seqs[0]), int(seqs[len(seqs)-1]), func(seq int, it domain.Item) error {
+		if i, ok := want[seq]; ok {
+			out[i].Item = it
+			found++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if found != len(seqs) {
+		return nil, fmt.Errorf("sync store: run %s: %d of %d pending items are not in preview %s", run.ID, len(seqs)-found, len(seqs), run.PreviewID)
+	}
+	return out, nil
 }
 
 // linkRow is an employee's row as RecordItems finds it.

@@ -2,6 +2,8 @@ package hrapi_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -174,4 +176,27 @@ func TestConnectorAgainstStandIn(t *testing.T) {
 		_, err = c.List(ctx, tenantA, "")
 		require.NoError(t, err)
 	})
+}
+
+// An HR API that writes nextCursor after the users is read page by page.
+func TestListFollowsACursorWrittenLast(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("cursor") {
+		case "":
+			fmt.Fprint(w, `{"users":[{"id":"a","version":1,"email":"a@example.com","givenName":"A","familyName":"A"}],"nextCursor":"p2"}`)
+		case "p2":
+			fmt.Fprint(w, `{"users":[{"id":"b","version":2,"email":"b@example.com","givenName":"B","familyName":"B"}],"nextCursor":null}`)
+		default:
+			http.Error(w, "bad cursor", http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c, err := hrapi.New(hrapi.Config{BaseURL: srv.URL, Token: "t"})
+	require.NoError(t, err)
+	got, err := c.List(context.Background(), tenantA, "")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, "a", got[0].ID)
+	require.EqualValues(t, 2, got[1].Version)
 }
