@@ -17,6 +17,7 @@ type cli struct {
 	Dev    devCmd    `cmd:"" help:"Run the whole stack in one process: embedded NATS JetStream and all four services on one HTTP port."`
 	Events eventsCmd `cmd:"" help:"Print the events in the streams, decoded (JSON with --json)."`
 	Erpsim erpsimCmd `cmd:"" help:"Run the stand-in ERP (a development tool)."`
+	Sync   syncCmd   `cmd:"" help:"Connect HR to the ERP, preview and apply synchronisations, follow runs (seed 004)."`
 }
 
 func main() {
