@@ -116,7 +116,7 @@ func TestAConnectionPerCompany(t *testing.T) {
 	a.CompanyID, b.CompanyID = c1, c2
 	stored, err := r.HR.Put(tn.ID, a, b)
 	require.NoError(t, err)
-	_, err = r.Sim.Account(tn.Account+"-c2").Put(erp.Employee{Email: "c." + u + "@example.com", Firstname: "C", Lastname: "Three"})
+	_, err = r.Sim.Account(tn.Account + "-c2").Put(erp.Employee{Email: "c." + u + "@example.com", Firstname: "C", Lastname: "Three"})
 	require.NoError(t, err)
 
 	p1 := previewFirst(t, r, tn, conn1.GetConnectionId())
