@@ -27,7 +27,7 @@ import (
 
 // pairs seeds n employees found on both sides, equal but for the family
 // name of the first conflicts of them.
-func pairs(t *testing.T, r *synctest.Runs, tn synctest.Tenant, n, conflicts int) ([]hr.User, []erp.Employee) {
+func pairs(t testing.TB, r *synctest.Runs, tn synctest.Tenant, n, conflicts int) ([]hr.User, []erp.Employee) {
 	t.Helper()
 	u := synctest.Unique()
 	var users []hr.User
@@ -49,14 +49,14 @@ func pairs(t *testing.T, r *synctest.Runs, tn synctest.Tenant, n, conflicts int)
 	return stored, emps
 }
 
-func previewFirst(t *testing.T, r *synctest.Runs, tn synctest.Tenant, connID string) *syncv1.PreviewFirstSyncResponse {
+func previewFirst(t testing.TB, r *synctest.Runs, tn synctest.Tenant, connID string) *syncv1.PreviewFirstSyncResponse {
 	t.Helper()
 	p, err := r.API.PreviewFirstSync(context.Background(), synctest.Req(tn.Token, &syncv1.PreviewFirstSyncRequest{TenantId: tn.ID, ConnectionId: connID}))
 	require.NoError(t, err)
 	return p.Msg
 }
 
-func applyFirst(t *testing.T, r *synctest.Runs, tn synctest.Tenant, req *syncv1.ApplyFirstSyncRequest) *syncv1.SyncRun {
+func applyFirst(t testing.TB, r *synctest.Runs, tn synctest.Tenant, req *syncv1.ApplyFirstSyncRequest) *syncv1.SyncRun {
 	t.Helper()
 	req.TenantId = tn.ID
 	if req.DefaultWinner == 0 {

@@ -289,9 +289,22 @@ func (x *Executor) work(ctx context.Context, log *slog.Logger, run Run) (Run, er
 	}
 	after := -1
 	fatal := ""
+	// A batch's outcomes are recorded while the next batch is worked on
+	// (one recording at a time, in order): the recording's round trips no
+	// longer hold the ERP calls up.
+	var recording chan error
+	waitRecorded := func() error {
+		if recording == nil {
+			return nil
+		}
+		err := <-recording
+		recording = nil
+		return err
+	}
 	for fatal == "" {
 		items, err := x.Runs.PendingItems(ctx, run, after, x.Batch)
 		if err != nil {
+			_ = waitRecorded()
 			return run, err
 		}
 		if len(items) == 0 {
@@ -322,21 +335,32 @@ func (x *Executor) work(ctx context.Context, log *slog.Logger, run Run) (Run, er
 			// Anything else (cancelled: lease lost or stopping) stays
 			// pending for whoever leases the run next.
 		}
+		if err := waitRecorded(); err != nil {
+			return run, err
+		}
 		if len(record) > 0 {
-			if err := x.Runs.RecordItems(context.WithoutCancel(ctx), run, x.owner, record); err != nil {
-				return run, err
-			}
-			for _, o := range record {
-				outcome := "done"
-				if o.Failed {
-					outcome = "failed"
+			recording = make(chan error, 1)
+			go func(rec []ItemOutcome) {
+				err := x.Runs.RecordItems(context.WithoutCancel(ctx), run, x.owner, rec)
+				if err == nil {
+					for _, o := range rec {
+						outcome := "done"
+						if o.Failed {
+							outcome = "failed"
+						}
+						metricRunItems.WithLabelValues(string(run.Kind), outcome).Inc()
+					}
 				}
-				metricRunItems.WithLabelValues(string(run.Kind), outcome).Inc()
-			}
+				recording <- err
+			}(record)
 		}
 		if ctx.Err() != nil {
+			_ = waitRecorded()
 			return run, ctx.Err()
 		}
+	}
+	if err := waitRecorded(); err != nil {
+		return run, err
 	}
 	outcome := RunSucceeded
 	if fatal != "" {
