@@ -30,17 +30,24 @@ func (c *erpsimCmd) Run(ctx context.Context) error {
 	sim := erpsim.New(erpsim.Options{APIKeys: c.APIKeys, Faults: erpsim.Faults{
 		Latency: c.Latency, ErrorRate: c.ErrorRate, TokenTTL: c.TokenTTL, RetryAfter: c.RetryAfter,
 	}})
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.Addr)
+	return serveStandIn(ctx, "erpsim", c.Addr, sim, func(base string) string {
+		return fmt.Sprintf("rollcall erpsim: a stand-in ERP for development and tests (NOT a real ERP)\n"+
+			"  API (24SevenOffice payroll shape)  %s/auth, %s/employee/v2, %s/employment/v2/{empId}\n"+
+			"  employees (JSON)                   %s/_admin/employees\n"+
+			"  fault switches                     GET/PUT %s/_admin/faults\n"+
+			"Press Ctrl-C to stop.\n", base, base, base, base, base)
+	})
+}
+
+// serveStandIn serves a development stand-in on addr until ctx ends,
+// printing banner(base URL) once it listens, then shuts it down.
+func serveStandIn(ctx context.Context, name, addr string, h http.Handler, banner func(base string) string) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	base := "http://" + displayAddr(ln.Addr().String())
-	fmt.Fprintf(os.Stdout, "rollcall erpsim: a stand-in ERP for development and tests (NOT a real ERP)\n"+
-		"  API (24SevenOffice payroll shape)  %s/auth, %s/employee/v2, %s/employment/v2/{empId}\n"+
-		"  employees (JSON)                   %s/_admin/employees\n"+
-		"  fault switches                     GET/PUT %s/_admin/faults\n"+
-		"Press Ctrl-C to stop.\n", base, base, base, base, base)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprint(os.Stdout, banner("http://"+displayAddr(ln.Addr().String())))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -51,7 +58,7 @@ func (c *erpsimCmd) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("erpsim shutdown: %w", err)
+		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	return nil
 }

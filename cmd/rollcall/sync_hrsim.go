@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
 	"time"
 
 	"rollcall.dev/services/sync/hrsim"
@@ -22,28 +19,11 @@ type syncHrsimCmd struct {
 func (c *syncHrsimCmd) Run(ctx context.Context) error {
 	sim := hrsim.New(hrsim.Options{Tokens: c.Tokens})
 	sim.SetFaults(hrsim.Faults{Latency: c.Latency})
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	base := "http://" + displayAddr(ln.Addr().String())
-	fmt.Fprintf(os.Stdout, "rollcall sync hrsim: a stand-in HR system for development and tests (NOT a real HR system)\n"+
-		"  API (Huma-style)   %s/tenants/{tenant}/users\n"+
-		"  users (JSON)       GET/POST %s/_admin/tenants/{tenant}/users\n"+
-		"  fault switches     GET/PUT %s/_admin/faults\n"+
-		"Press Ctrl-C to stop.\n", base, base, base)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("hrsim shutdown: %w", err)
-	}
-	return nil
+	return serveStandIn(ctx, "hrsim", c.Addr, sim, func(base string) string {
+		return fmt.Sprintf("rollcall sync hrsim: a stand-in HR system for development and tests (NOT a real HR system)\n"+
+			"  API (Huma-style)   %s/tenants/{tenant}/users\n"+
+			"  users (JSON)       GET/POST %s/_admin/tenants/{tenant}/users\n"+
+			"  fault switches     GET/PUT %s/_admin/faults\n"+
+			"Press Ctrl-C to stop.\n", base, base, base)
+	})
 }

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"rollcall.dev/services/sync/erp"
+	"rollcall.dev/services/sync/internal/httpx"
 )
 
 // Faults are the switches of the simulator. Counters ("the next N
@@ -373,29 +374,6 @@ func clone(e *erp.Employee) erp.Employee {
 	return c
 }
 
-// problem is the simulator's error body.
-type problem struct {
-	Status  int    `json:"status"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeJSON answers with v and its Content-Length, as APIs commonly do.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	body = append(body, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-func writeProblem(w http.ResponseWriter, p *problem) { writeJSON(w, p.Status, p) }
-
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprint(w, `rollcall erpsim — a stand-in ERP for development and tests. It is NOT a real ERP.
@@ -425,7 +403,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
 		APIKey string `json:"apiKey"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "body must be JSON with apiKey"})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "body must be JSON with apiKey"))
 		return
 	}
 	s.mu.Lock()
@@ -439,10 +417,10 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeProblem(w, &problem{http.StatusUnauthorized, "invalid_api_key", "the API key is not valid"})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusUnauthorized, "invalid_api_key", "the API key is not valid"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(ttl.Seconds())})
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(ttl.Seconds())})
 }
 
 // api wraps an API handler with the token check and the faults; the
@@ -486,18 +464,18 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, acc *account
 			// up, then hang until it does (or a minute passes).
 			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
 			if sleep(r.Context(), time.Minute) {
-				writeProblem(w, &problem{http.StatusGatewayTimeout, "timeout", "gave up waiting"})
+				httpx.WriteProblem(w, httpx.NewProblem(http.StatusGatewayTimeout, "timeout", "gave up waiting"))
 			}
 			return
 		case "unavailable":
-			writeProblem(w, &problem{http.StatusServiceUnavailable, "unavailable", "service temporarily unavailable"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusServiceUnavailable, "unavailable", "service temporarily unavailable"))
 			return
 		case "ratelimit":
 			w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
-			writeProblem(w, &problem{http.StatusTooManyRequests, "rate_limited", "too many requests"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusTooManyRequests, "rate_limited", "too many requests"))
 			return
 		case "error":
-			writeProblem(w, &problem{http.StatusInternalServerError, "internal", "internal error"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusInternalServerError, "internal", "internal error"))
 			return
 		}
 		tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -511,10 +489,10 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, acc *account
 		s.mu.Unlock()
 		switch {
 		case !found || !known:
-			writeProblem(w, &problem{http.StatusUnauthorized, "invalid_token", "missing or unknown bearer token"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusUnauthorized, "invalid_token", "missing or unknown bearer token"))
 			return
 		case expired:
-			writeProblem(w, &problem{http.StatusUnauthorized, "token_expired", "the access token has expired"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusUnauthorized, "token_expired", "the access token has expired"))
 			return
 		}
 		h(w, r, acc)
@@ -542,7 +520,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, acc *account) {
 		if id, ok := acc.byEmail[strings.ToLower(email)]; ok {
 			out = append(out, clone(acc.employees[id]))
 		}
-		writeJSON(w, http.StatusOK, out)
+		httpx.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	page, _ := strconv.Atoi(q.Get("page"))
@@ -556,7 +534,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, acc *account) {
 	for i, id := range ids {
 		out[i] = clone(acc.employees[id])
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, acc *account) {
@@ -569,20 +547,20 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, acc *account) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no employee " + r.PathValue("empId")})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusNotFound, "not_found", "no employee "+r.PathValue("empId")))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) reject(w http.ResponseWriter, p *problem) {
+func (s *Server) reject(w http.ResponseWriter, p *httpx.Problem) {
 	s.mu.Lock()
 	s.stats.Rejected++
 	if p.Status == http.StatusConflict {
 		s.stats.Conflicts++
 	}
 	s.mu.Unlock()
-	writeProblem(w, p)
+	httpx.WriteProblem(w, p)
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, acc *account) {
@@ -592,7 +570,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, acc *account) {
 		return
 	}
 	if _, ok := raw["enddate"]; ok {
-		s.reject(w, &problem{http.StatusUnprocessableEntity, "validation", "enddate: set it through /employment/v2/{empId} with a reason"})
+		s.reject(w, httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "enddate: set it through /employment/v2/{empId} with a reason"))
 		return
 	}
 	var e erp.Employee
@@ -618,7 +596,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, acc *account) {
 	out := clone(&e)
 	s.mu.Unlock()
 	s.wrote(out)
-	writeJSON(w, http.StatusCreated, out)
+	httpx.WriteJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request, acc *account) {
@@ -628,7 +606,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, acc *account) {
 		return
 	}
 	if _, ok := raw["enddate"]; ok {
-		s.reject(w, &problem{http.StatusUnprocessableEntity, "validation", "enddate: set it through /employment/v2/{empId} with a reason"})
+		s.reject(w, httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "enddate: set it through /employment/v2/{empId} with a reason"))
 		return
 	}
 	id := r.PathValue("empId")
@@ -636,13 +614,13 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, acc *account) {
 	cur, ok := acc.employees[id]
 	if !ok {
 		s.mu.Unlock()
-		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no employee " + id})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusNotFound, "not_found", "no employee "+id))
 		return
 	}
 	e := clone(cur)
 	if v, ok := raw["internationalID"]; ok && string(v) == "null" && e.InternationalID != nil {
 		s.mu.Unlock()
-		s.reject(w, &problem{http.StatusUnprocessableEntity, "validation", "internationalID: cannot be unset"})
+		s.reject(w, httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "internationalID: cannot be unset"))
 		return
 	}
 	if p := apply(&e, raw); p != nil {
@@ -665,7 +643,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, acc *account) {
 	out := clone(&e)
 	s.mu.Unlock()
 	s.wrote(out)
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) employment(w http.ResponseWriter, r *http.Request, acc *account) {
@@ -674,7 +652,7 @@ func (s *Server) employment(w http.ResponseWriter, r *http.Request, acc *account
 		Reason  string `json:"reason"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&req); err != nil {
-		s.reject(w, &problem{http.StatusBadRequest, "bad_request", "body must be JSON with enddate and reason"})
+		s.reject(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "body must be JSON with enddate and reason"))
 		return
 	}
 	id := r.PathValue("empId")
@@ -682,17 +660,17 @@ func (s *Server) employment(w http.ResponseWriter, r *http.Request, acc *account
 	cur, ok := acc.employees[id]
 	if !ok {
 		s.mu.Unlock()
-		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no employee " + id})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusNotFound, "not_found", "no employee "+id))
 		return
 	}
-	var p *problem
+	var p *httpx.Problem
 	switch {
 	case req.Enddate != "" && !validDate(req.Enddate):
-		p = &problem{http.StatusUnprocessableEntity, "validation", "enddate: want YYYY-MM-DD"}
+		p = httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "enddate: want YYYY-MM-DD")
 	case req.Enddate != "" && strings.TrimSpace(req.Reason) == "":
-		p = &problem{http.StatusUnprocessableEntity, "validation", "reason: required with an end date"}
+		p = httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "reason: required with an end date")
 	case req.Enddate != "" && cur.Startdate != "" && req.Enddate < cur.Startdate:
-		p = &problem{http.StatusUnprocessableEntity, "validation", "enddate: before startdate"}
+		p = httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "enddate: before startdate")
 	}
 	if p != nil {
 		s.mu.Unlock()
@@ -704,7 +682,7 @@ func (s *Server) employment(w http.ResponseWriter, r *http.Request, acc *account
 	out := clone(cur)
 	s.mu.Unlock()
 	s.wrote(out)
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) wrote(e erp.Employee) {
@@ -726,23 +704,23 @@ func (a *account) store(e *erp.Employee, oldEmail string) {
 }
 
 // checkUnique refuses an email another employee has; s.mu is held.
-func (a *account) checkUnique(email, self string) *problem {
+func (a *account) checkUnique(email, self string) *httpx.Problem {
 	if other, ok := a.byEmail[strings.ToLower(email)]; ok && other != self {
-		return &problem{http.StatusConflict, "duplicate_email", fmt.Sprintf("email %s is already used by employee %s", email, other)}
+		return httpx.NewProblem(http.StatusConflict, "duplicate_email", fmt.Sprintf("email %s is already used by employee %s", email, other))
 	}
 	return nil
 }
 
-func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, *problem) {
+func decodeObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, *httpx.Problem) {
 	var raw map[string]json.RawMessage
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&raw); err != nil || raw == nil {
-		return nil, &problem{http.StatusBadRequest, "bad_request", "body must be a JSON object"}
+		return nil, httpx.NewProblem(http.StatusBadRequest, "bad_request", "body must be a JSON object")
 	}
 	return raw, nil
 }
 
 // apply copies the fields present in raw onto e.
-func apply(e *erp.Employee, raw map[string]json.RawMessage) *problem {
+func apply(e *erp.Employee, raw map[string]json.RawMessage) *httpx.Problem {
 	str := map[string]*string{
 		"email": &e.Email, "firstname": &e.Firstname, "lastname": &e.Lastname, "telefon": &e.Telefon,
 		"startdate": &e.Startdate, "postaddress": &e.Postaddress, "zipcode": &e.Zipcode, "city": &e.City,
@@ -755,7 +733,7 @@ func apply(e *erp.Employee, raw map[string]json.RawMessage) *problem {
 				continue
 			}
 			if err := json.Unmarshal(v, dst); err != nil {
-				return &problem{http.StatusUnprocessableEntity, "validation", k + ": must be a string"}
+				return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", k+": must be a string")
 			}
 			continue
 		}
@@ -767,12 +745,12 @@ func apply(e *erp.Employee, raw map[string]json.RawMessage) *problem {
 			}
 			var id erp.InternationalID
 			if err := json.Unmarshal(v, &id); err != nil {
-				return &problem{http.StatusUnprocessableEntity, "validation", "internationalID: want {ID, countryCode, type}"}
+				return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "internationalID: want {ID, countryCode, type}")
 			}
 			e.InternationalID = &id
 		case "id":
 		default:
-			return &problem{http.StatusUnprocessableEntity, "validation", k + ": unknown field"}
+			return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", k+": unknown field")
 		}
 	}
 	return nil
@@ -790,8 +768,10 @@ func validDate(s string) bool {
 }
 
 // validate checks the ERP's field rules.
-func validate(e *erp.Employee) *problem {
-	bad := func(msg string) *problem { return &problem{http.StatusUnprocessableEntity, "validation", msg} }
+func validate(e *erp.Employee) *httpx.Problem {
+	bad := func(msg string) *httpx.Problem {
+		return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", msg)
+	}
 	switch {
 	case e.Email == "":
 		return bad("email: required")
@@ -837,7 +817,7 @@ func adminAccount(r *http.Request) string {
 }
 
 func (s *Server) adminEmployees(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"note":      "rollcall erpsim: a development stand-in ERP, not a real one",
 		"account":   adminAccount(r),
 		"employees": s.Account(adminAccount(r)).Employees(),
@@ -849,7 +829,7 @@ func (s *Server) adminEmployees(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminPutEmployees(w http.ResponseWriter, r *http.Request) {
 	var in []erp.Employee
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&in); err != nil {
-		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "want a JSON array of employees: " + err.Error()})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "want a JSON array of employees: "+err.Error()))
 		return
 	}
 	s.mu.Lock()
@@ -864,12 +844,12 @@ func (s *Server) adminPutEmployees(w http.ResponseWriter, r *http.Request) {
 			e.InternationalID = nil
 		}
 		if p := validate(&e); p != nil {
-			writeProblem(w, &problem{http.StatusUnprocessableEntity, p.Code, fmt.Sprintf("[%d] %s", i, p.Message)})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusUnprocessableEntity, p.Code, fmt.Sprintf("[%d] %s", i, p.Message)))
 			return
 		}
 		k := strings.ToLower(e.Email)
 		if _, taken := acc.byEmail[k]; taken || seen[k] {
-			writeProblem(w, &problem{http.StatusConflict, "duplicate_email", fmt.Sprintf("[%d] email %s is already used", i, e.Email)})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusConflict, "duplicate_email", fmt.Sprintf("[%d] email %s is already used", i, e.Email)))
 			return
 		}
 		seen[k] = true
@@ -878,12 +858,12 @@ func (s *Server) adminPutEmployees(w http.ResponseWriter, r *http.Request) {
 	for _, e := range in {
 		stored, err := s.put(acc, e)
 		if err != nil { // checked above; never expected
-			writeProblem(w, &problem{http.StatusInternalServerError, "internal", err.Error()})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusInternalServerError, "internal", err.Error()))
 			return
 		}
 		out = append(out, stored)
 	}
-	writeJSON(w, http.StatusCreated, out)
+	httpx.WriteJSON(w, http.StatusCreated, out)
 }
 
 // adminNewKey mints an API key: for ?account= (or the body's "account"),
@@ -904,7 +884,7 @@ func (s *Server) adminNewKey(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	key := s.NewAPIKey(in.Account)
-	writeJSON(w, http.StatusCreated, map[string]string{"api_key": key, "account": in.Account})
+	httpx.WriteJSON(w, http.StatusCreated, map[string]string{"api_key": key, "account": in.Account})
 }
 
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
@@ -925,7 +905,7 @@ type faultsJSON struct {
 
 func (s *Server) adminGetFaults(w http.ResponseWriter, _ *http.Request) {
 	f := s.Faults()
-	writeJSON(w, http.StatusOK, faultsJSON{
+	httpx.WriteJSON(w, http.StatusOK, faultsJSON{
 		Latency: f.Latency.String(), ErrorRate: f.ErrorRate, RateLimit: f.RateLimit, RetryAfter: f.RetryAfter.String(),
 		Unavailable: f.Unavailable, Timeout: f.Timeout, TokenTTL: f.TokenTTL.String(),
 	})
@@ -934,7 +914,7 @@ func (s *Server) adminGetFaults(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) adminPutFaults(w http.ResponseWriter, r *http.Request) {
 	var in faultsJSON
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil {
-		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "want a JSON object of faults: " + err.Error()})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "want a JSON object of faults: "+err.Error()))
 		return
 	}
 	var f Faults
@@ -948,13 +928,13 @@ func (s *Server) adminPutFaults(w http.ResponseWriter, r *http.Request) {
 		}
 		v, err := time.ParseDuration(d.in)
 		if err != nil || v < 0 {
-			writeProblem(w, &problem{http.StatusBadRequest, "bad_request", d.name + ": want a duration such as 250ms"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", d.name+": want a duration such as 250ms"))
 			return
 		}
 		*d.dst = v
 	}
 	if in.ErrorRate < 0 || in.ErrorRate > 1 {
-		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "error_rate: want 0 to 1"})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "error_rate: want 0 to 1"))
 		return
 	}
 	f.ErrorRate, f.RateLimit, f.Unavailable, f.Timeout = in.ErrorRate, in.RateLimit, in.Unavailable, in.Timeout
@@ -963,7 +943,7 @@ func (s *Server) adminPutFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminStats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Stats())
+	httpx.WriteJSON(w, http.StatusOK, s.Stats())
 }
 
 func (s *Server) adminExpire(w http.ResponseWriter, _ *http.Request) {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"rollcall.dev/services/sync/hr"
+	"rollcall.dev/services/sync/internal/httpx"
 )
 
 // Options configure a Server.
@@ -240,28 +241,6 @@ func clone(u *hr.User) hr.User {
 	return c
 }
 
-type problem struct {
-	Status  int    `json:"status"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// writeJSON answers with v and its Content-Length, as APIs commonly do.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	body = append(body, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-func writeProblem(w http.ResponseWriter, p *problem) { writeJSON(w, p.Status, p) }
-
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprint(w, `rollcall hrsim — a stand-in HR system for development and tests. It is NOT a real HR system.
@@ -288,7 +267,7 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, t *tenant)) 
 	return func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !s.tokens[tok] {
-			writeProblem(w, &problem{http.StatusUnauthorized, "invalid_token", "missing or unknown bearer token"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusUnauthorized, "invalid_token", "missing or unknown bearer token"))
 			return
 		}
 		s.mu.Lock()
@@ -311,7 +290,7 @@ func (s *Server) api(h func(w http.ResponseWriter, r *http.Request, t *tenant)) 
 			}
 		}
 		if down {
-			writeProblem(w, &problem{http.StatusServiceUnavailable, "unavailable", "service temporarily unavailable"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusServiceUnavailable, "unavailable", "service temporarily unavailable"))
 			return
 		}
 		tenantID := r.PathValue("tenant")
@@ -339,7 +318,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, t *tenant) {
 		for _, id := range t.byEmail[strings.ToLower(email)] {
 			out.Users = append(out.Users, clone(t.users[id]))
 		}
-		writeJSON(w, http.StatusOK, out)
+		httpx.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
@@ -360,7 +339,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, t *tenant) {
 	if i < len(t.order) {
 		out.NextCursor = strconv.Itoa(i)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, t *tenant) {
@@ -373,31 +352,31 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t *tenant) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no user " + r.PathValue("id")})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusNotFound, "not_found", "no user "+r.PathValue("id")))
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) reject(w http.ResponseWriter, p *problem) {
+func (s *Server) reject(w http.ResponseWriter, p *httpx.Problem) {
 	s.stats.Rejected++
 	s.mu.Unlock()
-	writeProblem(w, p)
+	httpx.WriteProblem(w, p)
 }
 
 // unique refuses an email or phone another user has; s.mu is held.
-func (t *tenant) unique(u *hr.User, self string, email, phone bool) *problem {
+func (t *tenant) unique(u *hr.User, self string, email, phone bool) *httpx.Problem {
 	if email {
 		for _, id := range t.byEmail[strings.ToLower(u.Email)] {
 			if id != self {
-				return &problem{http.StatusConflict, "duplicate_email", fmt.Sprintf("email %s is already used by user %s", u.Email, id)}
+				return httpx.NewProblem(http.StatusConflict, "duplicate_email", fmt.Sprintf("email %s is already used by user %s", u.Email, id))
 			}
 		}
 	}
 	if phone && u.Phone != "" {
 		for _, id := range t.byPhone[u.Phone] {
 			if id != self {
-				return &problem{http.StatusConflict, "duplicate_phone", fmt.Sprintf("phone %s is already used by user %s", u.Phone, id)}
+				return httpx.NewProblem(http.StatusConflict, "duplicate_phone", fmt.Sprintf("phone %s is already used by user %s", u.Phone, id))
 			}
 		}
 	}
@@ -408,7 +387,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t *tenant) {
 	var u hr.User
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&u); err != nil {
 		s.mu.Lock()
-		s.reject(w, &problem{http.StatusBadRequest, "bad_request", "body must be a JSON user"})
+		s.reject(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "body must be a JSON user"))
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
@@ -416,7 +395,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t *tenant) {
 	if id, seen := t.idem[key]; key != "" && seen {
 		out := clone(t.users[id])
 		s.mu.Unlock()
-		writeJSON(w, http.StatusOK, out)
+		httpx.WriteJSON(w, http.StatusOK, out)
 		return
 	}
 	u.ID, u.Version = "", 1
@@ -439,14 +418,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, t *tenant) {
 	if s.onWrite != nil {
 		s.onWrite(r.PathValue("tenant"), out)
 	}
-	writeJSON(w, http.StatusCreated, out)
+	httpx.WriteJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) update(w http.ResponseWriter, r *http.Request, t *tenant) {
 	var raw map[string]json.RawMessage
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&raw); err != nil || raw == nil {
 		s.mu.Lock()
-		s.reject(w, &problem{http.StatusBadRequest, "bad_request", "body must be a JSON object"})
+		s.reject(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "body must be a JSON object"))
 		return
 	}
 	id := r.PathValue("id")
@@ -454,7 +433,7 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t *tenant) {
 	cur, ok := t.users[id]
 	if !ok {
 		s.mu.Unlock()
-		writeProblem(w, &problem{http.StatusNotFound, "not_found", "no user " + id})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusNotFound, "not_found", "no user "+id))
 		return
 	}
 	u := clone(cur)
@@ -481,11 +460,11 @@ func (s *Server) update(w http.ResponseWriter, r *http.Request, t *tenant) {
 	if s.onWrite != nil {
 		s.onWrite(r.PathValue("tenant"), out)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, out)
 }
 
 // apply copies the fields present in raw onto u (null clears).
-func apply(u *hr.User, raw map[string]json.RawMessage) *problem {
+func apply(u *hr.User, raw map[string]json.RawMessage) *httpx.Problem {
 	str := map[string]*string{
 		"email": &u.Email, "givenName": &u.GivenName, "familyName": &u.FamilyName, "phone": &u.Phone,
 		"employmentStartDate": &u.EmploymentStartDate, "employmentEndDate": &u.EmploymentEndDate, "companyId": &u.CompanyID,
@@ -495,7 +474,7 @@ func apply(u *hr.User, raw map[string]json.RawMessage) *problem {
 		if dst, ok := str[k]; ok {
 			*dst = ""
 			if !null && json.Unmarshal(v, dst) != nil {
-				return &problem{http.StatusUnprocessableEntity, "validation", k + ": must be a string"}
+				return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", k+": must be a string")
 			}
 			continue
 		}
@@ -503,16 +482,16 @@ func apply(u *hr.User, raw map[string]json.RawMessage) *problem {
 		case "address":
 			u.Address = nil
 			if !null && json.Unmarshal(v, &u.Address) != nil {
-				return &problem{http.StatusUnprocessableEntity, "validation", "address: want {street, postalCode, city, countryCode}"}
+				return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "address: want {street, postalCode, city, countryCode}")
 			}
 		case "identifications":
 			u.Identifications = nil
 			if !null && json.Unmarshal(v, &u.Identifications) != nil {
-				return &problem{http.StatusUnprocessableEntity, "validation", "identifications: want [{id, countryCode, type}]"}
+				return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "identifications: want [{id, countryCode, type}]")
 			}
 		case "id", "version":
 		default:
-			return &problem{http.StatusUnprocessableEntity, "validation", k + ": unknown field"}
+			return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", k+": unknown field")
 		}
 	}
 	return nil
@@ -530,8 +509,10 @@ func validDate(s string) bool {
 }
 
 // validate checks HR's field rules (uniqueness aside).
-func validate(u *hr.User) *problem {
-	bad := func(msg string) *problem { return &problem{http.StatusUnprocessableEntity, "validation", msg} }
+func validate(u *hr.User) *httpx.Problem {
+	bad := func(msg string) *httpx.Problem {
+		return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", msg)
+	}
 	switch {
 	case u.Email == "":
 		return bad("email: required")
@@ -544,8 +525,10 @@ func validate(u *hr.User) *problem {
 }
 
 // validateFormats checks the values' formats only (what seeding keeps).
-func validateFormats(u *hr.User) *problem {
-	bad := func(msg string) *problem { return &problem{http.StatusUnprocessableEntity, "validation", msg} }
+func validateFormats(u *hr.User) *httpx.Problem {
+	bad := func(msg string) *httpx.Problem {
+		return httpx.NewProblem(http.StatusUnprocessableEntity, "validation", msg)
+	}
 	switch {
 	case u.Email != "" && (len(u.Email) > 254 || !emailRE.MatchString(u.Email)):
 		return bad("email: not a valid address")
@@ -570,7 +553,7 @@ func validateFormats(u *hr.User) *problem {
 }
 
 func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{
 		"note":  "rollcall hrsim: a development stand-in HR system, not a real one",
 		"users": s.Users(r.PathValue("tenant")),
 	})
@@ -579,15 +562,15 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminSeed(w http.ResponseWriter, r *http.Request) {
 	var in []hr.User
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20)).Decode(&in); err != nil {
-		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "want a JSON array of users: " + err.Error()})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "want a JSON array of users: "+err.Error()))
 		return
 	}
 	out, err := s.Put(r.PathValue("tenant"), in...)
 	if err != nil {
-		writeProblem(w, &problem{http.StatusUnprocessableEntity, "validation", err.Error()})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusUnprocessableEntity, "validation", err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	httpx.WriteJSON(w, http.StatusCreated, out)
 }
 
 type faultsJSON struct {
@@ -599,20 +582,20 @@ func (s *Server) adminGetFaults(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	f := s.faults
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, faultsJSON{Latency: f.Latency.String(), Unavailable: f.Unavailable})
+	httpx.WriteJSON(w, http.StatusOK, faultsJSON{Latency: f.Latency.String(), Unavailable: f.Unavailable})
 }
 
 func (s *Server) adminPutFaults(w http.ResponseWriter, r *http.Request) {
 	var in faultsJSON
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil {
-		writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "want a JSON object of faults: " + err.Error()})
+		httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "want a JSON object of faults: "+err.Error()))
 		return
 	}
 	f := Faults{Unavailable: in.Unavailable}
 	if in.Latency != "" {
 		d, err := time.ParseDuration(in.Latency)
 		if err != nil || d < 0 {
-			writeProblem(w, &problem{http.StatusBadRequest, "bad_request", "latency: want a duration such as 50ms"})
+			httpx.WriteProblem(w, httpx.NewProblem(http.StatusBadRequest, "bad_request", "latency: want a duration such as 50ms"))
 			return
 		}
 		f.Latency = d
@@ -622,7 +605,7 @@ func (s *Server) adminPutFaults(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminStats(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Stats())
+	httpx.WriteJSON(w, http.StatusOK, s.Stats())
 }
 
 func (s *Server) adminReset(w http.ResponseWriter, _ *http.Request) {

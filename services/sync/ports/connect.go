@@ -288,31 +288,12 @@ func ConnectionToProto(c app.Connection) *syncv1.Connection {
 	return out
 }
 
-// RunStatusToProto is a run status in the contract's terms.
-func RunStatusToProto(s app.RunStatus) syncv1.SyncRunStatus {
-	switch s {
-	case app.RunAwaiting:
-		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION
-	case app.RunRunning, app.RunReporting:
-		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_RUNNING
-	case app.RunSucceeded:
-		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED
-	case app.RunPartiallyFailed:
-		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_PARTIALLY_FAILED
-	case app.RunFailed:
-		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_FAILED
-	case app.RunCancelled:
-		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_CANCELLED
-	}
-	return syncv1.SyncRunStatus_SYNC_RUN_STATUS_UNSPECIFIED
-}
-
 // RunToProto is a run in the contract's terms. A run whose employees are
 // done and whose report is on its way is still RUNNING.
 func RunToProto(r app.Run) *syncv1.SyncRun {
 	out := &syncv1.SyncRun{
 		RunId: r.ID, TenantId: r.TenantID, ConnectionId: r.ConnectionID, Kind: postgres.KindProto(r.Kind),
-		Status: RunStatusToProto(r.Status), Counts: postgres.CountsProto(r.Counts), StartedAt: timestamppb.New(r.StartedAt),
+		Status: postgres.RunStatusProto(r.Status), Counts: postgres.CountsProto(r.Counts), StartedAt: timestamppb.New(r.StartedAt),
 		ReportRecipients: r.Recipients, Total: uint32(r.Total), Done: uint32(r.Done), PreviewId: r.PreviewID,
 		Error: r.Error, StartedByUserId: r.StartedBy,
 		Threshold: &syncv1.RunThreshold{

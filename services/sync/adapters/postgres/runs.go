@@ -689,14 +689,21 @@ RETURNING `+runColumns, run.ID, owner, string(outcome), errText))
 	return out, err
 }
 
-func runStatusProto(s app.RunStatus) syncv1.SyncRunStatus {
+// RunStatusProto is a run status in the contract's terms.
+func RunStatusProto(s app.RunStatus) syncv1.SyncRunStatus {
 	switch s {
+	case app.RunAwaiting:
+		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_AWAITING_CONFIRMATION
+	case app.RunRunning, app.RunReporting:
+		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_RUNNING
 	case app.RunSucceeded:
 		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED
 	case app.RunPartiallyFailed:
 		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_PARTIALLY_FAILED
 	case app.RunFailed:
 		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_FAILED
+	case app.RunCancelled:
+		return syncv1.SyncRunStatus_SYNC_RUN_STATUS_CANCELLED
 	}
 	return syncv1.SyncRunStatus_SYNC_RUN_STATUS_UNSPECIFIED
 }
@@ -728,7 +735,7 @@ func (s *Store) CompleteRun(ctx context.Context, run app.Run, owner string, sent
 		rec = &outbox.Record{Subject: RunSubject(run.TenantID, run.ID, "completed"), Aggregate: "run/" + run.TenantID + "/" + run.ID,
 			Event: &syncv1.SyncRunCompleted{
 				TenantId: run.TenantID, OccurredAt: timestamppb.New(at), ConnectionId: run.ConnectionID, RunId: run.ID,
-				Kind: KindProto(run.Kind), Status: runStatusProto(run.Outcome), StartedAt: timestamppb.New(run.StartedAt),
+				Kind: KindProto(run.Kind), Status: RunStatusProto(run.Outcome), StartedAt: timestamppb.New(run.StartedAt),
 				Counts: CountsProto(run.Counts), ReportSentTo: sentTo,
 			}}
 	}

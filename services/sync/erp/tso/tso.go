@@ -17,13 +17,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"rollcall.dev/services/sync/erp"
+	"rollcall.dev/services/sync/internal/httpx"
 )
 
 // Config configures a Client.
@@ -166,10 +166,10 @@ func (c *Client) roundTrip(ctx context.Context, op, method, path, token string, 
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return ctx.Err() // the caller gave up: not the ERP's fault
 		}
-		return &erp.Error{Kind: erp.ErrUnavailable, Op: op, Message: redact(err.Error())}
+		return &erp.Error{Kind: erp.ErrUnavailable, Op: op, Message: httpx.Redact(err.Error())}
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp, 4<<20)
+	data, err := httpx.ReadBody(resp, 4<<20)
 	if err != nil {
 		return &erp.Error{Kind: erp.ErrUnavailable, Op: op, Status: resp.StatusCode, Message: "reading the answer: " + err.Error()}
 	}
@@ -193,7 +193,7 @@ func classify(op string, resp *http.Response, data []byte) error {
 	if json.Unmarshal(data, &p) != nil || (p.Code == "" && p.Message == "") {
 		p.Message = strings.TrimSpace(string(data))
 	}
-	e := &erp.Error{Op: op, Status: resp.StatusCode, Code: truncate(p.Code, 100), Message: truncate(p.Message, 1000)}
+	e := &erp.Error{Op: op, Status: resp.StatusCode, Code: httpx.Truncate(p.Code, 100), Message: httpx.Truncate(p.Message, 1000)}
 	switch s := resp.StatusCode; {
 	case s == http.StatusNotFound:
 		e.Kind = erp.ErrNotFound
@@ -203,49 +203,14 @@ func classify(op string, resp *http.Response, data []byte) error {
 		e.Kind = erp.ErrUnauthorized
 	case s == http.StatusTooManyRequests:
 		e.Kind = erp.ErrRateLimited
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		e.RetryAfter = httpx.RetryAfter(resp.Header.Get("Retry-After"))
 	case s == http.StatusRequestTimeout || s >= 500:
 		e.Kind = erp.ErrUnavailable
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		e.RetryAfter = httpx.RetryAfter(resp.Header.Get("Retry-After"))
 	default: // 400, 422 and any other refusal of the request itself
 		e.Kind = erp.ErrValidation
 	}
 	return e
-}
-
-// retryAfter parses delay-seconds or an HTTP date.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
-// redact drops query strings from transport errors (url.Error prints the
-// URL); the API key never travels in a URL, but an email may.
-func redact(s string) string {
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		if j := strings.IndexAny(s[i:], "\": "); j > 0 {
-			return s[:i] + s[i+j:]
-		}
-		return s[:i]
-	}
-	return s
 }
 
 // Get implements erp.Connector.
@@ -381,15 +346,4 @@ func (c *Client) List(ctx context.Context) ([]erp.Employee, error) {
 		out = append(out, pages[p]...)
 	}
 	return out, nil
-}
-
-// readBody reads an answer into a buffer of its Content-Length when it
-// sends one (growing a buffer page by page showed in large reads' profiles).
-func readBody(r *http.Response, limit int64) ([]byte, error) {
-	if n := r.ContentLength; n > 0 && n <= limit {
-		b := make([]byte, n)
-		_, err := io.ReadFull(r.Body, b)
-		return b, err
-	}
-	return io.ReadAll(io.LimitReader(r.Body, limit))
 }

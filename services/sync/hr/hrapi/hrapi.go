@@ -23,6 +23,7 @@ import (
 
 	"rollcall.dev/services/sync/domain"
 	"rollcall.dev/services/sync/hr"
+	"rollcall.dev/services/sync/internal/httpx"
 )
 
 // Config configures a Client.
@@ -250,10 +251,10 @@ func (c *Client) call(ctx context.Context, op, method, path string, in any, idem
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return ctx.Err()
 		}
-		return &hr.Error{Kind: hr.ErrUnavailable, Op: op, Message: redact(err.Error())}
+		return &hr.Error{Kind: hr.ErrUnavailable, Op: op, Message: httpx.Redact(err.Error())}
 	}
 	defer resp.Body.Close()
-	data, err := readBody(resp, 64<<20)
+	data, err := httpx.ReadBody(resp, 64<<20)
 	if err != nil {
 		return &hr.Error{Kind: hr.ErrUnavailable, Op: op, Status: resp.StatusCode, Message: "reading the answer: " + err.Error()}
 	}
@@ -277,7 +278,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in any, idem
 	if json.Unmarshal(data, &p) != nil || (p.Code == "" && p.Message == "") {
 		p.Message = strings.TrimSpace(string(data))
 	}
-	e := &hr.Error{Op: op, Status: resp.StatusCode, Code: truncate(p.Code, 100), Message: truncate(p.Message, 1000)}
+	e := &hr.Error{Op: op, Status: resp.StatusCode, Code: httpx.Truncate(p.Code, 100), Message: httpx.Truncate(p.Message, 1000)}
 	switch s := resp.StatusCode; {
 	case s == http.StatusNotFound:
 		e.Kind = hr.ErrNotFound
@@ -286,47 +287,11 @@ func (c *Client) call(ctx context.Context, op, method, path string, in any, idem
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		e.Kind = hr.ErrUnauthorized
 	case s == http.StatusTooManyRequests:
-		e.Kind, e.RetryAfter = hr.ErrRateLimited, retryAfter(resp.Header.Get("Retry-After"))
+		e.Kind, e.RetryAfter = hr.ErrRateLimited, httpx.RetryAfter(resp.Header.Get("Retry-After"))
 	case s == http.StatusRequestTimeout || s >= 500:
-		e.Kind, e.RetryAfter = hr.ErrUnavailable, retryAfter(resp.Header.Get("Retry-After"))
+		e.Kind, e.RetryAfter = hr.ErrUnavailable, httpx.RetryAfter(resp.Header.Get("Retry-After"))
 	default:
 		e.Kind = hr.ErrValidation
 	}
 	return e
-}
-
-func retryAfter(v string) time.Duration {
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	return 0
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
-
-// redact drops query strings from transport errors (an email may be in one).
-func redact(s string) string {
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		if j := strings.IndexAny(s[i:], "\": "); j > 0 {
-			return s[:i] + s[i+j:]
-		}
-		return s[:i]
-	}
-	return s
-}
-
-// readBody reads an answer into a buffer of its Content-Length when it
-// sends one (growing a buffer page by page showed in large reads' profiles).
-func readBody(r *http.Response, limit int64) ([]byte, error) {
-	if n := r.ContentLength; n > 0 && n <= limit {
-		b := make([]byte, n)
-		_, err := io.ReadFull(r.Body, b)
-		return b, err
-	}
-	return io.ReadAll(io.LimitReader(r.Body, limit))
 }
