@@ -34,6 +34,40 @@ func (s *Service) guard(ctx context.Context, a domain.Actor, action PolicyAction
 	return err
 }
 
+// changeUser runs an administrator's change of one user: may (the actor's
+// rule on the user) in a first transaction; when guarded, integrator
+// policy's decision on action, outside any transaction since it is a call to
+// another service; then may again under the row lock, and change.
+func (s *Service) changeUser(ctx context.Context, a domain.Actor, tenantID, userID string, may func(*domain.User) error,
+	guarded bool, action PolicyAction, change func(Tx, *domain.User) error,
+) (*domain.User, error) {
+	load := func(tx Tx) (*domain.User, error) {
+		u, err := tx.User(tenantID, userID, true)
+		if err != nil {
+			return nil, err
+		}
+		return u, may(u)
+	}
+	if err := s.Store.Do(ctx, func(tx Tx) error { _, err := load(tx); return err }); err != nil {
+		return nil, err
+	}
+	if guarded {
+		if err := s.guard(ctx, a, action, "users/"+userID); err != nil {
+			return nil, err
+		}
+	}
+	var out *domain.User
+	err := s.Store.Do(ctx, func(tx Tx) error {
+		u, err := load(tx) // again, under the row lock
+		if err != nil {
+			return err
+		}
+		out = u
+		return change(tx, u)
+	})
+	return out, err
+}
+
 // keepsAMainAdministrator refuses a change that would take the main
 // administrator role (by deactivation or demotion) from u when he is the
 // tenant's last active one who is not an integrator: nobody would be left to
@@ -59,37 +93,15 @@ func (s *Service) DeactivateUser(ctx context.Context, a domain.Actor, tenantID, 
 	if err := sameTenant(a, tenantID); err != nil {
 		return nil, err
 	}
-	check := func(tx Tx) (*domain.User, error) {
-		u, err := tx.User(tenantID, userID, true)
-		if err != nil {
-			return nil, err
-		}
-		return u, a.MayDeactivate(u)
-	}
-	if err := s.Store.Do(ctx, func(tx Tx) error { _, err := check(tx); return err }); err != nil {
-		return nil, err
-	}
-	if err := s.guard(ctx, a, ActionDismissEmployee, "users/"+userID); err != nil {
-		return nil, err
-	}
-	var out *domain.User
-	err := s.Store.Do(ctx, func(tx Tx) error {
-		u, err := check(tx) // again, under the row lock
-		if err != nil {
-			return err
-		}
+	return s.changeUser(ctx, a, tenantID, userID, a.MayDeactivate, true, ActionDismissEmployee, func(tx Tx, u *domain.User) error {
 		if err := keepsAMainAdministrator(tx, u, "user_id", "deactivated"); err != nil {
 			return err
 		}
 		if u.Deactivate(reason, a.UserID, s.now()) {
-			if err := tx.SaveUser(u); err != nil {
-				return err
-			}
+			return tx.SaveUser(u)
 		}
-		out = u
 		return nil
 	})
-	return out, err
 }
 
 // GetUser returns one user of the actor's tenant.
@@ -155,36 +167,19 @@ func (s *Service) SetUserRole(ctx context.Context, a domain.Actor, tenantID, use
 	if role < domain.RoleMainAdministrator || role > domain.RoleUser {
 		return nil, domain.Invalid("role", "unknown role")
 	}
-	check := func(tx Tx) (*domain.User, error) {
-		u, err := tx.User(tenantID, userID, true)
-		if err != nil {
-			return nil, err
-		}
+	may := func(u *domain.User) error {
 		switch {
 		case u.Kind == domain.KindService:
-			return nil, domain.Invalid("user_id", "a service user has no administration role")
+			return domain.Invalid("user_id", "a service user has no administration role")
 		case u.Kind == domain.KindIntegrator:
-			return nil, domain.Forbidden("user_id", "an integrator's rights are fixed by the integrator-policy service")
+			return domain.Forbidden("user_id", "an integrator's rights are fixed by the integrator-policy service")
 		case !u.Active():
-			return nil, domain.Forbidden("user_id", "the user is deactivated")
+			return domain.Forbidden("user_id", "the user is deactivated")
 		}
-		return u, nil
+		return nil
 	}
-	if err := s.Store.Do(ctx, func(tx Tx) error { _, err := check(tx); return err }); err != nil {
-		return nil, err
-	}
-	if role == domain.RoleMainAdministrator || role == domain.RoleSuperuser {
-		if err := s.guard(ctx, a, ActionGrantAdministrator, "users/"+userID); err != nil {
-			return nil, err
-		}
-	}
-	var out *domain.User
-	err := s.Store.Do(ctx, func(tx Tx) error {
-		u, err := check(tx)
-		if err != nil {
-			return err
-		}
-		out = u
+	grantsAdministrator := role == domain.RoleMainAdministrator || role == domain.RoleSuperuser
+	return s.changeUser(ctx, a, tenantID, userID, may, grantsAdministrator, ActionGrantAdministrator, func(tx Tx, u *domain.User) error {
 		if u.Role == role {
 			return nil
 		}
@@ -212,7 +207,6 @@ func (s *Service) SetUserRole(ctx context.Context, a domain.Actor, tenantID, use
 		u.Record(domain.Updated{Fields: fields, By: a.UserID})
 		return tx.SaveUser(u)
 	})
-	return out, err
 }
 
 // SetTwoFactor turns a person's two-factor authentication on or off. The
@@ -225,28 +219,8 @@ func (s *Service) SetTwoFactor(ctx context.Context, a domain.Actor, tenantID, us
 	if err := sameTenant(a, tenantID); err != nil {
 		return nil, err
 	}
-	check := func(tx Tx) (*domain.User, error) {
-		u, err := tx.User(tenantID, userID, true)
-		if err != nil {
-			return nil, err
-		}
-		return u, a.MaySetTwoFactor(u)
-	}
-	if err := s.Store.Do(ctx, func(tx Tx) error { _, err := check(tx); return err }); err != nil {
-		return nil, err
-	}
-	if !enabled {
-		if err := s.guard(ctx, a, ActionDisableTwoFactor, "users/"+userID); err != nil {
-			return nil, err
-		}
-	}
-	var out *domain.User
-	err := s.Store.Do(ctx, func(tx Tx) error {
-		u, err := check(tx) // again, under the row lock
-		if err != nil {
-			return err
-		}
-		out = u
+	// Turning it on is no guarded action.
+	return s.changeUser(ctx, a, tenantID, userID, a.MaySetTwoFactor, !enabled, ActionDisableTwoFactor, func(tx Tx, u *domain.User) error {
 		if u.TwoFactor == enabled {
 			return nil
 		}
@@ -254,7 +228,6 @@ func (s *Service) SetTwoFactor(ctx context.Context, a domain.Actor, tenantID, us
 		u.Record(domain.Updated{Fields: []int32{fieldTwoFA}, By: a.UserID})
 		return tx.SaveUser(u)
 	})
-	return out, err
 }
 
 // AssignSponsor names an integration user's sponsor: an active person of
