@@ -164,6 +164,17 @@ func (t *Tenant) activeSelf(partnerID, email string) *Integrator {
 	return nil
 }
 
+// waitingSelf returns the waiting integrator an invitation to partnerID's
+// address email is to again, if any.
+func (t *Tenant) waitingSelf(partnerID, email string) *Integrator {
+	for _, in := range t.inState(Waiting) {
+		if in.SamePerson(partnerID, email) {
+			return in
+		}
+	}
+	return nil
+}
+
 // Current returns the current (active or waiting) integrator with userID.
 func (t *Tenant) Current(userID string) *Integrator {
 	for _, in := range t.Integrators {
@@ -235,6 +246,11 @@ func (t *Tenant) oldestActiveInvitedBefore(at time.Time) *Integrator {
 // the limit, nor pushes someone else out. If his active assignment came
 // from the newer invitation, the older one's acceptance is SUPERSEDED.
 //
+// A waiting integrator (AdminChooses) re-invited to his own address who
+// accepts takes his own place in the queue, keeping how long he has waited:
+// the older of the two acceptances is SUPERSEDED (IntegratorDismissed), so
+// he waits once and is let in once.
+//
 // An invitation already accepted (whatever became of its integrator since,
 // e.g. dismissed) and a user who is already a current integrator of the
 // tenant change nothing: a redelivered or republished acceptance never
@@ -264,6 +280,17 @@ func (t *Tenant) Accepted(acc Acceptance, now time.Time) {
 			return
 		}
 		t.replace(self, in, acc, now)
+		return
+	}
+	if self := t.waitingSelf(acc.PartnerID, acc.Email); self != nil {
+		if !self.InvitedAt.Before(acc.InvitedAt) {
+			t.supersede(in, now)
+			return
+		}
+		// He takes his own place in the queue: one person waits once,
+		// and re-inviting him does not send him to the back.
+		t.supersede(self, now)
+		in.State, in.Since = Waiting, self.Since
 		return
 	}
 	if t.ActiveCount() < t.Policy.MaxActive {

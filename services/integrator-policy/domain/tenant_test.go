@@ -341,3 +341,52 @@ func TestAnAcceptedReinvitationSupersedesHisOwnAssignment(t *testing.T) {
 		require.Equal(t, domain.Active, b.State)
 	})
 }
+
+// A waiting integrator (AdminChooses) re-invited to his own address waits
+// once: his newer acceptance takes his place in the queue, keeping his
+// waiting time, and is let in once.
+func TestAWaitingIntegratorReinvitedWaitsOnce(t *testing.T) {
+	t.Parallel()
+	p := domain.Policy{MaxActive: 1, Overflow: domain.AdminChooses}
+	a := activeIntegrator("a", 0)
+	b := activeIntegrator("b", 5)
+	b.State = domain.Waiting
+	c := activeIntegrator("c", 7)
+	c.State = domain.Waiting
+	tn := tenant(p, a, b, c)
+	tn.Accepted(reinvitation("b", "b2", 10), at(12))
+	require.Equal(t, domain.Superseded, b.State)
+	b2 := tn.Current("user-b2")
+	require.Equal(t, domain.Waiting, b2.State)
+	require.Equal(t, at(6), b2.Since, "he keeps his place in the queue")
+	ev := tn.Events()
+	require.Len(t, ev, 1)
+	dis := ev[0].(domain.IntegratorDismissed)
+	require.Equal(t, "user-b", dis.Integrator.UserID)
+	require.Equal(t, domain.ReasonSuperseded, dis.Reason)
+
+	tn = tenant(p, tn.Integrators...)
+	_, err := tn.Dismiss("user-a", "admin", "", at(30))
+	require.NoError(t, err)
+	require.Equal(t, domain.Active, b2.State, "the longest-waiting person is let in")
+	require.Equal(t, domain.Waiting, c.State)
+	require.Equal(t, 1, tn.ActiveCount())
+	var assigned []string
+	for _, e := range tn.Events() {
+		if as, ok := e.(domain.IntegratorAssigned); ok {
+			assigned = append(assigned, as.Integrator.UserID)
+		}
+	}
+	require.Equal(t, []string{"user-b2"}, assigned)
+
+	t.Run("AnOlderReinvitationIsSuperseded", func(t *testing.T) {
+		t.Parallel()
+		w := activeIntegrator("w", 5)
+		w.State = domain.Waiting
+		tn := tenant(p, activeIntegrator("a", 0), w)
+		tn.Accepted(reinvitation("w", "w0", 1), at(12))
+		require.Equal(t, domain.Waiting, w.State, "his newer invitation keeps waiting")
+		require.Nil(t, tn.Current("user-w0"))
+		require.Equal(t, domain.ReasonSuperseded, tn.Events()[0].(domain.IntegratorDismissed).Reason)
+	})
+}
