@@ -39,10 +39,7 @@ func natsUses() map[string]natsUse {
 		},
 		"identity": {
 			publishes: []string{identitypg.Subject("*", "*", "*", "*")},
-			consumers: []bus.ConsumerConfig{
-				identityports.InviteAccepted(nil), identityports.IntegratorReplaced(nil),
-				identityports.IntegratorDismissed(nil), identityports.IntegratorAssigned(nil),
-			},
+			consumers: []bus.ConsumerConfig{identityports.InviteAccepted(nil), identityports.IntegratorEvents(nil)},
 		},
 		"integrator-policy": {
 			publishes: []string{policypg.Subject("*", "*", "*"), policypg.DenialSubject("*", "*")},

@@ -81,7 +81,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	comp := &platform.Component{
 		Handlers:     []server.Handler{{Path: path, Handler: handler}, {Path: ipath, Handler: ihandler}},
 		ServiceNames: []string{identityv1connect.IdentityServiceName, identityv1connect.InternalServiceName},
-		Consumers:    []bus.ConsumerConfig{ports.InviteAccepted(svc), ports.IntegratorReplaced(svc), ports.IntegratorDismissed(svc), ports.IntegratorAssigned(svc)},
+		Consumers:    []bus.ConsumerConfig{ports.InviteAccepted(svc), ports.IntegratorEvents(svc)},
 	}
 	if cfg.dev != nil {
 		if sim != nil {

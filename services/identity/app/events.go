@@ -127,6 +127,17 @@ func (s *Service) InviteAccepted(ctx context.Context, consumer, eventID string, 
 			u.Integrator, u.PartnerID = true, e.PartnerID
 			u.Wait(now)
 			u.Unannounced = true
+			end, gone, err := tx.IntegratorEnding(e.TenantID, e.UserID)
+			if err != nil {
+				return err
+			}
+			if gone {
+				// integrator-policy replaced or dismissed him before this
+				// acceptance reached identity: he arrives gone.
+				u.Deactivate(end.Reason, end.By, end.At)
+				s.log().InfoContext(ctx, "integrator accepted after integrator-policy ended him; created deactivated",
+					"tenant_id", e.TenantID, "user_id", e.UserID, "reason", int32(end.Reason))
+			}
 		case domain.KindIntegration:
 			u.SponsorUserID = e.InviterUserID
 			sp, err := tx.User(e.TenantID, e.InviterUserID, false)
@@ -208,14 +219,21 @@ func (s *Service) IntegratorAssigned(ctx context.Context, consumer, eventID, ten
 }
 
 // IntegratorGone deactivates an integrator who was replaced (another one was
-// invited, seed 003) or dismissed: his tokens are revoked at once. A user
-// identity has not seen yet is retried (ErrNotYet); a user who is no
-// integrator is ErrSkip.
+// invited, seed 003) or dismissed: his tokens are revoked at once. For a
+// user identity has not seen yet the ending is recorded, and his acceptance,
+// when it arrives, creates him deactivated (an ending is final whatever the
+// order events arrive in); a user who is no integrator is ErrSkip.
 func (s *Service) IntegratorGone(ctx context.Context, consumer, eventID, tenantID, userID string, reason domain.Reason, by string) error {
 	return s.Store.Process(ctx, consumer, eventID, func(tx Tx) error {
 		u, err := tx.User(tenantID, userID, true)
 		if errors.Is(err, domain.ErrNotFound) {
-			return fmt.Errorf("%w: integrator %s is not known in tenant %s yet", ErrNotYet, userID, tenantID)
+			if _, err := tx.Tenant(tenantID, false); errors.Is(err, domain.ErrNotFound) {
+				return fmt.Errorf("%w: unknown tenant %s", ErrSkip, tenantID)
+			} else if err != nil {
+				return err
+			}
+			s.log().InfoContext(ctx, "integrator ended before his acceptance reached identity; recorded", "tenant_id", tenantID, "user_id", userID)
+			return tx.RecordIntegratorEnding(tenantID, userID, IntegratorEnding{Reason: reason, By: by, At: s.now()})
 		}
 		if err != nil {
 			return err

@@ -124,6 +124,20 @@ type Tx interface {
 	PutPendingCredential(tenantID, userID, invitationID, hash string, now time.Time) error
 	// TakePendingCredential returns and deletes the pending hash ("" if none).
 	TakePendingCredential(tenantID, userID, invitationID string) (string, error)
+
+	// RecordIntegratorEnding keeps that an integrator not known yet was
+	// replaced or dismissed (the first ending wins).
+	RecordIntegratorEnding(tenantID, userID string, e IntegratorEnding) error
+	// IntegratorEnding returns the recorded ending; ok false when none.
+	IntegratorEnding(tenantID, userID string) (e IntegratorEnding, ok bool, err error)
+}
+
+// IntegratorEnding is an integrator's replacement or dismissal that arrived
+// before his acceptance.
+type IntegratorEnding struct {
+	Reason domain.Reason
+	By     string
+	At     time.Time
 }
 
 // ListFilter narrows ListUsers; pages go by (last_name, first_name, id).

@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"rollcall.dev/pkg/bus"
 	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
@@ -19,9 +20,11 @@ const (
 	IntegratorAssignedSubjects  = "integrator.v1.*.integrator.*.assigned"
 )
 
-// Durable consumer names (also the inbox's consumer names).
+// Durable consumer names (also the inbox's consumer names). The three
+// integrator names are the inbox names of IntegratorEvents' event types.
 const (
 	InviteAcceptedDurable      = "identity-invite-accepted"
+	IntegratorEventsDurable    = "identity-integrator-events"
 	IntegratorReplacedDurable  = "identity-integrator-replaced"
 	IntegratorDismissedDurable = "identity-integrator-dismissed"
 	IntegratorAssignedDurable  = "identity-integrator-assigned"
@@ -67,6 +70,41 @@ func AcceptedOf(ev *invitationv1.InviteAccepted) app.Accepted {
 		LoginMethod: int32(ev.GetLoginMethod()), FirstName: ev.GetFirstName(), LastName: ev.GetLastName(),
 		Email: ev.GetEmail(), Mobile: ev.GetMobile(), Grants: ev.GetGrants(), PartnerID: ev.GetPartnerId(),
 		InviterUserID: ev.GetInviter().GetUserId(), ExternalSubject: ev.GetExternalSubject(), AcceptedAt: ev.GetAcceptedAt().AsTime(),
+	}
+}
+
+// IntegratorEvents is the one consumer of integrator-policy's integrator
+// events that identity runs: replacements, dismissals and assignments of a
+// tenant are applied in the order integrator-policy published them (its
+// outbox publishes a replacement before the assignment that follows it),
+// never side by side. MaxAckPending 1 keeps that order when an event fails
+// and is retried: nothing behind it is applied before it, so the newcomer's
+// access never opens while the integrator he replaces still has his. The
+// stream carries few events (one per integrator change), so serial
+// handling costs nothing that matters; an assignment that waits for its
+// acceptance (ErrNotYet) holds the stream back for its back-off (1 s first).
+//
+// An ending is final in any order: a replaced or dismissed integrator
+// identity does not know yet is recorded and created deactivated when his
+// acceptance arrives, and an assignment after an ending opens nothing.
+func IntegratorEvents(svc *app.Service) bus.ConsumerConfig {
+	byVerb := map[string]bus.Handler{
+		"replaced":  IntegratorReplaced(svc).Handler,
+		"dismissed": IntegratorDismissed(svc).Handler,
+		"assigned":  IntegratorAssigned(svc).Handler,
+	}
+	return bus.ConsumerConfig{
+		Stream:         bus.StreamIntegrator,
+		Durable:        IntegratorEventsDurable,
+		FilterSubjects: []string{IntegratorReplacedSubjects, IntegratorDismissedSubjects, IntegratorAssignedSubjects},
+		MaxAckPending:  1,
+		Handler: func(ctx context.Context, m *bus.Message) error {
+			h, ok := byVerb[m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]]
+			if !ok {
+				return bus.Permanentf("identity does not handle %q", m.Subject)
+			}
+			return h(ctx, m)
+		},
 	}
 }
 

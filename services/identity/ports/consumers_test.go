@@ -394,16 +394,99 @@ func TestIntegratorsLeave(t *testing.T) {
 	require.NoError(t, deliver(t, ports.IntegratorDismissed(e.svc), uuid.NewString(), dismissed))
 	require.Equal(t, identityv1.UserStatus_USER_STATUS_DEACTIVATED, e.user(t, tn.id, next.GetUserId()).GetStatus())
 
-	// Not an integrator: dead-lettered. Not known yet: retried.
+	// Not an integrator: dead-lettered. Unknown tenant: dead-lettered.
 	notIntegrator := proto.CloneOf(dismissed)
 	notIntegrator.Integrator.UserId = tn.adminID
 	err = deliver(t, ports.IntegratorDismissed(e.svc), uuid.NewString(), notIntegrator)
 	require.True(t, bus.IsPermanent(err), "%v", err)
-	unknown := proto.CloneOf(dismissed)
-	unknown.Integrator.UserId = uuid.NewString()
-	err = deliver(t, ports.IntegratorDismissed(e.svc), uuid.NewString(), unknown)
-	require.Error(t, err)
-	require.False(t, bus.IsPermanent(err))
+	otherTenant := proto.CloneOf(dismissed)
+	otherTenant.TenantId, otherTenant.Integrator.UserId = uuid.NewString(), uuid.NewString()
+	err = deliver(t, ports.IntegratorDismissed(e.svc), uuid.NewString(), otherTenant)
+	require.True(t, bus.IsPermanent(err), "%v", err)
+
+	// Not known yet (his acceptance has not reached identity): the ending
+	// is kept, and his acceptance and assignment arriving after it never
+	// open his access.
+	for name, gone := range map[string]bus.ConsumerConfig{"Replaced": ports.IntegratorReplaced(e.svc), "Dismissed": ports.IntegratorDismissed(e.svc)} {
+		late := integratorAccepted(tn, name+"@partner.example")
+		ref := &integratorv1.IntegratorRef{UserId: late.GetUserId(), PartnerId: late.GetPartnerId(), Email: late.GetEmail()}
+		var ev proto.Message = &integratorv1.IntegratorDismissed{TenantId: tn.id, OccurredAt: timestamppb.Now(), Integrator: ref,
+			Reason: integratorv1.DismissalReason_DISMISSAL_REASON_ADMIN, DismissedByUserId: proto.String(tn.adminID)}
+		if name == "Replaced" {
+			ev = &integratorv1.IntegratorReplaced{TenantId: tn.id, OccurredAt: timestamppb.Now(), PreviousIntegrator: ref,
+				NewIntegrator: &integratorv1.IncomingIntegrator{InvitationId: uuid.NewString(), PartnerId: uuid.NewString(), Email: "n@partner.example"}}
+		}
+		require.NoError(t, deliver(t, gone, uuid.NewString(), ev), name)
+		require.NoError(t, deliver(t, c, uuid.NewString(), late), name)
+		require.NoError(t, deliver(t, ports.IntegratorAssigned(e.svc), uuid.NewString(), assigned(late)), name)
+		require.Equal(t, identityv1.UserStatus_USER_STATUS_DEACTIVATED, e.user(t, tn.id, late.GetUserId()).GetStatus(), name)
+	}
+}
+
+// TestIntegratorEventsKeepTheirOrder: identity applies integrator-policy's
+// events in the order they were published, also when one of them has to be
+// retried, so a newcomer's access never opens before the integrator he
+// replaces has lost his.
+func TestIntegratorEventsKeepTheirOrder(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	n := testkit.NewNATS(t)
+	tn := e.tenant(t, "ORDER", 0)
+	ctx := context.Background()
+	c := ports.InviteAccepted(e.svc)
+	old := integratorAccepted(tn, "old@partner.example")
+	require.NoError(t, deliver(t, c, uuid.NewString(), old))
+	require.NoError(t, deliver(t, ports.IntegratorAssigned(e.svc), uuid.NewString(), assigned(old)))
+
+	r, err := bus.NewRunner(n.Conn, n.JS, nil, ports.IntegratorEvents(e.svc))
+	require.NoError(t, err)
+	require.NoError(t, r.Start(ctx))
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+	pub := bus.NewPublisher(n.JS)
+	publish := func(verb, userID string, ev proto.Message) {
+		e2, err := bus.NewEvent("/rollcall/test", "integrator.v1."+tn.id+".integrator."+userID+"."+verb, "integrators/"+tn.id, ev)
+		require.NoError(t, err)
+		_, err = pub.Publish(ctx, e2)
+		require.NoError(t, err)
+	}
+	status := func(userID string) identityv1.UserStatus { return e.user(t, tn.id, userID).GetStatus() }
+
+	// first is assigned before his acceptance reached identity (retried);
+	// the old integrator's dismissal, published after it, waits behind it.
+	first := integratorAccepted(tn, "first@partner.example")
+	publish("assigned", first.GetUserId(), assigned(first))
+	publish("dismissed", old.GetUserId(), &integratorv1.IntegratorDismissed{TenantId: tn.id, OccurredAt: timestamppb.Now(),
+		Integrator: &integratorv1.IntegratorRef{UserId: old.GetUserId(), PartnerId: old.GetPartnerId(), Email: old.GetEmail()},
+		Reason:     integratorv1.DismissalReason_DISMISSAL_REASON_ADMIN, DismissedByUserId: proto.String(tn.adminID)})
+	time.Sleep(500 * time.Millisecond)
+	require.Equal(t, identityv1.UserStatus_USER_STATUS_ACTIVE, status(old.GetUserId()), "nothing behind the retried assignment is applied before it")
+	require.NoError(t, deliver(t, c, uuid.NewString(), first))
+	require.Eventually(t, func() bool {
+		return status(old.GetUserId()) == identityv1.UserStatus_USER_STATUS_DEACTIVATED
+	}, 15*time.Second, 20*time.Millisecond)
+	require.Equal(t, identityv1.UserStatus_USER_STATUS_ACTIVE, status(first.GetUserId()))
+
+	// A replacement and the assignment that follows it: at no point are
+	// both integrators active.
+	next := integratorAccepted(tn, "next@partner.example")
+	require.NoError(t, deliver(t, c, uuid.NewString(), next))
+	publish("replaced", first.GetUserId(), &integratorv1.IntegratorReplaced{TenantId: tn.id, OccurredAt: timestamppb.Now(),
+		PreviousIntegrator: &integratorv1.IntegratorRef{UserId: first.GetUserId(), PartnerId: first.GetPartnerId(), Email: first.GetEmail()},
+		NewIntegrator: &integratorv1.IncomingIntegrator{InvitationId: next.GetInvitationId(), PartnerId: next.GetPartnerId(),
+			Email: next.GetEmail(), UserId: proto.String(next.GetUserId())}})
+	publish("assigned", next.GetUserId(), assigned(next))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var active int
+		require.NoError(t, e.pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE tenant_id = $1 AND integrator AND status = 'active'`, tn.id).Scan(&active))
+		require.LessOrEqual(t, active, 1, "two active integrators")
+		if status(next.GetUserId()) == identityv1.UserStatus_USER_STATUS_ACTIVE {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the assignment was not applied")
+		time.Sleep(2 * time.Millisecond)
+	}
+	require.Equal(t, identityv1.UserStatus_USER_STATUS_DEACTIVATED, status(first.GetUserId()))
 }
 
 // TestConsumersOverJetStream runs the consumers as the platform does and
@@ -413,8 +496,7 @@ func TestConsumersOverJetStream(t *testing.T) {
 	e := setup(t)
 	n := testkit.NewNATS(t)
 	tn := e.tenant(t, "STREAM", 0)
-	r, err := bus.NewRunner(n.Conn, n.JS, nil, ports.InviteAccepted(e.svc), ports.IntegratorReplaced(e.svc), ports.IntegratorDismissed(e.svc),
-		ports.IntegratorAssigned(e.svc))
+	r, err := bus.NewRunner(n.Conn, n.JS, nil, ports.InviteAccepted(e.svc), ports.IntegratorEvents(e.svc))
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background()))
 	t.Cleanup(func() { _ = r.Stop(context.Background()) })

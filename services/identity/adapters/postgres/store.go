@@ -614,6 +614,26 @@ func (t *tx) TakePendingCredential(tenantID, userID, invitationID string) (strin
 	return h, err
 }
 
+func (t *tx) RecordIntegratorEnding(tenantID, userID string, e app.IntegratorEnding) error {
+	_, err := t.tx.Exec(t.ctx, `INSERT INTO integrator_endings (tenant_id, user_id, reason, ended_by, ended_at)
+VALUES ($1,$2,$3,$4,$5) ON CONFLICT (tenant_id, user_id) DO NOTHING`, tenantID, userID, int32(e.Reason), e.By, e.At)
+	return err
+}
+
+func (t *tx) IntegratorEnding(tenantID, userID string) (app.IntegratorEnding, bool, error) {
+	var (
+		e      app.IntegratorEnding
+		reason int32
+	)
+	err := t.tx.QueryRow(t.ctx, `SELECT reason, ended_by, ended_at FROM integrator_endings WHERE tenant_id = $1 AND user_id = $2`,
+		tenantID, userID).Scan(&reason, &e.By, &e.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return app.IntegratorEnding{}, false, nil
+	}
+	e.Reason = domain.Reason(reason)
+	return e, err == nil, err
+}
+
 func nullString(s string) *string {
 	if strings.TrimSpace(s) == "" {
 		return nil
