@@ -50,6 +50,10 @@ type Invitation struct {
 	// Version is the optimistic-concurrency counter stores compare and bump.
 	Version int64
 
+	// TraceParent is the W3C traceparent of the request that created it
+	// (observability only: later changes link their spans to it).
+	TraceParent string
+
 	events []Event
 }
 

@@ -10,6 +10,9 @@ import (
 	"buf.build/go/protovalidate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"rollcall.dev/pkg/outbox"
 	"rollcall.dev/pkg/pgdb"
@@ -40,7 +43,7 @@ func New(pool *pgxpool.Pool, source string) *Store {
 const columns = `tenant_id::text, id::text, kind, origin, first_name, last_name, email, mobile, code_delivery,
 grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, lifetime_seconds, code_hash,
 code_expires_at, code_attempts, code_requests, last_code_sent_at, accepted_at, user_id, login_method,
-external_subject, revoked_at, revoke_reason, revoked_by, superseded_by, version`
+external_subject, revoked_at, revoke_reason, revoked_by, superseded_by, version, trace_parent`
 
 type row struct {
 	grants, inviter, revokedBy                           []byte
@@ -58,7 +61,7 @@ func scan(r pgx.Row) (*domain.Invitation, error) {
 		&inv.Mobile, &inv.CodeDelivery, &x.grants, &inv.Language, &inv.PartnerID, &x.inviter, &x.status,
 		&inv.TokenHash, &inv.CreatedAt, &inv.ExpiresAt, &x.lifetimeSeconds, &inv.CodeHash, &x.codeExpiresAt, &inv.CodeAttempts,
 		&inv.CodeRequests, &x.lastCodeSentAt, &x.acceptedAt, &inv.UserID, &inv.LoginMethod,
-		&inv.ExternalSubject, &x.revokedAt, &inv.RevokeReason, &x.revokedBy, &inv.SupersededBy, &inv.Version)
+		&inv.ExternalSubject, &x.revokedAt, &inv.RevokeReason, &x.revokedBy, &inv.SupersededBy, &inv.Version, &inv.TraceParent)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -90,6 +93,25 @@ func scan(r pgx.Row) (*domain.Invitation, error) {
 	return &inv, nil
 }
 
+// traceParent is the W3C traceparent of ctx's span ("" outside a trace).
+func traceParent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, c)
+	return c.Get("traceparent")
+}
+
+// linkCreation links ctx's span (the RPC or consumer changing an
+// invitation) to the trace that created the invitation.
+func linkCreation(ctx context.Context, tp string) {
+	if tp == "" {
+		return
+	}
+	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": tp}))
+	if sc.IsValid() {
+		trace.SpanFromContext(ctx).AddLink(trace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attribute.String("rollcall.link", "invitation.created")}})
+	}
+}
+
 func nullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -113,12 +135,12 @@ func (s *Store) Create(ctx context.Context, inv *domain.Invitation, deliver func
 		_, err := tx.Exec(ctx, `
 INSERT INTO invitations (tenant_id, id, kind, origin, first_name, last_name, email, mobile, code_delivery,
   grants, language, partner_id, inviter, status, token_hash, created_at, expires_at, lifetime_seconds, code_hash,
-  code_expires_at, last_code_sent_at)
-VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
+  code_expires_at, last_code_sent_at, trace_parent)
+VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
 			inv.TenantID, inv.ID, inv.Kind, inv.Origin, inv.FirstName, inv.LastName, inv.Email, inv.Mobile,
 			inv.CodeDelivery, grants, inv.Language, inv.PartnerID, inviter, string(inv.Status), inv.TokenHash,
 			inv.CreatedAt, inv.ExpiresAt, int64(inv.Lifetime/time.Second), inv.CodeHash,
-			nullTime(inv.CodeExpiresAt), nullTime(inv.LastCodeSentAt))
+			nullTime(inv.CodeExpiresAt), nullTime(inv.LastCodeSentAt), traceParent(ctx))
 		if pgdb.IsUniqueViolation(err, "invitations_pkey") {
 			return ErrDuplicate
 		}
@@ -184,6 +206,7 @@ func (s *Store) update(ctx context.Context, query string, args []any, fn func(*d
 		if err != nil {
 			return err
 		}
+		linkCreation(ctx, inv.TraceParent)
 		if err := fn(inv); err != nil {
 			return err
 		}
