@@ -64,10 +64,12 @@ func (p *devProcess) out() string {
 
 var readyLine = regexp.MustCompile(`HTTP \(Connect, gRPC, JSON\)\s+(http://\S+)`)
 
-func startDev(t *testing.T, databaseURL, prefix string) *devProcess {
+// startDev starts `rollcall dev`; env adds to (and overrides) the test's
+// environment.
+func startDev(t *testing.T, databaseURL, prefix string, env ...string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(binary(t), "dev", "--http-addr", "127.0.0.1:0", "--db-prefix", prefix, "--data-dir", filepath.Join(t.TempDir(), ".rollcall"))
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL)
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+databaseURL), env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = cmd.Stdout

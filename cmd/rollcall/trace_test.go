@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/stretchr/testify/require"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
+
+	"rollcall.dev/pkg/testkit"
+	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
+	identityv1 "rollcall.dev/proto/gen/rollcall/identity/v1"
+	"rollcall.dev/proto/gen/rollcall/identity/v1/identityv1connect"
+	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
+	"rollcall.dev/proto/gen/rollcall/invitation/v1/invitationv1connect"
+)
+
+// otlpSink is an OTLP/gRPC trace receiver: what Jaeger would be given.
+type otlpSink struct {
+	collectortrace.UnimplementedTraceServiceServer
+	mu    sync.Mutex
+	spans []*tracev1.Span
+}
+
+func (s *otlpSink) Export(_ context.Context, req *collectortrace.ExportTraceServiceRequest) (*collectortrace.ExportTraceServiceResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			s.spans = append(s.spans, ss.GetSpans()...)
+		}
+	}
+	return &collectortrace.ExportTraceServiceResponse{}, nil
+}
+
+func newOTLPSink(t *testing.T) (*otlpSink, string) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer()
+	sink := &otlpSink{}
+	collectortrace.RegisterTraceServiceServer(srv, sink)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	return sink, "http://" + lis.Addr().String()
+}
+
+// find returns the spans named name (optionally only in trace traceID
+// and of consumer group group).
+func (s *otlpSink) find(name string, traceID []byte, group string) []*tracev1.Span {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*tracev1.Span
+	for _, sp := range s.spans {
+		if sp.GetName() != name || (traceID != nil && string(sp.GetTraceId()) != string(traceID)) {
+			continue
+		}
+		in := group == ""
+		for _, a := range sp.GetAttributes() {
+			in = in || (a.GetKey() == "messaging.consumer.group.name" && a.GetValue().GetStringValue() == group)
+		}
+		if in {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+// wait returns the one span named name in trace traceID (any trace when
+// nil) of consumer group group (any when ""), waiting for the exporter's
+// batches.
+func (s *otlpSink) wait(t *testing.T, name string, traceID []byte, group ...string) *tracev1.Span {
+	t.Helper()
+	g := ""
+	if len(group) > 0 {
+		g = group[0]
+	}
+	var got []*tracev1.Span
+	require.Eventually(t, func() bool {
+		got = s.find(name, traceID, g)
+		return len(got) > 0
+	}, 30*time.Second, 50*time.Millisecond, "no span %q %s in trace %x", name, g, traceID)
+	require.Len(t, got, 1, "span %q %s", name, g)
+	return got[0]
+}
+
+// descends reports whether span is child descends from ancestor through
+// parent ids of spans the sink holds.
+func (s *otlpSink) descends(child, ancestor *tracev1.Span) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byID := map[string]*tracev1.Span{}
+	for _, sp := range s.spans {
+		byID[string(sp.GetTraceId())+string(sp.GetSpanId())] = sp
+	}
+	for sp := child; sp != nil; sp = byID[string(sp.GetTraceId())+string(sp.GetParentSpanId())] {
+		if string(sp.GetSpanId()) == string(ancestor.GetSpanId()) && string(sp.GetTraceId()) == string(ancestor.GetTraceId()) {
+			return true
+		}
+		if len(sp.GetParentSpanId()) == 0 {
+			return false
+		}
+	}
+	return false
+}
+
+// TestOneTracePerFlow runs the real dev binary exporting to an OTLP
+// receiver and follows an invitation the way an operator does in Jaeger:
+// CreateInvitation and its UserInvited across NATS in one trace; the
+// acceptance, days later, in a trace linked to it, carrying InviteAccepted
+// across NATS into identity and on to identity's UserCreated.
+func TestOneTracePerFlow(t *testing.T) {
+	t.Parallel()
+	testkit.RequirePostgres(t)
+	sink, endpoint := newOTLPSink(t)
+	prefix := randomPrefix()
+	t.Cleanup(func() { dropDatabases(t, testkit.DatabaseURL(), prefix) })
+	p := startDev(t, testkit.DatabaseURL(), prefix, "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint, "OTEL_BSP_SCHEDULE_DELAY=100")
+	base := p.waitReady(t)
+	out := p.out()
+	tm, am := bootstrapTenant.FindStringSubmatch(out), bootstrapAdmin.FindStringSubmatch(out)
+	require.NotNil(t, tm, out)
+	require.NotNil(t, am, out)
+	tenant, admin := tm[1], am[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	inv := invitationv1connect.NewInvitationServiceClient(http.DefaultClient, base)
+	ids := identityv1connect.NewIdentityServiceClient(http.DefaultClient, base)
+
+	_, err := inv.CreateInvitation(ctx, bearer(admin, &invitationv1.CreateInvitationRequest{
+		TenantId: tenant, Kind: invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION,
+		Origin:    commonv1.CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION,
+		FirstName: "Spor", LastName: "Integrasjon", Email: "traced@demo.example",
+		CodeDelivery: invitationv1.CodeDelivery_CODE_DELIVERY_NONE,
+		Grants: &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM,
+			AccessPackages: &commonv1.AccessPackages{IntegrationUser: true, AllAdditionalPackages: true}},
+	}))
+	require.NoError(t, err)
+	tok := linkToken.FindStringSubmatch(waitMessage(t, base, "traced@demo.example").Text)
+	require.NotNil(t, tok)
+	accepted, err := inv.AcceptInvitation(ctx, connect.NewRequest(&invitationv1.AcceptInvitationRequest{
+		Token: tok[1], LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, Password: ptr("correct horse battery staple"),
+	}))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := ids.GetUser(ctx, bearer(admin, &identityv1.GetUserRequest{TenantId: tenant, UserId: accepted.Msg.GetUserId()}))
+		return err == nil
+	}, 30*time.Second, 100*time.Millisecond)
+
+	// Creation: the RPC, the relay's publish of UserInvited and
+	// integrator-policy's processing of it, parent to child.
+	create := sink.wait(t, invitationv1connect.InvitationServiceCreateInvitationProcedure[1:], nil)
+	trace1 := create.GetTraceId()
+	invited := sink.wait(t, "publish rollcall.invitation.v1.UserInvited", trace1)
+	require.True(t, sink.descends(invited, create), "UserInvited's publish is under CreateInvitation")
+	processed := sink.wait(t, "process rollcall.invitation.v1.UserInvited", trace1, "integrator-policy-user-invited")
+	require.Equal(t, invited.GetSpanId(), processed.GetParentSpanId(), "the consumer continues the publisher's span across NATS")
+
+	// Acceptance: its own request, linked to the creation's trace; its
+	// InviteAccepted crosses NATS into identity, whose UserCreated is
+	// published in the same trace.
+	accept := sink.wait(t, invitationv1connect.InvitationServiceAcceptInvitationProcedure[1:], nil)
+	trace2 := accept.GetTraceId()
+	linked := false
+	for _, l := range accept.GetLinks() {
+		linked = linked || string(l.GetTraceId()) == string(trace1)
+	}
+	require.True(t, linked, "AcceptInvitation links to the trace of CreateInvitation (%s)", hex.EncodeToString(trace1))
+	published := sink.wait(t, "publish rollcall.invitation.v1.InviteAccepted", trace2)
+	require.True(t, sink.descends(published, accept))
+	consumed := sink.wait(t, "process rollcall.invitation.v1.InviteAccepted", trace2, "identity-invite-accepted")
+	require.Equal(t, published.GetSpanId(), consumed.GetParentSpanId())
+	created := sink.wait(t, "publish rollcall.identity.v1.UserCreated", trace2)
+	require.True(t, sink.descends(created, consumed), "identity's UserCreated is published under its processing of InviteAccepted")
+}
