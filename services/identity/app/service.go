@@ -102,9 +102,12 @@ type TenantView struct {
 	Tenant             domain.Tenant
 	PermissionAreas    []string
 	AdditionalPackages []string
+	// Companies are the tenant's companies, by name.
+	Companies []domain.Item
 }
 
-// DescribeTenant returns the tenant and its areas and packages by key.
+// DescribeTenant returns the tenant, its areas and packages by key, and its
+// companies.
 func (s *Service) DescribeTenant(ctx context.Context, tenantID string) (TenantView, error) {
 	var v TenantView
 	err := s.Store.Do(ctx, func(tx Tx) error {
@@ -116,7 +119,10 @@ func (s *Service) DescribeTenant(ctx context.Context, tenantID string) (TenantVi
 		if v.PermissionAreas, err = keys(tx, tenantID, domain.ItemPermissionArea); err != nil {
 			return err
 		}
-		v.AdditionalPackages, err = keys(tx, tenantID, domain.ItemAdditionalPackage)
+		if v.AdditionalPackages, err = keys(tx, tenantID, domain.ItemAdditionalPackage); err != nil {
+			return err
+		}
+		v.Companies, err = tx.Items(tenantID, domain.ItemCompany)
 		return err
 	})
 	return v, err

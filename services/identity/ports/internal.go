@@ -48,10 +48,14 @@ func (h *Internal) DescribeTenant(ctx context.Context, req *connect.Request[iden
 	if err != nil {
 		return nil, toConnect(err)
 	}
-	return connect.NewResponse(&identityv1.DescribeTenantResponse{
+	out := &identityv1.DescribeTenantResponse{
 		TenantId: v.Tenant.ID, Name: v.Tenant.Name, Language: v.Tenant.Language,
 		PermissionAreas: v.PermissionAreas, AdditionalPackages: v.AdditionalPackages,
-	}), nil
+	}
+	for _, c := range v.Companies {
+		out.Companies = append(out.Companies, &identityv1.TenantCompany{Id: c.ID, Name: c.Name})
+	}
+	return connect.NewResponse(out), nil
 }
 
 // CheckScope lists the scope ids the tenant does not have.

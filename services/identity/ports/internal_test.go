@@ -124,6 +124,27 @@ func TestDescribeTenant(t *testing.T) {
 	require.Equal(t, "nb", res.Msg.GetLanguage())
 	require.Equal(t, []string{"invoices", "support"}, res.Msg.GetPermissionAreas())
 	require.Equal(t, []string{"payroll"}, res.Msg.GetAdditionalPackages())
+	type company struct{ id, name string }
+	companies := func(r *identityv1.DescribeTenantResponse) []company {
+		var out []company
+		for _, c := range r.GetCompanies() {
+			out = append(out, company{c.GetId(), c.GetName()})
+		}
+		return out
+	}
+	require.Equal(t, []company{{tn.companies[0], "Company"}}, companies(res.Msg))
+
+	// A company added later is there too, by name; another tenant's never.
+	other := e.tenant(t, "DESC2", 0)
+	added, err := e.as(t, tn.adminToken).CreateStructureItem(ctx, connect.NewRequest(&identityv1.CreateStructureItemRequest{
+		TenantId: tn.id, Kind: identityv1.StructureKind_STRUCTURE_KIND_COMPANY, Name: "Avdeling Bergen AS"}))
+	require.NoError(t, err)
+	res, err = e.internal.DescribeTenant(ctx, connect.NewRequest(&identityv1.DescribeTenantRequest{TenantId: tn.id}))
+	require.NoError(t, err)
+	require.Equal(t, []company{{added.Msg.GetItem().GetId(), "Avdeling Bergen AS"}, {tn.companies[0], "Company"}}, companies(res.Msg))
+	res, err = e.internal.DescribeTenant(ctx, connect.NewRequest(&identityv1.DescribeTenantRequest{TenantId: other.id}))
+	require.NoError(t, err)
+	require.Equal(t, []company{{other.companies[0], "Company"}}, companies(res.Msg))
 
 	_, err = e.internal.DescribeTenant(ctx, connect.NewRequest(&identityv1.DescribeTenantRequest{TenantId: uuid.NewString()}))
 	requireCode(t, err, connect.CodeNotFound)

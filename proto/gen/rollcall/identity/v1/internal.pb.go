@@ -284,8 +284,12 @@ type DescribeTenantResponse struct {
 	PermissionAreas []string `protobuf:"bytes,4,rep,name=permission_areas,json=permissionAreas,proto3" json:"permission_areas,omitempty"`
 	// The additional access packages the tenant offers, by key (seed 000).
 	AdditionalPackages []string `protobuf:"bytes,5,rep,name=additional_packages,json=additionalPackages,proto3" json:"additional_packages,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The tenant's companies (seed 002's "companies"), by name: what a
+	// service that works per company (an ERP connection of one company, seed
+	// 004) checks a company id against and names it by.
+	Companies     []*TenantCompany `protobuf:"bytes,6,rep,name=companies,proto3" json:"companies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DescribeTenantResponse) Reset() {
@@ -353,6 +357,68 @@ func (x *DescribeTenantResponse) GetAdditionalPackages() []string {
 	return nil
 }
 
+func (x *DescribeTenantResponse) GetCompanies() []*TenantCompany {
+	if x != nil {
+		return x.Companies
+	}
+	return nil
+}
+
+// TenantCompany is one company of a tenant.
+type TenantCompany struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The company (lowercase UUID).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Its display name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TenantCompany) Reset() {
+	*x = TenantCompany{}
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TenantCompany) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TenantCompany) ProtoMessage() {}
+
+func (x *TenantCompany) ProtoReflect() protoreflect.Message {
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TenantCompany.ProtoReflect.Descriptor instead.
+func (*TenantCompany) Descriptor() ([]byte, []int) {
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TenantCompany) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TenantCompany) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // CheckScopeRequest is a scope to check against a tenant's structure.
 type CheckScopeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -366,7 +432,7 @@ type CheckScopeRequest struct {
 
 func (x *CheckScopeRequest) Reset() {
 	*x = CheckScopeRequest{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[5]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -378,7 +444,7 @@ func (x *CheckScopeRequest) String() string {
 func (*CheckScopeRequest) ProtoMessage() {}
 
 func (x *CheckScopeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[5]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -391,7 +457,7 @@ func (x *CheckScopeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckScopeRequest.ProtoReflect.Descriptor instead.
 func (*CheckScopeRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{5}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CheckScopeRequest) GetTenantId() string {
@@ -422,7 +488,7 @@ type UnknownIds struct {
 
 func (x *UnknownIds) Reset() {
 	*x = UnknownIds{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[6]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -434,7 +500,7 @@ func (x *UnknownIds) String() string {
 func (*UnknownIds) ProtoMessage() {}
 
 func (x *UnknownIds) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[6]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -447,7 +513,7 @@ func (x *UnknownIds) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnknownIds.ProtoReflect.Descriptor instead.
 func (*UnknownIds) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{6}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UnknownIds) GetField() string {
@@ -475,7 +541,7 @@ type CheckScopeResponse struct {
 
 func (x *CheckScopeResponse) Reset() {
 	*x = CheckScopeResponse{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[7]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +553,7 @@ func (x *CheckScopeResponse) String() string {
 func (*CheckScopeResponse) ProtoMessage() {}
 
 func (x *CheckScopeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[7]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +566,7 @@ func (x *CheckScopeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckScopeResponse.ProtoReflect.Descriptor instead.
 func (*CheckScopeResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{7}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CheckScopeResponse) GetUnknown() []*UnknownIds {
@@ -529,7 +595,7 @@ type VerifyLoginRequest struct {
 
 func (x *VerifyLoginRequest) Reset() {
 	*x = VerifyLoginRequest{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[8]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +607,7 @@ func (x *VerifyLoginRequest) String() string {
 func (*VerifyLoginRequest) ProtoMessage() {}
 
 func (x *VerifyLoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[8]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +620,7 @@ func (x *VerifyLoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyLoginRequest.ProtoReflect.Descriptor instead.
 func (*VerifyLoginRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{8}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *VerifyLoginRequest) GetTenantId() string {
@@ -600,7 +666,7 @@ type VerifyLoginResponse struct {
 
 func (x *VerifyLoginResponse) Reset() {
 	*x = VerifyLoginResponse{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[9]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +678,7 @@ func (x *VerifyLoginResponse) String() string {
 func (*VerifyLoginResponse) ProtoMessage() {}
 
 func (x *VerifyLoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[9]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +691,7 @@ func (x *VerifyLoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyLoginResponse.ProtoReflect.Descriptor instead.
 func (*VerifyLoginResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{9}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *VerifyLoginResponse) GetSubject() string {
@@ -660,7 +726,7 @@ type AuthenticateServiceUserRequest struct {
 
 func (x *AuthenticateServiceUserRequest) Reset() {
 	*x = AuthenticateServiceUserRequest{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[10]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +738,7 @@ func (x *AuthenticateServiceUserRequest) String() string {
 func (*AuthenticateServiceUserRequest) ProtoMessage() {}
 
 func (x *AuthenticateServiceUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[10]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +751,7 @@ func (x *AuthenticateServiceUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateServiceUserRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateServiceUserRequest) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{10}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AuthenticateServiceUserRequest) GetToken() string {
@@ -720,7 +786,7 @@ type AuthenticateServiceUserResponse struct {
 
 func (x *AuthenticateServiceUserResponse) Reset() {
 	*x = AuthenticateServiceUserResponse{}
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[11]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +798,7 @@ func (x *AuthenticateServiceUserResponse) String() string {
 func (*AuthenticateServiceUserResponse) ProtoMessage() {}
 
 func (x *AuthenticateServiceUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[11]
+	mi := &file_rollcall_identity_v1_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +811,7 @@ func (x *AuthenticateServiceUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateServiceUserResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateServiceUserResponse) Descriptor() ([]byte, []int) {
-	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{11}
+	return file_rollcall_identity_v1_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AuthenticateServiceUserResponse) GetTenantId() string {
@@ -825,13 +891,17 @@ const file_rollcall_identity_v1_internal_proto_rawDesc = "" +
 	"\x14AuthenticateResponse\x12=\n" +
 	"\tprincipal\x18\x01 \x01(\v2\x1f.rollcall.identity.v1.PrincipalR\tprincipal\"{\n" +
 	"\x15DescribeTenantRequest\x12b\n" +
-	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"\xc1\x01\n" +
+	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\"\x84\x02\n" +
 	"\x16DescribeTenantResponse\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\blanguage\x18\x03 \x01(\tR\blanguage\x12)\n" +
 	"\x10permission_areas\x18\x04 \x03(\tR\x0fpermissionAreas\x12/\n" +
-	"\x13additional_packages\x18\x05 \x03(\tR\x12additionalPackages\"\xb6\x01\n" +
+	"\x13additional_packages\x18\x05 \x03(\tR\x12additionalPackages\x12A\n" +
+	"\tcompanies\x18\x06 \x03(\v2#.rollcall.identity.v1.TenantCompanyR\tcompanies\"3\n" +
+	"\rTenantCompany\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xb6\x01\n" +
 	"\x11CheckScopeRequest\x12b\n" +
 	"\ttenant_id\x18\x01 \x01(\tBE\xbaHBr@2>^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$R\btenantId\x12=\n" +
 	"\x05scope\x18\x02 \x01(\v2\x1f.rollcall.common.v1.AccessScopeB\x06\xbaH\x03\xc8\x01\x01R\x05scope\"4\n" +
@@ -885,47 +955,49 @@ func file_rollcall_identity_v1_internal_proto_rawDescGZIP() []byte {
 	return file_rollcall_identity_v1_internal_proto_rawDescData
 }
 
-var file_rollcall_identity_v1_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_rollcall_identity_v1_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_rollcall_identity_v1_internal_proto_goTypes = []any{
 	(*Principal)(nil),                       // 0: rollcall.identity.v1.Principal
 	(*AuthenticateRequest)(nil),             // 1: rollcall.identity.v1.AuthenticateRequest
 	(*AuthenticateResponse)(nil),            // 2: rollcall.identity.v1.AuthenticateResponse
 	(*DescribeTenantRequest)(nil),           // 3: rollcall.identity.v1.DescribeTenantRequest
 	(*DescribeTenantResponse)(nil),          // 4: rollcall.identity.v1.DescribeTenantResponse
-	(*CheckScopeRequest)(nil),               // 5: rollcall.identity.v1.CheckScopeRequest
-	(*UnknownIds)(nil),                      // 6: rollcall.identity.v1.UnknownIds
-	(*CheckScopeResponse)(nil),              // 7: rollcall.identity.v1.CheckScopeResponse
-	(*VerifyLoginRequest)(nil),              // 8: rollcall.identity.v1.VerifyLoginRequest
-	(*VerifyLoginResponse)(nil),             // 9: rollcall.identity.v1.VerifyLoginResponse
-	(*AuthenticateServiceUserRequest)(nil),  // 10: rollcall.identity.v1.AuthenticateServiceUserRequest
-	(*AuthenticateServiceUserResponse)(nil), // 11: rollcall.identity.v1.AuthenticateServiceUserResponse
-	(UserKind)(0),                           // 12: rollcall.identity.v1.UserKind
-	(Role)(0),                               // 13: rollcall.identity.v1.Role
-	(*v1.Grants)(nil),                       // 14: rollcall.common.v1.Grants
-	(*v1.AccessScope)(nil),                  // 15: rollcall.common.v1.AccessScope
+	(*TenantCompany)(nil),                   // 5: rollcall.identity.v1.TenantCompany
+	(*CheckScopeRequest)(nil),               // 6: rollcall.identity.v1.CheckScopeRequest
+	(*UnknownIds)(nil),                      // 7: rollcall.identity.v1.UnknownIds
+	(*CheckScopeResponse)(nil),              // 8: rollcall.identity.v1.CheckScopeResponse
+	(*VerifyLoginRequest)(nil),              // 9: rollcall.identity.v1.VerifyLoginRequest
+	(*VerifyLoginResponse)(nil),             // 10: rollcall.identity.v1.VerifyLoginResponse
+	(*AuthenticateServiceUserRequest)(nil),  // 11: rollcall.identity.v1.AuthenticateServiceUserRequest
+	(*AuthenticateServiceUserResponse)(nil), // 12: rollcall.identity.v1.AuthenticateServiceUserResponse
+	(UserKind)(0),                           // 13: rollcall.identity.v1.UserKind
+	(Role)(0),                               // 14: rollcall.identity.v1.Role
+	(*v1.Grants)(nil),                       // 15: rollcall.common.v1.Grants
+	(*v1.AccessScope)(nil),                  // 16: rollcall.common.v1.AccessScope
 }
 var file_rollcall_identity_v1_internal_proto_depIdxs = []int32{
-	12, // 0: rollcall.identity.v1.Principal.kind:type_name -> rollcall.identity.v1.UserKind
-	13, // 1: rollcall.identity.v1.Principal.role:type_name -> rollcall.identity.v1.Role
-	14, // 2: rollcall.identity.v1.Principal.grants:type_name -> rollcall.common.v1.Grants
+	13, // 0: rollcall.identity.v1.Principal.kind:type_name -> rollcall.identity.v1.UserKind
+	14, // 1: rollcall.identity.v1.Principal.role:type_name -> rollcall.identity.v1.Role
+	15, // 2: rollcall.identity.v1.Principal.grants:type_name -> rollcall.common.v1.Grants
 	0,  // 3: rollcall.identity.v1.AuthenticateResponse.principal:type_name -> rollcall.identity.v1.Principal
-	15, // 4: rollcall.identity.v1.CheckScopeRequest.scope:type_name -> rollcall.common.v1.AccessScope
-	6,  // 5: rollcall.identity.v1.CheckScopeResponse.unknown:type_name -> rollcall.identity.v1.UnknownIds
-	1,  // 6: rollcall.identity.v1.InternalService.Authenticate:input_type -> rollcall.identity.v1.AuthenticateRequest
-	3,  // 7: rollcall.identity.v1.InternalService.DescribeTenant:input_type -> rollcall.identity.v1.DescribeTenantRequest
-	5,  // 8: rollcall.identity.v1.InternalService.CheckScope:input_type -> rollcall.identity.v1.CheckScopeRequest
-	8,  // 9: rollcall.identity.v1.InternalService.VerifyLogin:input_type -> rollcall.identity.v1.VerifyLoginRequest
-	10, // 10: rollcall.identity.v1.InternalService.AuthenticateServiceUser:input_type -> rollcall.identity.v1.AuthenticateServiceUserRequest
-	2,  // 11: rollcall.identity.v1.InternalService.Authenticate:output_type -> rollcall.identity.v1.AuthenticateResponse
-	4,  // 12: rollcall.identity.v1.InternalService.DescribeTenant:output_type -> rollcall.identity.v1.DescribeTenantResponse
-	7,  // 13: rollcall.identity.v1.InternalService.CheckScope:output_type -> rollcall.identity.v1.CheckScopeResponse
-	9,  // 14: rollcall.identity.v1.InternalService.VerifyLogin:output_type -> rollcall.identity.v1.VerifyLoginResponse
-	11, // 15: rollcall.identity.v1.InternalService.AuthenticateServiceUser:output_type -> rollcall.identity.v1.AuthenticateServiceUserResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	5,  // 4: rollcall.identity.v1.DescribeTenantResponse.companies:type_name -> rollcall.identity.v1.TenantCompany
+	16, // 5: rollcall.identity.v1.CheckScopeRequest.scope:type_name -> rollcall.common.v1.AccessScope
+	7,  // 6: rollcall.identity.v1.CheckScopeResponse.unknown:type_name -> rollcall.identity.v1.UnknownIds
+	1,  // 7: rollcall.identity.v1.InternalService.Authenticate:input_type -> rollcall.identity.v1.AuthenticateRequest
+	3,  // 8: rollcall.identity.v1.InternalService.DescribeTenant:input_type -> rollcall.identity.v1.DescribeTenantRequest
+	6,  // 9: rollcall.identity.v1.InternalService.CheckScope:input_type -> rollcall.identity.v1.CheckScopeRequest
+	9,  // 10: rollcall.identity.v1.InternalService.VerifyLogin:input_type -> rollcall.identity.v1.VerifyLoginRequest
+	11, // 11: rollcall.identity.v1.InternalService.AuthenticateServiceUser:input_type -> rollcall.identity.v1.AuthenticateServiceUserRequest
+	2,  // 12: rollcall.identity.v1.InternalService.Authenticate:output_type -> rollcall.identity.v1.AuthenticateResponse
+	4,  // 13: rollcall.identity.v1.InternalService.DescribeTenant:output_type -> rollcall.identity.v1.DescribeTenantResponse
+	8,  // 14: rollcall.identity.v1.InternalService.CheckScope:output_type -> rollcall.identity.v1.CheckScopeResponse
+	10, // 15: rollcall.identity.v1.InternalService.VerifyLogin:output_type -> rollcall.identity.v1.VerifyLoginResponse
+	12, // 16: rollcall.identity.v1.InternalService.AuthenticateServiceUser:output_type -> rollcall.identity.v1.AuthenticateServiceUserResponse
+	12, // [12:17] is the sub-list for method output_type
+	7,  // [7:12] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_rollcall_identity_v1_internal_proto_init() }
@@ -934,14 +1006,14 @@ func file_rollcall_identity_v1_internal_proto_init() {
 		return
 	}
 	file_rollcall_identity_v1_events_proto_init()
-	file_rollcall_identity_v1_internal_proto_msgTypes[9].OneofWrappers = []any{}
+	file_rollcall_identity_v1_internal_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rollcall_identity_v1_internal_proto_rawDesc), len(file_rollcall_identity_v1_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -58,7 +58,8 @@ type InternalServiceClient interface {
 	// interactively) all give UNAUTHENTICATED with the same message.
 	Authenticate(context.Context, *connect.Request[v1.AuthenticateRequest]) (*connect.Response[v1.AuthenticateResponse], error)
 	// DescribeTenant returns what other services show or check about a
-	// tenant; NOT_FOUND for an unknown tenant.
+	// tenant (its name, language, permission areas, packages and companies);
+	// NOT_FOUND for an unknown tenant.
 	DescribeTenant(context.Context, *connect.Request[v1.DescribeTenantRequest]) (*connect.Response[v1.DescribeTenantResponse], error)
 	// CheckScope returns the ids in a scope that the tenant does not have
 	// (ids of another tenant are unknown too); NOT_FOUND for an unknown tenant.
@@ -171,7 +172,8 @@ type InternalServiceHandler interface {
 	// interactively) all give UNAUTHENTICATED with the same message.
 	Authenticate(context.Context, *connect.Request[v1.AuthenticateRequest]) (*connect.Response[v1.AuthenticateResponse], error)
 	// DescribeTenant returns what other services show or check about a
-	// tenant; NOT_FOUND for an unknown tenant.
+	// tenant (its name, language, permission areas, packages and companies);
+	// NOT_FOUND for an unknown tenant.
 	DescribeTenant(context.Context, *connect.Request[v1.DescribeTenantRequest]) (*connect.Response[v1.DescribeTenantResponse], error)
 	// CheckScope returns the ids in a scope that the tenant does not have
 	// (ids of another tenant are unknown too); NOT_FOUND for an unknown tenant.
