@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/platform"
 	identitypg "rollcall.dev/services/identity/adapters/postgres"
 	identityports "rollcall.dev/services/identity/ports"
 	policypg "rollcall.dev/services/integrator-policy/adapters/postgres"
@@ -70,8 +71,13 @@ func durables(cs []bus.ConsumerConfig) []durable {
 
 // jetStreamAllows is exactly what a user with these consumers needs on the
 // JetStream API (subject templates from nats-server), publish and subscribe.
-func jetStreamAllows(consumers []bus.ConsumerConfig) (pub, sub []string) {
+// A service (one with consumers, run by pkg/platform) gets its replies on
+// its own inbox prefix; the others use the clients' default.
+func jetStreamAllows(user string, consumers []bus.ConsumerConfig) (pub, sub []string) {
 	sub = []string{"_INBOX.>"}
+	if len(consumers) > 0 {
+		sub = []string{platform.InboxPrefix(user) + ".>"}
+	}
 	if len(consumers) == 0 {
 		return nil, sub
 	}
@@ -199,7 +205,7 @@ func TestNATSConfig(t *testing.T) {
 			require.Empty(t, u.Permissions.Subscribe.Deny)
 			require.Nil(t, u.Permissions.Response, "no allow_responses: every reply subject is listed")
 
-			wantPub, wantSub := jetStreamAllows(use.consumers)
+			wantPub, wantSub := jetStreamAllows(name, use.consumers)
 			require.ElementsMatch(t, wantSub, u.Permissions.Subscribe.Allow, "%s subscribes to exactly what it uses", name)
 
 			// The rest of the publish list is event subjects: each covers

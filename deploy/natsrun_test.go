@@ -220,8 +220,14 @@ func TestServicesRunAsTheirNATSUsers(t *testing.T) {
 
 func connectAs(t *testing.T, srv *server.Server, user string, env map[string]string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(user, env[natsPasswordVar(user)]), nats.Name("deploy-test-"+user),
-		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})) // violations are read from the server's log
+	opts := []nats.Option{nats.UserInfo(user, env[natsPasswordVar(user)]), nats.Name("deploy-test-" + user),
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})} // violations are read from the server's log
+	if len(natsUses()[user].consumers) > 0 {
+		// A service's user reads replies on its own inbox prefix only, as
+		// pkg/platform connects.
+		opts = append(opts, nats.CustomInboxPrefix(platform.InboxPrefix(user)))
+	}
+	nc, err := nats.Connect(srv.ClientURL(), opts...)
 	require.NoError(t, err, "connect as %s", user)
 	t.Cleanup(nc.Close)
 	js, err := bus.NewJetStream(nc)

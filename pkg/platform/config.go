@@ -15,6 +15,8 @@ type Config struct {
 	DBMaxConns      int32         `env:"DATABASE_MAX_CONNS, default=10"`
 	NATSURL         string        `env:"NATS_URL, default=nats://127.0.0.1:4222"`
 	NATSCredentials string        `env:"NATS_CREDENTIALS"` // path to a .creds file (per-service account)
+	NATSUser        string        `env:"NATS_USER"`        // user/password login (deploy/nats); instead of one in NATS_URL
+	NATSPassword    string        `env:"NATS_PASSWORD"`
 	StreamReplicas  int           `env:"STREAM_REPLICAS, default=1"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT, default=15s"`
 	RelayInterval   time.Duration `env:"OUTBOX_POLL_INTERVAL, default=200ms"`
@@ -33,6 +35,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("DATABASE_MAX_CONNS: want 2 to 1000, got %d", c.DBMaxConns)
 	case c.NATSURL == "":
 		return fmt.Errorf("NATS_URL: must not be empty")
+	case (c.NATSUser == "") != (c.NATSPassword == ""):
+		return fmt.Errorf("NATS_USER and NATS_PASSWORD: set both or neither")
+	case c.NATSUser != "" && c.NATSCredentials != "":
+		return fmt.Errorf("NATS_USER: choose NATS_USER/NATS_PASSWORD or NATS_CREDENTIALS, not both")
 	case c.StreamReplicas != 1 && c.StreamReplicas != 3 && c.StreamReplicas != 5:
 		return fmt.Errorf("STREAM_REPLICAS: want 1, 3 or 5, got %d", c.StreamReplicas)
 	case c.ShutdownTimeout <= 0:

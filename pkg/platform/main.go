@@ -51,6 +51,9 @@ func ServeOne(ctx context.Context, m Module) error {
 	if cfg.NATSCredentials != "" {
 		natsOpts = append(natsOpts, nats.UserCredentials(cfg.NATSCredentials))
 	}
+	if cfg.NATSUser != "" {
+		natsOpts = append(natsOpts, nats.UserInfo(cfg.NATSUser, cfg.NATSPassword))
+	}
 	return Run(ctx, Options{
 		Addr:            cfg.HTTPAddr,
 		DBMaxConns:      cfg.DBMaxConns,

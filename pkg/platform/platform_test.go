@@ -5,6 +5,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -186,12 +187,16 @@ func TestConfig(t *testing.T) {
 		mutate func(*platform.Config)
 		field  string
 	}{
-		"DatabaseURL": {func(c *platform.Config) { c.DatabaseURL = "mysql://x" }, "DATABASE_URL"},
-		"Replicas":    {func(c *platform.Config) { c.StreamReplicas = 2 }, "STREAM_REPLICAS"},
-		"LogLevel":    {func(c *platform.Config) { c.LogLevel = "loud" }, "LOG_LEVEL"},
-		"Shutdown":    {func(c *platform.Config) { c.ShutdownTimeout = 0 }, "SHUTDOWN_TIMEOUT"},
-		"Addr":        {func(c *platform.Config) { c.HTTPAddr = "" }, "HTTP_ADDR"},
-		"MaxConns":    {func(c *platform.Config) { c.DBMaxConns = 1 }, "DATABASE_MAX_CONNS"},
+		"DatabaseURL":  {func(c *platform.Config) { c.DatabaseURL = "mysql://x" }, "DATABASE_URL"},
+		"Replicas":     {func(c *platform.Config) { c.StreamReplicas = 2 }, "STREAM_REPLICAS"},
+		"LogLevel":     {func(c *platform.Config) { c.LogLevel = "loud" }, "LOG_LEVEL"},
+		"Shutdown":     {func(c *platform.Config) { c.ShutdownTimeout = 0 }, "SHUTDOWN_TIMEOUT"},
+		"Addr":         {func(c *platform.Config) { c.HTTPAddr = "" }, "HTTP_ADDR"},
+		"MaxConns":     {func(c *platform.Config) { c.DBMaxConns = 1 }, "DATABASE_MAX_CONNS"},
+		"NATSUserOnly": {func(c *platform.Config) { c.NATSUser = "identity" }, "NATS_PASSWORD"},
+		"NATSTwoLogins": {func(c *platform.Config) {
+			c.NATSUser, c.NATSPassword, c.NATSCredentials = "identity", "pw", "/creds"
+		}, "NATS_CREDENTIALS"},
 	} {
 		c := valid
 		tc.mutate(&c)
@@ -215,4 +220,23 @@ func TestConfig(t *testing.T) {
 		_, err := platform.LoadConfig(context.Background())
 		require.ErrorContains(t, err, "DATABASE_URL")
 	})
+}
+
+// A NATS URL's password never reaches the error (nor the log it goes to).
+func TestRunDoesNotLeakTheNATSPassword(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := lis.Addr().String()
+	require.NoError(t, lis.Close()) // nothing listens there now
+	err = platform.Run(context.Background(), platform.Options{Addr: "127.0.0.1:0", NATSURL: "nats://echo:hunter2-secret@" + addr},
+		platform.Unit{Module: &echoModule{}, DatabaseURL: "postgres://x@127.0.0.1:1/db"})
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2-secret")
+	require.Contains(t, err.Error(), "echo:xxxxx@"+addr)
+}
+
+func TestInboxPrefix(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "_INBOX.integrator-policy", platform.InboxPrefix("integrator-policy"))
 }

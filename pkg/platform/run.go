@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +68,10 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 
 	nc, err := nats.Connect(opts.NATSURL, append([]nats.Option{
 		nats.Name("rollcall-" + units[0].Module.Name()),
+		// Replies to this service (JetStream API answers, publish acks,
+		// pulled messages) come to its own inbox prefix, so the NATS
+		// permissions in deploy/nats let each service read only its own.
+		nats.CustomInboxPrefix(InboxPrefix(units[0].Module.Name())),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(false),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -74,9 +80,18 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrlRedacted()) }),
+		// Asynchronous errors (a permissions violation, a slow consumer)
+		// would otherwise go nowhere.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("nats error", "subject", subject, "error", err)
+		}),
 	}, opts.NATSOptions...)...)
 	if err != nil {
-		return fmt.Errorf("platform: connect to NATS at %s: %w", opts.NATSURL, err)
+		return fmt.Errorf("platform: connect to NATS at %s: %w", redactURL(opts.NATSURL), err)
 	}
 	defer nc.Close()
 	js, err := bus.NewJetStream(nc)
@@ -229,4 +244,22 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 		return fmt.Errorf("platform: serve: %w", err)
 	}
 	return nil
+}
+
+// InboxPrefix is the reply-subject prefix of a service's NATS connection:
+// _INBOX.<service>.
+func InboxPrefix(service string) string { return "_INBOX." + service }
+
+// redactURL hides the password of a NATS URL (nats://user:secret@host).
+func redactURL(raw string) string {
+	var out []string
+	for _, one := range strings.Split(raw, ",") {
+		u, err := url.Parse(strings.TrimSpace(one))
+		if err != nil {
+			out = append(out, "(unparsable URL)")
+			continue
+		}
+		out = append(out, u.Redacted())
+	}
+	return strings.Join(out, ",")
 }
