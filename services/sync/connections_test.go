@@ -129,16 +129,19 @@ func TestConnections(t *testing.T) {
 	})
 	t.Run("OnePerTenantOrOnePerCompanyNotBoth", func(t *testing.T) {
 		t.Parallel()
+		c1, c2 := "3f1c5a2e-0000-4000-8000-00000000c001", "3f1c5a2e-0000-4000-8000-00000000c002"
 		whole := r.NewTenant(t)
+		r.Identity.AddCompany(whole.ID, c1, "Fjord AS")
 		_, err := create(whole, whole.APIKey, true, "")
 		require.NoError(t, err)
 		_, err = create(whole, whole.APIKey, true, "")
 		require.Equal(t, connect.CodeAlreadyExists, connect.CodeOf(err))
-		_, err = create(whole, whole.APIKey, true, "3f1c5a2e-0000-4000-8000-00000000c001")
+		_, err = create(whole, whole.APIKey, true, c1)
 		require.Equal(t, connect.CodeAlreadyExists, connect.CodeOf(err), "not a company beside the whole tenant")
 
 		split := r.NewTenant(t)
-		c1, c2 := "3f1c5a2e-0000-4000-8000-00000000c001", "3f1c5a2e-0000-4000-8000-00000000c002"
+		r.Identity.AddCompany(split.ID, c1, "Fjord AS")
+		r.Identity.AddCompany(split.ID, c2, "Fjell AS")
 		first, err := create(split, split.APIKey, true, c1)
 		require.NoError(t, err)
 		require.Equal(t, c1, first.GetCompanyId())
@@ -149,6 +152,34 @@ func TestConnections(t *testing.T) {
 		_, err = create(split, split.APIKey, true, "")
 		require.Equal(t, connect.CodeAlreadyExists, connect.CodeOf(err), "not the whole tenant beside its companies")
 		require.Len(t, connections(t, r, split), 2)
+	})
+	t.Run("ACompanyTheTenantDoesNotHaveIsAFieldErrorAndNothingIsSaved", func(t *testing.T) {
+		t.Parallel()
+		tn, other := r.NewTenant(t), r.NewTenant(t)
+		mine, theirs := "3f1c5a2e-0000-4000-8000-0000000000a1", "3f1c5a2e-0000-4000-8000-0000000000b1"
+		r.Identity.AddCompany(tn.ID, mine, "Fjord AS")
+		r.Identity.AddCompany(other.ID, theirs, "Annen AS")
+		for _, company := range []string{"3f1c5a2e-0000-4000-8000-0000000000ff", theirs} {
+			// A key the ERP would refuse: the company is checked before the
+			// key goes to the ERP.
+			_, err := create(tn, "wrong-key-"+synctest.Unique()+"-0123456789", true, company)
+			require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), company)
+			require.Equal(t, "company_id", fieldViolation(t, err))
+			require.Contains(t, err.Error(), "the tenant has no company with this id; nothing was saved")
+			require.Contains(t, err.Error(), "Fjord AS ("+mine+")", "the tenant's companies are named")
+			require.NotContains(t, err.Error(), "Annen AS", "another tenant's are not")
+		}
+		require.Empty(t, connections(t, r, tn))
+
+		none := r.NewTenant(t)
+		_, err := create(none, none.APIKey, true, mine)
+		require.Equal(t, "company_id", fieldViolation(t, err))
+		require.Contains(t, err.Error(), "the tenant has no companies: connect the whole tenant instead")
+		require.Empty(t, connections(t, r, none))
+
+		c, err := create(tn, tn.APIKey, true, mine)
+		require.NoError(t, err, "a company of the tenant is connected")
+		require.Equal(t, mine, c.GetCompanyId())
 	})
 	t.Run("OnlyAMainAdministratorOfTheTenant", func(t *testing.T) {
 		t.Parallel()

@@ -103,6 +103,8 @@ func TestAConnectionPerCompany(t *testing.T) {
 	r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100})
 	tn := r.NewTenant(t)
 	const c1, c2 = "3f1c5a2e-0000-4000-8000-00000000c001", "3f1c5a2e-0000-4000-8000-00000000c002"
+	r.Identity.AddCompany(tn.ID, c1, "Fjord AS")
+	r.Identity.AddCompany(tn.ID, c2, "Fjell AS")
 	key2 := r.Sim.NewAPIKey(tn.Account + "-c2")
 	connect := func(company, key string) *syncv1.Connection {
 		res, err := r.API.CreateConnection(ctx, synctest.Req(tn.Token, &syncv1.CreateConnectionRequest{TenantId: tn.ID,

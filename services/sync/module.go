@@ -123,11 +123,12 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 			Lease: cfg.RunLease, Concurrency: cfg.RunConcurrency, BackoffBase: cfg.RetryBase, BackoffMax: cfg.RetryMax,
 			Activated: prop.Kick,
 		}
+		ident := identity.New(idc)
 		syncs := &app.Syncs{
-			Connections: store, Runs: store, ERP: dialer, HR: hrc, Resolver: byConnection, ThresholdPercent: cfg.RunThreshold,
+			Connections: store, Runs: store, ERP: dialer, HR: hrc, Tenants: ident, Resolver: byConnection, ThresholdPercent: cfg.RunThreshold,
 			PreviewTTL: cfg.PreviewTTL, Kick: exec.Kick, Log: d.Log,
 		}
-		handler = &ports.Connect{Syncs: syncs, Auth: identity.New(idc), Log: d.Log}
+		handler = &ports.Connect{Syncs: syncs, Auth: ident, Log: d.Log}
 	}
 	prop.Resolver = resolver
 	svc := &app.Service{Store: store, Resolver: resolver, Coalesce: cfg.Coalesce, Due: prop.KickAfter}

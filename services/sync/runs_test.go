@@ -385,6 +385,62 @@ func TestRuns(t *testing.T) {
 		_, err = r.API.ConfirmSyncRun(ctx, synctest.Req(other.Token, &syncv1.ConfirmSyncRunRequest{TenantId: other.ID, RunId: run.GetRunId()}))
 		require.Equal(t, connect.CodeNotFound, connect.CodeOf(err))
 	})
+	t.Run("TheReportIsInTheTenantsLanguage", func(t *testing.T) {
+		t.Parallel()
+		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100})
+		for _, c := range []struct {
+			lang, subject string
+			says          []string
+			undescribed   bool
+		}{
+			{"nb-NO", "Rollcall: første synkronisering med 24SevenOffice lyktes", []string{
+				"Første synkronisering mellom HR og 24SevenOffice: lyktes.", "(hele virksomheten)",
+				"Opprettet i 24SevenOffice: 2", "Oppdatert i 24SevenOffice: 1", "Ansatte med konflikter løst etter ditt valg: 1",
+				"Regelbrudd funnet i forhåndsvisningen (2)", "telefonnummer delt med en annen ansatt i HR +4799111222",
+				"synkronisert, men intet telefonnummer skrives til HR for dem",
+				"Dine valg: konflikter vunnet av HR (0 unntak per felt); manglende verdier kopiert til siden som manglet dem",
+				"Alle endringer i støttede felt i HR sendes nå til 24SevenOffice i sanntid.",
+			}, false},
+			{"sv", "Rollcall: första synkroniseringen med 24SevenOffice lyckades", []string{
+				"Första synkroniseringen mellan HR och 24SevenOffice: lyckades.", "(hela organisationen)",
+				"Skapade i 24SevenOffice: 2", "Uppdaterade i 24SevenOffice: 1", "Anställda med konflikter lösta enligt ditt val: 1",
+				"Regelbrott som förhandsgranskningen hittade (2)", "telefonnummer som delas med en annan anställd i HR +4799111222",
+				"synkroniserade, men inget telefonnummer skrivs till HR för dem", "Dina val: konflikter vunna av HR",
+			}, false},
+			{"fr", "Rollcall: first synchronisation with 24SevenOffice succeeded", []string{
+				"Created in 24SevenOffice: 2", "phone shared with another HR employee +4799111222", domain.DetailDuplicatePhoneInHR,
+			}, false},
+			// Identity not saying holds nothing up: the report is in English.
+			{"", "Rollcall: first synchronisation with 24SevenOffice succeeded", []string{"Created in 24SevenOffice: 2"}, true},
+		} {
+			tn := r.NewTenant(t)
+			r.Identity.SetLanguage(tn.ID, "nb")
+			if c.undescribed {
+				r.Identity.FailDescribeTenant(tn.ID)
+			} else {
+				r.Identity.SetLanguage(tn.ID, c.lang)
+			}
+			conn := r.Connect(t, tn)
+			pairs(t, r, tn, 2, 1)
+			u := synctest.Unique()
+			a, b := hrUser("a."+u+"@example.com", "Aud", "Telefon"), hrUser("b."+u+"@example.com", "Bo", "Telefon")
+			a.Phone, b.Phone = "+4799111222", "+4799111222"
+			_, err := r.HR.Put(tn.ID, a, b)
+			require.NoError(t, err)
+			p := previewFirst(t, r, tn, conn.GetConnectionId())
+			run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(), AddMissingToErp: true})
+			require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun().GetStatus())
+			stored, err := r.Store.Run(ctx, tn.ID, run.GetRunId())
+			require.NoError(t, err)
+			require.Equal(t, c.lang, stored.Language, "identity's language when the run started")
+			m := mailFor(t, r, run.GetRunId())
+			require.Equal(t, c.subject, m.Subject, c.lang)
+			require.Equal(t, report.Language(c.lang), m.Headers["Content-Language"])
+			for _, want := range c.says {
+				require.Contains(t, m.Text, want, c.lang)
+			}
+		}
+	})
 	t.Run("TheReportIsRetriedWhenMailIsDownAndSentOnce", func(t *testing.T) {
 		t.Parallel()
 		flaky := &failingReporter{}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,8 +59,45 @@ func (s *Syncs) checkKey(ctx context.Context, apiKey string) error {
 	}
 }
 
-// CreateConnection checks the key against the ERP, then saves the
-// connection with the key sealed, waiting for its first synchronisation.
+// maxNamedCompanies bounds the companies an unknown company id's error
+// lists.
+const maxNamedCompanies = 10
+
+// checkCompany asks identity whether companyID is a company of the tenant:
+// a field error on company_id when it is not (naming the tenant's
+// companies, so the admin can pick the right one).
+func (s *Syncs) checkCompany(ctx context.Context, tenantID, companyID string) error {
+	if s.Tenants == nil {
+		return errors.New("app: Syncs.Tenants is not set: company ids cannot be checked")
+	}
+	info, err := s.Tenants.DescribeTenant(ctx, tenantID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var names []string
+	for _, c := range info.Companies {
+		if c.ID == companyID {
+			return nil
+		}
+		if len(names) < maxNamedCompanies {
+			names = append(names, fmt.Sprintf("%s (%s)", c.Name, c.ID))
+		}
+	}
+	reason := "the tenant has no company with this id; nothing was saved"
+	switch {
+	case len(info.Companies) == 0:
+		reason += " (the tenant has no companies: connect the whole tenant instead)"
+	case len(info.Companies) > len(names):
+		reason += fmt.Sprintf(" (its companies include %s, and %d more)", strings.Join(names, ", "), len(info.Companies)-len(names))
+	default:
+		reason += fmt.Sprintf(" (its companies: %s)", strings.Join(names, ", "))
+	}
+	return &FieldError{Field: "company_id", Reason: reason}
+}
+
+// CreateConnection checks the company (when one is named) against identity
+// and the key against the ERP, then saves the connection with the key
+// sealed, waiting for its first synchronisation.
 func (s *Syncs) CreateConnection(ctx context.Context, by Actor, in NewConnection) (Connection, error) {
 	if err := authorize(by, in.TenantID); err != nil {
 		return Connection{}, err
@@ -69,6 +107,11 @@ func (s *Syncs) CreateConnection(ctx context.Context, by Actor, in NewConnection
 	}
 	if in.ERPSystem != ERPSystem24SevenOffice {
 		return Connection{}, Invalid("erp_system", "not supported")
+	}
+	if in.CompanyID != "" {
+		if err := s.checkCompany(ctx, in.TenantID, in.CompanyID); err != nil {
+			return Connection{}, err
+		}
 	}
 	if err := s.checkKey(ctx, in.APIKey); err != nil {
 		return Connection{}, err

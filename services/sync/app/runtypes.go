@@ -90,6 +90,28 @@ type Authenticator interface {
 // ErrBadToken is a bearer token the identity service does not accept.
 var ErrBadToken = errors.New("the bearer token is not valid")
 
+// Company is one company of a tenant, as identity knows it.
+type Company struct {
+	ID, Name string
+}
+
+// TenantInfo is what the sync service needs to know about a tenant from
+// identity, which owns tenants.
+type TenantInfo struct {
+	// Language is the tenant's communication language (BCP 47, e.g. "nb");
+	// the runs' reports are written in it when there is a translation.
+	Language string
+	// Companies are the tenant's companies; a connection per company must
+	// name one of them.
+	Companies []Company
+}
+
+// TenantDirectory describes tenants (the identity service): ErrNotFound for
+// a tenant it does not know, an *UnavailableError when it cannot answer.
+type TenantDirectory interface {
+	DescribeTenant(ctx context.Context, tenantID string) (TenantInfo, error)
+}
+
 // ConnStatus is where a connection is in its life.
 type ConnStatus string
 
@@ -209,8 +231,12 @@ type Run struct {
 	Outcome    RunStatus
 	Decisions  domain.Decisions
 	Recipients []string
-	StartedBy  string
-	StartedAt  time.Time
+	// Language is the tenant's communication language when the run was
+	// started (identity's); the report is written in it ("" or one without
+	// a translation: English).
+	Language  string
+	StartedBy string
+	StartedAt time.Time
 	// CompletedAt is when its employees were all done.
 	CompletedAt                                time.Time
 	Total, Done                                int

@@ -29,6 +29,10 @@ type Syncs struct {
 	Runs        RunStore
 	ERP         ERPDialer
 	HR          hr.Connector
+	// Tenants is identity: a tenant's companies (a connection per company
+	// names one of them) and its language (the report's). Nil: no
+	// connection per company can be made and every report is in English.
+	Tenants TenantDirectory
 	// Resolver, when set, forgets a tenant's cached connections after a
 	// rotation or deletion here.
 	Resolver *Resolver
@@ -247,7 +251,7 @@ func (s *Syncs) Apply(ctx context.Context, by Actor, tenantID, connectionID stri
 	}
 	run := Run{
 		ID: uuid.NewString(), TenantID: tenantID, ConnectionID: connectionID, PreviewID: p.ID, Kind: kind, Status: RunRunning,
-		Decisions: d, Recipients: recipients, StartedBy: by.UserID, StartedAt: s.now(),
+		Decisions: d, Recipients: recipients, Language: s.reportLanguage(ctx, tenantID), StartedBy: by.UserID, StartedAt: s.now(),
 		ThresholdTotal: len(items), ThresholdPercent: s.threshold(),
 	}
 	var seqs []int
@@ -283,6 +287,23 @@ func (s *Syncs) Apply(ctx context.Context, by Actor, tenantID, connectionID stri
 		s.kick()
 	}
 	return run, nil
+}
+
+// reportLanguage is the tenant's communication language as identity has it
+// now, kept on the run so its report (written later, perhaps by another
+// replica after a crash) is in it. Identity not saying does not hold the
+// synchronisation up: the report is then in English.
+func (s *Syncs) reportLanguage(ctx context.Context, tenantID string) string {
+	if s.Tenants == nil {
+		return ""
+	}
+	info, err := s.Tenants.DescribeTenant(ctx, tenantID)
+	if err != nil {
+		s.log().WarnContext(ctx, "the tenant's language is unknown (identity did not say): the run's report will be in English",
+			"tenant_id", tenantID, "error", err)
+		return ""
+	}
+	return info.Language
 }
 
 // Confirm lets a run over the threshold go on.

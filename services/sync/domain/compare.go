@@ -324,6 +324,24 @@ const (
 	MissingRequiredValue ViolationKind = 4
 )
 
+// Violation details: why each rule violation matters, and what the run
+// does about it.
+const (
+	DetailDuplicateEmailInHR  = "HR employees share this email (HR and the ERP require it unique): left out until HR fixes it"
+	DetailDuplicateEmailInERP = "ERP employees share this email: left out until the ERP is fixed"
+	DetailDuplicatePhoneInHR  = "HR employees share this phone (HR requires it unique): synchronised, but no phone is written to HR for them"
+	DetailERPPhoneTakenInHR   = "the ERP's phone belongs to another HR employee (HR requires it unique): it is not written to HR"
+	DetailNoEmail             = "no email: cannot be matched or created; left out"
+	DetailRequiredMissing     = "a required value is missing: cannot be created on the other side"
+)
+
+// ViolationDetails lists every Detail a comparison gives (so a translation
+// of them can be checked for completeness).
+var ViolationDetails = []string{
+	DetailDuplicateEmailInHR, DetailDuplicateEmailInERP, DetailDuplicatePhoneInHR, DetailERPPhoneTakenInHR,
+	DetailNoEmail, DetailRequiredMissing,
+}
+
 // Violation is one employee breaking one rule.
 type Violation struct {
 	Kind ViolationKind
@@ -429,8 +447,7 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 		if c.Items[n].Kind != Matched {
 			c.Items[n].Flags |= FlagSkip
 		}
-		violate(DuplicateEmailInHR, n, FieldEmail, hrs[i].Values.Email,
-			"HR employees share this email (HR and the ERP require it unique): left out until HR fixes it")
+		violate(DuplicateEmailInHR, n, FieldEmail, hrs[i].Values.Email, DetailDuplicateEmailInHR)
 		for _, j := range erpByEmail[k] {
 			if m := erpItem[j]; c.Items[m].Kind == ERPOnly {
 				c.Items[m].Flags |= FlagSkip
@@ -446,7 +463,7 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 		if c.Items[n].Kind != Matched {
 			c.Items[n].Flags |= FlagSkip
 		}
-		violate(DuplicateEmailInERP, n, FieldEmail, erps[j].Email, "ERP employees share this email: left out until the ERP is fixed")
+		violate(DuplicateEmailInERP, n, FieldEmail, erps[j].Email, DetailDuplicateEmailInERP)
 		for _, i := range hrByEmail[k] {
 			if m := hrItem[i]; c.Items[m].Kind == HROnly {
 				c.Items[m].Flags |= FlagSkip
@@ -461,8 +478,7 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 		}
 		n := hrItem[i]
 		c.Items[n].Flags |= FlagNoPhoneToHR
-		violate(DuplicatePhoneInHR, n, FieldPhone, hrs[i].Values.Phone,
-			"HR employees share this phone (HR requires it unique): synchronised, but no phone is written to HR for them")
+		violate(DuplicatePhoneInHR, n, FieldPhone, hrs[i].Values.Phone, DetailDuplicatePhoneInHR)
 	}
 	// An ERP phone that HR gives another employee cannot be written to HR.
 	for n := range c.Items {
@@ -477,8 +493,7 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 		for _, i := range hrByPhone[p] {
 			if it.HR != &hrs[i] {
 				it.Flags |= FlagNoPhoneToHR
-				violate(DuplicatePhoneInHR, n, FieldPhone, it.ERP.Telefon,
-					"the ERP's phone belongs to another HR employee (HR requires it unique): it is not written to HR")
+				violate(DuplicatePhoneInHR, n, FieldPhone, it.ERP.Telefon, DetailERPPhoneTakenInHR)
 				break
 			}
 		}
@@ -502,12 +517,12 @@ func Compare(hrs []HRRecord, erps []erp.Employee, links map[string]string) Compa
 				// employee missing a name gets it from the other side.
 				if f == FieldEmail {
 					it.Flags |= FlagSkip
-					violate(MissingRequiredValue, n, f, "", "no email: cannot be matched or created; left out")
+					violate(MissingRequiredValue, n, f, "", DetailNoEmail)
 				}
 				continue
 			}
 			it.Flags |= FlagCannotCreate
-			violate(MissingRequiredValue, n, f, "", "a required value is missing: cannot be created on the other side")
+			violate(MissingRequiredValue, n, f, "", DetailRequiredMissing)
 		}
 	}
 

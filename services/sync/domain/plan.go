@@ -75,6 +75,10 @@ const (
 	NoteRequiredKept       = "a required value cannot be cleared: left as it is"
 )
 
+// PlanNotes lists every note a plan gives (so a translation of them can be
+// checked for completeness).
+var PlanNotes = []string{NoteIdentificationKept, NotePhoneNotToHR, NoteRequiredKept}
+
 func (d Decisions) winner(hrID string, f Field) (Side, bool) {
 	if s, ok := d.Resolutions[ResolutionKey{HRID: hrID, Field: f}]; ok {
 		return s, true

@@ -1,11 +1,13 @@
 // Package identity is the sync service's client of the identity service: it
-// resolves administrators' bearer tokens over InternalService.Authenticate,
-// presenting the sync service's service token (pkg/svcauth), as the
-// invitation service does.
+// resolves administrators' bearer tokens over InternalService.Authenticate
+// and describes tenants (their companies and language) over
+// InternalService.DescribeTenant, presenting the sync service's service
+// token (pkg/svcauth), as the invitation service does.
 //
-// A token identity refuses is app.ErrBadToken; every other failure
-// (identity down, a timeout, identity refusing *our* service token) is an
-// *app.UnavailableError naming identity, so the admin is told to try again.
+// A token identity refuses is app.ErrBadToken, a tenant it does not know
+// app.ErrNotFound; every other failure (identity down, a timeout, identity
+// refusing *our* service token) is an *app.UnavailableError naming
+// identity, so the admin is told to try again.
 package identity
 
 import (
@@ -21,12 +23,15 @@ import (
 	"rollcall.dev/services/sync/app"
 )
 
-// Client implements app.Authenticator.
+// Client implements app.Authenticator and app.TenantDirectory.
 type Client struct {
 	internal identityv1connect.InternalServiceClient
 }
 
-var _ app.Authenticator = (*Client)(nil)
+var (
+	_ app.Authenticator   = (*Client)(nil)
+	_ app.TenantDirectory = (*Client)(nil)
+)
 
 // New returns a client of the identity service at c.BaseURL.
 func New(c svcauth.Client) *Client {
@@ -61,6 +66,22 @@ func (c *Client) Authenticate(ctx context.Context, bearer string) (app.Actor, er
 		role = app.RoleApplicationMgr
 	}
 	return app.Actor{TenantID: p.GetTenantId(), UserID: p.GetUserId(), Name: p.GetName(), Email: p.GetEmail(), Role: role}, nil
+}
+
+// DescribeTenant implements app.TenantDirectory.
+func (c *Client) DescribeTenant(ctx context.Context, tenantID string) (app.TenantInfo, error) {
+	res, err := c.internal.DescribeTenant(ctx, connect.NewRequest(&identityv1.DescribeTenantRequest{TenantId: tenantID}))
+	if err != nil {
+		if connect.CodeOf(err) == connect.CodeNotFound {
+			return app.TenantInfo{}, fmt.Errorf("tenant %s: %w", tenantID, app.ErrNotFound)
+		}
+		return app.TenantInfo{}, &app.UnavailableError{Dependency: "identity", Err: fmt.Errorf("describing tenant %s: %w", tenantID, err)}
+	}
+	info := app.TenantInfo{Language: res.Msg.GetLanguage()}
+	for _, co := range res.Msg.GetCompanies() {
+		info.Companies = append(info.Companies, app.Company{ID: co.GetId(), Name: co.GetName()})
+	}
+	return info, nil
 }
 
 // isServiceTokenRefusal tells identity refusing our service token (an

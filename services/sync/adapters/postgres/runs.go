@@ -223,10 +223,10 @@ func (s *Store) CreateRun(ctx context.Context, r app.Run, seqs []int) error {
 		}
 		_, err := tx.Exec(ctx, `
 INSERT INTO sync_runs (id, tenant_id, connection_id, preview_id, kind, status, decisions, recipients, started_by, started_at,
-  total, unchanged, skipped, affected, threshold_total, threshold_percent)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+  total, unchanged, skipped, affected, threshold_total, threshold_percent, report_language)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			r.ID, r.TenantID, r.ConnectionID, r.PreviewID, string(r.Kind), string(r.Status), dec, r.Recipients, r.StartedBy, r.StartedAt,
-			r.Total, r.Counts.Unchanged, r.Counts.Skipped, r.Affected, r.ThresholdTotal, r.ThresholdPercent)
+			r.Total, r.Counts.Unchanged, r.Counts.Skipped, r.Affected, r.ThresholdTotal, r.ThresholdPercent, r.Language)
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			if pe.ConstraintName == "sync_runs_one_unfinished" {
@@ -255,7 +255,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 const runColumns = `id::text, tenant_id::text, connection_id::text, preview_id::text, kind, status, COALESCE(outcome, ''), decisions,
   recipients, started_by::text, started_at, completed_at, total, done, created_in_erp, created_in_hr, updated_in_erp,
   updated_in_hr, conflicts, unchanged, failed, skipped, affected, threshold_total, threshold_percent,
-  COALESCE(confirmed_by::text, ''), error, report_sent_at, report_error`
+  COALESCE(confirmed_by::text, ''), error, report_sent_at, report_error, report_language`
 
 func scanRun(r pgx.Row) (app.Run, error) {
 	var (
@@ -268,7 +268,7 @@ func scanRun(r pgx.Row) (app.Run, error) {
 	err := r.Scan(&run.ID, &run.TenantID, &run.ConnectionID, &run.PreviewID, &kind, &status, &outcome, &dec,
 		&run.Recipients, &run.StartedBy, &run.StartedAt, &completed, &run.Total, &run.Done, &c.CreatedInERP, &c.CreatedInHR,
 		&c.UpdatedInERP, &c.UpdatedInHR, &c.Conflicts, &c.Unchanged, &c.Failed, &c.Skipped, &run.Affected,
-		&run.ThresholdTotal, &run.ThresholdPercent, &run.ConfirmedBy, &run.Error, &reportSentAt, &run.ReportError)
+		&run.ThresholdTotal, &run.ThresholdPercent, &run.ConfirmedBy, &run.Error, &reportSentAt, &run.ReportError, &run.Language)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return app.Run{}, app.ErrNotFound
 	}

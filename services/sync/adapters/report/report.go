@@ -4,6 +4,11 @@
 // every employee that failed and why, the rule violations that kept
 // employees out, and what was left as it was.
 //
+// The report is written in the tenant's communication language as identity
+// gave it when the run started (app.Run.Language): English, Norwegian
+// (Bokmål) or Swedish; any other language gets English. What the other
+// system said about a failure is quoted as it said it.
+//
 // It sends one message per run; the executor retries transient failures
 // and records a refusal on the run.
 package report
@@ -13,6 +18,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"rollcall.dev/pkg/notify"
 	"rollcall.dev/services/sync/app"
@@ -39,7 +46,7 @@ func (m *Mailer) SendReport(ctx context.Context, r app.Report) error {
 	subject, text := Render(r, m.erp())
 	return m.Mail.SendEmail(ctx, notify.Email{
 		To: r.Run.Recipients, Subject: subject, Text: text,
-		Headers: map[string]string{HeaderRunID: r.Run.ID},
+		Headers: map[string]string{HeaderRunID: r.Run.ID, "Content-Language": Language(r.Run.Language)},
 	})
 }
 
@@ -50,38 +57,22 @@ func (m *Mailer) erp() string {
 	return m.ERPName
 }
 
-func outcomeWords(s app.RunStatus) string {
-	switch s {
-	case app.RunSucceeded:
-		return "succeeded"
-	case app.RunPartiallyFailed:
-		return "partially failed"
-	case app.RunFailed:
-		return "failed"
+// Language is the language a report for a tenant of language tag (BCP 47,
+// as identity keeps it) is written in: "nb" (Norwegian: nb, no and nn),
+// "sv", or "en" for anything else.
+func Language(tag string) string {
+	base, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(tag)), "-")
+	base, _, _ = strings.Cut(base, "_")
+	switch base {
+	case "nb", "no", "nn":
+		return "nb"
+	case "sv":
+		return "sv"
 	}
-	return string(s)
+	return "en"
 }
 
-var reasonWords = map[app.FailureReason]string{
-	app.ReasonUnavailable:         "the ERP was unavailable",
-	app.ReasonRateLimited:         "the ERP kept limiting the rate",
-	app.ReasonUnauthorized:        "the ERP refused the API key",
-	app.ReasonRejected:            "the ERP refused the values",
-	app.ReasonDuplicateEmail:      "the email is used by another employee",
-	app.ReasonDuplicatePhone:      "the phone is used by another HR employee",
-	app.ReasonChangedSincePreview: "changed since the preview",
-	app.ReasonHRRejected:          "HR refused the values",
-	app.ReasonHRUnavailable:       "HR was unavailable",
-}
-
-var violationWords = map[domain.ViolationKind]string{
-	domain.DuplicateEmailInHR:   "email shared by several HR employees",
-	domain.DuplicatePhoneInHR:   "phone shared with another HR employee",
-	domain.DuplicateEmailInERP:  "email shared by several ERP employees",
-	domain.MissingRequiredValue: "a required value is missing",
-}
-
-func who(name, email, hrID, erpID string) string {
+func who(t *texts, name, email, hrID, erpID string) string {
 	s := strings.TrimSpace(name)
 	if email != "" {
 		if s != "" {
@@ -97,73 +88,87 @@ func who(name, email, hrID, erpID string) string {
 		ids = append(ids, "ERP "+erpID)
 	}
 	if len(ids) > 0 {
-		s += " (" + strings.Join(ids, ", ") + ")"
+		if s != "" {
+			s += " "
+		}
+		s += "(" + strings.Join(ids, ", ") + ")"
 	}
 	if s == "" {
-		return "(unnamed)"
+		return t.unnamed
 	}
 	return s
 }
 
-// Render writes the report's subject and text.
+// lowerFirst lowercases the first letter ("First synchronisation" in the
+// middle of the subject).
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
+}
+
+// Render writes the report's subject and text, in the run's language.
 func Render(r app.Report, erpName string) (string, string) {
+	t := catalogue[Language(r.Run.Language)]
 	run := r.Run
-	what := "Synchronize users"
+	what := t.manual
 	if run.Kind == app.KindFirstSync {
-		what = "First synchronisation"
+		what = t.firstSync
 	}
-	subject := fmt.Sprintf("Rollcall: %s with %s %s", strings.ToLower(what[:1])+what[1:], erpName, outcomeWords(run.Outcome))
+	outcome := t.outcome[run.Outcome]
+	if outcome == "" {
+		outcome = string(run.Outcome)
+	}
+	subject := fmt.Sprintf(t.subject, lowerFirst(what), erpName, outcome)
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
-	line("%s between HR and %s: %s.", what, erpName, outcomeWords(run.Outcome))
+	line(t.heading, what, erpName, outcome)
 	line("")
-	scope := "the whole tenant"
+	scope := t.wholeTenant
 	if r.Connection.CompanyID != "" {
-		scope = "company " + r.Connection.CompanyID
+		scope = fmt.Sprintf(t.company, r.Connection.CompanyID)
 	}
-	line("Run %s, connection %s (%s).", run.ID, run.ConnectionID, scope)
-	line("Started %s, finished %s.", run.StartedAt.UTC().Format(time.RFC3339), run.CompletedAt.UTC().Format(time.RFC3339))
+	line(t.runLine, run.ID, run.ConnectionID, scope)
+	line(t.times, run.StartedAt.UTC().Format(time.RFC3339), run.CompletedAt.UTC().Format(time.RFC3339))
 	if run.Outcome == app.RunFailed && run.Error != "" {
 		line("")
-		line("The run stopped: %s", run.Error)
-		line("%d of %d employees to write were done; run it again once this is fixed.", run.Done, run.Total)
+		line(t.stopped, run.Error)
+		line(t.doneOf, run.Done, run.Total)
 	}
 	c := run.Counts
 	line("")
-	line("Result")
-	line("  Created in %s: %d", erpName, c.CreatedInERP)
-	line("  Created in HR: %d", c.CreatedInHR)
-	line("  Updated in %s: %d", erpName, c.UpdatedInERP)
-	line("  Updated in HR: %d", c.UpdatedInHR)
-	line("  Employees with conflicts resolved by your choice: %d", c.Conflicts)
-	line("  Already equal on both sides: %d", c.Unchanged)
-	line("  Failed: %d", c.Failed)
-	line("  Skipped (rule violations): %d", c.Skipped)
-	line("  In HR only, not added to %s (your choice): %d", erpName, r.NotAddedToERP)
-	line("  In %s only, not added to HR (your choice): %d", erpName, r.NotAddedToHR)
+	line(t.result)
+	line(t.createdInERP, erpName, c.CreatedInERP)
+	line(t.createdInHR, c.CreatedInHR)
+	line(t.updatedInERP, erpName, c.UpdatedInERP)
+	line(t.updatedInHR, c.UpdatedInHR)
+	line(t.conflicts, c.Conflicts)
+	line(t.unchanged, c.Unchanged)
+	line(t.failed, c.Failed)
+	line(t.skipped, c.Skipped)
+	line(t.notAddedToERP, erpName, r.NotAddedToERP)
+	line(t.notAddedToHR, erpName, r.NotAddedToHR)
 	if run.ConfirmedBy != "" {
 		line("")
-		line("This run overwrote or cleared values of %d of %d employees, more than the %d%% threshold; it was confirmed by user %s.",
-			run.Affected, run.ThresholdTotal, run.ThresholdPercent, run.ConfirmedBy)
+		line(t.confirmed, run.Affected, run.ThresholdTotal, run.ThresholdPercent, run.ConfirmedBy)
 	}
 	if len(r.Failures) > 0 || c.Failed > 0 {
 		line("")
-		line("Failed (%d)", c.Failed)
+		line(t.failedHeading, c.Failed)
 		for i, f := range r.Failures {
 			if i == MaxLines {
 				break
 			}
-			reason := reasonWords[f.Reason]
+			reason := t.reasons[f.Reason]
 			if reason == "" {
 				reason = f.Reason.String()
 			}
-			line("  - %s: %s. %s", who(f.Name, f.Email, f.HRID, f.ERPID), reason, f.Message)
+			line("  - %s: %s. %s", who(t, f.Name, f.Email, f.HRID, f.ERPID), reason, f.Message)
 		}
-		more(&b, c.Failed, min(len(r.Failures), MaxLines))
+		more(&b, t.moreFailures, c.Failed, min(len(r.Failures), MaxLines))
 	}
 	if len(r.Violations) > 0 {
 		line("")
-		line("Rule violations found by the preview (%d)", len(r.Violations))
+		line(t.violationsHeading, len(r.Violations))
 		for i, v := range r.Violations {
 			if i == MaxLines {
 				break
@@ -172,47 +177,44 @@ func Render(r app.Report, erpName string) (string, string) {
 			if v.Value != "" {
 				value = " " + v.Value
 			}
-			line("  - %s: %s%s. %s", who(v.Name, v.Email, v.HRID, v.ERPID), violationWords[v.Kind], value, v.Detail)
+			line("  - %s: %s%s. %s", who(t, v.Name, v.Email, v.HRID, v.ERPID), t.violations[v.Kind], value, t.translate(v.Detail))
 		}
-		more(&b, len(r.Violations), min(len(r.Violations), MaxLines))
+		more(&b, t.more, len(r.Violations), min(len(r.Violations), MaxLines))
 	}
 	if len(r.Notes) > 0 {
 		line("")
-		line("Left as they were (%d)", len(r.Notes))
+		line(t.notesHeading, len(r.Notes))
 		for i, n := range r.Notes {
 			if i == MaxLines {
 				break
 			}
-			line("  - %s: %s", who(n.Name, n.Email, "", ""), n.Note)
+			line("  - %s: %s", who(t, n.Name, n.Email, "", ""), t.translate(n.Note))
 		}
-		more(&b, len(r.Notes), min(len(r.Notes), MaxLines))
+		more(&b, t.more, len(r.Notes), min(len(r.Notes), MaxLines))
 	}
 	d := run.Decisions
 	winner := "HR"
 	if d.DefaultWinner == domain.SideERP {
 		winner = erpName
 	}
-	missing := "copied to the side that lacked them"
+	missing := t.missingFill
 	if d.Missing == domain.MissingWinner {
-		missing = "taken from the winning side (a value it lacked was cleared)"
+		missing = t.missingWinner
 	}
 	line("")
-	line("Your choices: conflicts won by %s (%d per-field exceptions); missing values %s; HR-only employees added to %s: %s; %s-only employees added to HR: %s.",
-		winner, len(d.Resolutions), missing, erpName, yesNo(d.AddToERP), erpName, yesNo(d.AddToHR))
+	line(t.choices, winner, len(d.Resolutions), missing, erpName, t.yesNo(d.AddToERP), erpName, t.yesNo(d.AddToHR))
 	line("")
-	line("Any change to a supported field in HR now reaches %s in real time. Changes made in %s reach HR only when you synchronize users.", erpName, erpName)
+	if run.Kind == app.KindFirstSync && run.Outcome == app.RunFailed {
+		// A first sync that failed does not activate the connection.
+		line(t.notActive, erpName)
+	} else {
+		line(t.realTime, erpName, erpName)
+	}
 	return subject, b.String()
 }
 
-func more(b *strings.Builder, total, shown int) {
+func more(b *strings.Builder, format string, total, shown int) {
 	if total > shown {
-		fmt.Fprintf(b, "  ... and %d more (GetSyncRun lists the failures).\n", total-shown)
+		fmt.Fprintf(b, format+"\n", total-shown)
 	}
-}
-
-func yesNo(v bool) string {
-	if v {
-		return "yes"
-	}
-	return "no"
 }

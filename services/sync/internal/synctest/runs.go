@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 
 	"rollcall.dev/pkg/notify"
 	"rollcall.dev/pkg/notify/mailsink"
@@ -143,7 +144,9 @@ func NewRuns(t testing.TB, o RunOptions) *Runs {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, h := syncv1connect.NewSyncServiceHandler(&ports.Connect{Syncs: r.Syncs, Auth: identity.New(idc), Log: r.Log}, opts...)
+	idClient := identity.New(idc)
+	r.Syncs.Tenants = idClient
+	path, h := syncv1connect.NewSyncServiceHandler(&ports.Connect{Syncs: r.Syncs, Auth: idClient, Log: r.Log}, opts...)
 	mux := http.NewServeMux()
 	mux.Handle(path, h)
 	api := httptest.NewServer(mux)
@@ -154,12 +157,63 @@ func NewRuns(t testing.TB, o RunOptions) *Runs {
 }
 
 // IdentityStandIn answers InternalService.Authenticate for the tokens it
-// issued.
+// issued, and DescribeTenant for their tenants (language and companies, as
+// the tests set them).
 type IdentityStandIn struct {
 	identityv1connect.UnimplementedInternalServiceHandler
-	mu     sync.Mutex
-	tokens map[string]*identityv1.Principal
-	down   bool
+	mu      sync.Mutex
+	tokens  map[string]*identityv1.Principal
+	tenants map[string]*identityv1.DescribeTenantResponse
+	// undescribed tenants get UNAVAILABLE from DescribeTenant.
+	undescribed map[string]bool
+	down        bool
+}
+
+// FailDescribeTenant makes DescribeTenant of the tenant answer UNAVAILABLE
+// (Authenticate still answers).
+func (i *IdentityStandIn) FailDescribeTenant(tenantID string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.undescribed[tenantID] = true
+}
+
+func (i *IdentityStandIn) tenant(tenantID string) *identityv1.DescribeTenantResponse {
+	t, ok := i.tenants[tenantID]
+	if !ok {
+		t = &identityv1.DescribeTenantResponse{TenantId: tenantID, Name: "Tenant " + tenantID[:8], Language: "en"}
+		i.tenants[tenantID] = t
+	}
+	return t
+}
+
+// AddCompany gives the tenant a company.
+func (i *IdentityStandIn) AddCompany(tenantID, companyID, name string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	t := i.tenant(tenantID)
+	t.Companies = append(t.Companies, &identityv1.TenantCompany{Id: companyID, Name: name})
+}
+
+// SetLanguage sets the tenant's communication language (default "en").
+func (i *IdentityStandIn) SetLanguage(tenantID, lang string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.tenant(tenantID).Language = lang
+}
+
+// DescribeTenant implements the stand-in: NOT_FOUND for a tenant it issued
+// no token for.
+func (i *IdentityStandIn) DescribeTenant(_ context.Context, req *connect.Request[identityv1.DescribeTenantRequest]) (*connect.Response[identityv1.DescribeTenantResponse], error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.down || i.undescribed[req.Msg.GetTenantId()] {
+		return nil, connect.NewError(connect.CodeUnavailable, errors.New("identity is down"))
+	}
+	t, ok := i.tenants[req.Msg.GetTenantId()]
+	if !ok {
+		return nil, connect.NewError(connect.CodeNotFound, errors.New("no such tenant"))
+	}
+	return connect.NewResponse(proto.Clone(t).(*identityv1.DescribeTenantResponse)), nil
 }
 
 // SetDown makes every call fail as if identity were unavailable.
@@ -171,7 +225,8 @@ func (i *IdentityStandIn) SetDown(down bool) {
 
 // NewIdentityStandIn returns a stand-in with no tokens.
 func NewIdentityStandIn() *IdentityStandIn {
-	return &IdentityStandIn{tokens: map[string]*identityv1.Principal{}}
+	return &IdentityStandIn{tokens: map[string]*identityv1.Principal{}, tenants: map[string]*identityv1.DescribeTenantResponse{},
+		undescribed: map[string]bool{}}
 }
 
 // Token issues a bearer token for a user of tenant with role.
@@ -183,6 +238,7 @@ func (i *IdentityStandIn) Token(tenantID string, role identityv1.Role, email str
 	i.mu.Lock()
 	i.tokens[tok] = &identityv1.Principal{TenantId: tenantID, UserId: uid, Name: "Kari Admin", Email: email, Role: role,
 		Kind: identityv1.UserKind_USER_KIND_PERSON}
+	i.tenant(tenantID)
 	i.mu.Unlock()
 	return tok
 }
