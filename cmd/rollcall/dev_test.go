@@ -68,7 +68,13 @@ var readyLine = regexp.MustCompile(`HTTP \(Connect, gRPC, JSON\)\s+(http://\S+)`
 // environment.
 func startDev(t *testing.T, databaseURL, prefix string, env ...string) *devProcess {
 	t.Helper()
-	cmd := exec.Command(binary(t), "dev", "--http-addr", "127.0.0.1:0", "--db-prefix", prefix, "--data-dir", filepath.Join(t.TempDir(), ".rollcall"))
+	return startDevIn(t, databaseURL, prefix, filepath.Join(t.TempDir(), ".rollcall"), env...)
+}
+
+// startDevIn is startDev with the data dir given.
+func startDevIn(t *testing.T, databaseURL, prefix, dataDir string, env ...string) *devProcess {
+	t.Helper()
+	cmd := exec.Command(binary(t), "dev", "--http-addr", "127.0.0.1:0", "--db-prefix", prefix, "--data-dir", dataDir)
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+databaseURL), env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
