@@ -257,11 +257,13 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	// The design's metrics: events published, consumed and dead-lettered,
 	// handler latency, outbox lag, consumer pending, ERP call latency and
-	// errors, HR -> ERP propagation latency.
+	// errors, HR -> ERP propagation latency; and issue 7's synchronisation
+	// runs (runs finished by status, employees done or failed).
 	for _, m := range []string{
 		"rollcall_events_published_total", "rollcall_events_consumed_total", "rollcall_events_deadlettered_total",
 		"rollcall_event_handler_duration_seconds_bucket", "rollcall_outbox_lag_seconds", "rollcall_consumer_pending_messages",
 		"rollcall_erp_call_duration_seconds_bucket", "rollcall_erp_call_errors_total", "rollcall_sync_propagation_seconds_bucket",
+		"rollcall_sync_runs_total", "rollcall_sync_run_items_total",
 	} {
 		require.True(t, used[m], "the dashboard shows %s", m)
 	}
