@@ -18,6 +18,13 @@ type cli struct {
 	Events eventsCmd `cmd:"" help:"Print the events in the streams, decoded (JSON with --json)."`
 	Erpsim erpsimCmd `cmd:"" help:"Run the stand-in ERP (a development tool)."`
 	Sync   syncCmd   `cmd:"" help:"Connect HR to the ERP, preview and apply synchronisations, follow runs (seed 004)."`
+
+	Invite      inviteCmd      `cmd:"" help:"Invite people, integration users and integrators; list, show, resend and revoke invitations (seeds 000, 001, 003)."`
+	Users       usersCmd       `cmd:"" help:"List and show the tenant's users."`
+	ServiceUser serviceUserCmd `cmd:"" name:"service-user" help:"Create API-only service users and reset their passwords, printing the letter once; show or set their status (seed 002)."`
+	Integrators integratorsCmd `cmd:"" help:"The tenant's integrator: show, dismiss, and the policy of how many may be active (seed 003)."`
+	Partners    partnersCmd    `cmd:"" help:"The registry of certified partners (operator token): register, list, revoke."`
+	DLQ         dlqCmd         `cmd:"" name:"dlq" help:"Dead letters, straight from NATS: list, inspect, replay."`
 }
 
 func main() {

@@ -80,7 +80,7 @@ func (a *syncAPI) setup() error {
 	}
 	if a.client == nil {
 		a.client = syncv1connect.NewSyncServiceClient(&http.Client{Timeout: 5 * time.Minute}, strings.TrimRight(a.URL, "/"),
-			connect.WithInterceptors(syncBearer(a.Token)))
+			connect.WithInterceptors(bearerAuth(a.Token)))
 	}
 	return nil
 }
@@ -111,24 +111,6 @@ func (a *syncAPI) printJSON(m proto.Message) error {
 	}
 	_, err = fmt.Fprintln(a.w(), string(b))
 	return err
-}
-
-// syncBearer sends the administrator's token with every call.
-type syncBearer string
-
-func (b syncBearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", "Bearer "+string(b))
-		return next(ctx, req)
-	}
-}
-
-func (b syncBearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (b syncBearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }
 
 // syncAPIError words an API error for a terminal: the message and, for bad
