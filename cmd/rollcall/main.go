@@ -25,6 +25,7 @@ type cli struct {
 	Integrators integratorsCmd `cmd:"" help:"The tenant's integrator: show, dismiss, and the policy of how many may be active (seed 003)."`
 	Partners    partnersCmd    `cmd:"" help:"The registry of certified partners (operator token): register, list, revoke."`
 	DLQ         dlqCmd         `cmd:"" name:"dlq" help:"Dead letters, straight from NATS: list, inspect, replay."`
+	Demo        demoCmd        `cmd:"" help:"Drive the five seed flows against a running 'rollcall dev' and print what happens, step by step."`
 }
 
 func main() {
