@@ -227,10 +227,18 @@ func TestConnections(t *testing.T) {
 			}
 			return res.Msg.GetConnection(), nil
 		}
-		_, err = rotate("refused-key-0123456789abcdef")
-		require.Equal(t, "api_key", fieldViolation(t, err))
 		var sealedBefore []byte
 		require.NoError(t, r.Pool.QueryRow(ctx, `SELECT key_sealed FROM connections WHERE id = $1`, c.GetConnectionId()).Scan(&sealedBefore))
+		_, err = rotate("refused-key-0123456789abcdef")
+		require.Equal(t, "api_key", fieldViolation(t, err))
+		// The authority is confirmed again for a new key.
+		_, err = r.API.RotateConnectionKey(ctx, synctest.Req(tn.Token, &syncv1.RotateConnectionKeyRequest{
+			TenantId: tn.ID, ConnectionId: c.GetConnectionId(), ApiKey: r.Sim.NewAPIKey(tn.Account)}))
+		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+		require.Contains(t, err.Error(), "authority_confirmed")
+		var sealedAfter []byte
+		require.NoError(t, r.Pool.QueryRow(ctx, `SELECT key_sealed FROM connections WHERE id = $1`, c.GetConnectionId()).Scan(&sealedAfter))
+		require.Equal(t, sealedBefore, sealedAfter, "neither refusal changed the key")
 
 		newKey := r.Sim.NewAPIKey(tn.Account)
 		rotated, err := rotate(newKey)

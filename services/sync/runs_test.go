@@ -3,6 +3,7 @@ package syncsvc_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -267,6 +268,91 @@ func TestRuns(t *testing.T) {
 		require.Contains(t, m.Text, "conflicts won by 24SevenOffice")
 		require.Contains(t, m.Text, "taken from the winning side")
 	})
+	t.Run("CreatesTakeOverWhatWasAddedByHandSinceThePreview", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		u := synctest.Unique()
+		stored, err := r.HR.Put(tn.ID, hrUser("hand."+u+"@example.com", "Hanne", "Hand"))
+		require.NoError(t, err)
+		hand := stored[0]
+		acct := r.Sim.Account(tn.Account)
+		erin, err := acct.Put(erp.Employee{Email: "erin." + u + "@example.com", Firstname: "Erin", Lastname: "Erp", Telefon: "+4797100001"})
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		require.Len(t, p.GetMissingInErp(), 1)
+		require.Len(t, p.GetMissingInHr(), 1)
+		// After the preview each is added by hand on the other side, with a
+		// value that differs.
+		typed, err := acct.Put(erp.Employee{Email: strings.ToUpper(hand.Email), Firstname: "Hanne", Lastname: "Hand-Typed"})
+		require.NoError(t, err)
+		byHand, err := r.HR.Put(tn.ID, hr.User{Email: erin.Email, GivenName: "Erin", FamilyName: "Erp"})
+		require.NoError(t, err)
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(),
+			AddMissingToErp: true, AddMissingToHr: true})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, final.GetRun().GetStatus(), "%v", final.GetFailures())
+		require.Equal(t, 2, acct.Len(), "no second ERP employee for Hanne")
+		got, _ := acct.Employee(typed.ID)
+		require.Equal(t, "Hand", got.Lastname, "the employee typed by hand got HR's values")
+		require.Len(t, r.HR.Users(tn.ID), 2, "no second HR employee for Erin")
+		hrErin, _ := r.HR.User(tn.ID, byHand[0].ID)
+		require.Equal(t, "+4797100001", hrErin.Phone, "the HR employee added by hand got the ERP's values")
+		for hrID, erpID := range map[string]string{hand.ID: typed.ID, byHand[0].ID: erin.ID} {
+			e, err := r.Store.Employee(ctx, tn.ID, hrID)
+			require.NoError(t, err)
+			require.Equal(t, erpID, e.ERPEmployeeID, "linked to the one found by email")
+		}
+	})
+	t.Run("ARefusalFailsOnlyItsEmployeeWithTheOtherSystemsWords", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		u := synctest.Unique()
+		ok, bad := hrUser("ok."+u+"@example.com", "Ola", "Ok"), hrUser("bad."+u+"@example.com", "Bente", "Lang")
+		// HR takes a city longer than the ERP does.
+		bad.Address = &hr.Address{City: strings.Repeat("Langbyen ", 12), CountryCode: "NO"}
+		stored, err := r.HR.Put(tn.ID, ok, bad)
+		require.NoError(t, err)
+		ok, bad = stored[0], stored[1]
+		siri, err := r.Sim.Account(tn.Account).Put(erp.Employee{Email: "siri." + u + "@example.com", Firstname: "Siri", Lastname: "Dahl", Telefon: "+4797200002"})
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		// After the preview HR gives Siri's phone to Ola: HR refuses a second
+		// employee with it.
+		_, err = r.HRClient.Update(ctx, tn.ID, ok.ID, domain.Values{Phone: "+4797200002"}, []domain.Field{domain.FieldPhone})
+		require.NoError(t, err)
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(),
+			AddMissingToErp: true, AddMissingToHr: true})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_PARTIALLY_FAILED, final.GetRun().GetStatus())
+		require.EqualValues(t, 2, final.GetRun().GetCounts().GetFailed())
+		failures := map[syncv1.SyncFailureReason]*syncv1.RunFailure{}
+		for _, f := range final.GetFailures() {
+			failures[f.GetReason()] = f
+		}
+		rejected := failures[syncv1.SyncFailureReason_SYNC_FAILURE_REASON_ERP_REJECTED]
+		require.NotNil(t, rejected, "%v", final.GetFailures())
+		require.Equal(t, bad.ID, rejected.GetEmployee().GetEmployeeId())
+		require.Contains(t, rejected.GetMessage(), "postaddress, zipcode or city: too long", "the ERP's own words")
+		dup := failures[syncv1.SyncFailureReason_SYNC_FAILURE_REASON_DUPLICATE_PHONE]
+		require.NotNil(t, dup, "%v", final.GetFailures())
+		require.Equal(t, siri.ID, dup.GetEmployee().GetErpEmployeeId())
+		require.Contains(t, dup.GetMessage(), "duplicate_phone")
+		require.Contains(t, dup.GetMessage(), "already used by user "+ok.ID, "HR's own words")
+		_, found := r.Sim.Account(tn.Account).EmployeeByEmail(ok.Email)
+		require.True(t, found, "the others are carried out")
+		_, found = r.HR.UserByEmail(tn.ID, siri.Email)
+		require.False(t, found)
+		var failed syncv1.SyncFailed
+		lastSyncEvent(t, r.Stack, "sync.v1."+tn.ID+".employee."+bad.ID+".failed", &failed)
+		require.Equal(t, syncv1.SyncFailureReason_SYNC_FAILURE_REASON_ERP_REJECTED, failed.GetReason())
+		m := mailFor(t, r, run.GetRunId())
+		require.Contains(t, m.Text, "Failed (2)")
+		require.Contains(t, m.Text, bad.Email+"> (HR "+bad.ID+"): the ERP refused the values.")
+		require.Contains(t, m.Text, "postaddress, zipcode or city: too long")
+		require.Contains(t, m.Text, siri.Email+"> (ERP "+siri.ID+"): the phone is used by another HR employee.")
+	})
 	t.Run("AKeyTheERPRefusesMidRunFailsTheRunWithTheReason", func(t *testing.T) {
 		t.Parallel()
 		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100, NoExecutor: true})
@@ -291,6 +377,33 @@ func TestRuns(t *testing.T) {
 		require.Contains(t, m.Text, "The run stopped: the ERP refuses the connection's API key")
 		require.Contains(t, m.Text, "0 of 3 employees to write were done")
 		require.Equal(t, syncv1.ConnectionStatus_CONNECTION_STATUS_PENDING_FIRST_SYNC, connections(t, r, tn)[0].GetStatus(), "a failed first sync does not activate")
+	})
+	t.Run("AnERPThatKeepsFailingFailsItsEmployeesAfterTheRetries", func(t *testing.T) {
+		t.Parallel()
+		r := synctest.NewRuns(t, synctest.RunOptions{Threshold: 100})
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		users, _ := pairs(t, r, tn, 2, 2)
+		siri, err := r.Sim.Account(tn.Account).Put(erp.Employee{Email: "siri." + synctest.Unique() + "@example.com", Firstname: "Siri", Lastname: "Dahl"})
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		r.Sim.SetFaults(erpsim.Faults{Unavailable: -1})
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(), AddMissingToHr: true})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished)
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_PARTIALLY_FAILED, final.GetRun().GetStatus())
+		require.True(t, proto.Equal(&syncv1.SyncCounts{CreatedInHr: 1, Failed: 2}, final.GetRun().GetCounts()), "%v", final.GetRun().GetCounts())
+		var failed []string
+		for _, f := range final.GetFailures() {
+			require.Equal(t, syncv1.SyncFailureReason_SYNC_FAILURE_REASON_ERP_UNAVAILABLE, f.GetReason())
+			failed = append(failed, f.GetEmployee().GetEmployeeId())
+		}
+		require.ElementsMatch(t, []string{users[0].ID, users[1].ID}, failed)
+		require.GreaterOrEqual(t, r.Sim.Stats().Faulted, 2*r.Exec.MaxAttempts, "each tried MaxAttempts times")
+		require.Zero(t, r.Sim.Stats().Updates, "nothing written")
+		_, found := r.HR.UserByEmail(tn.ID, siri.Email)
+		require.True(t, found, "HR, which answers, gets its employee")
+		r.Sim.SetFaults(erpsim.Faults{})
+		require.Contains(t, mailFor(t, r, run.GetRunId()).Text, "the ERP was unavailable")
 	})
 	t.Run("ARateLimitedERPSlowsTheRunDownButFailsNoOne", func(t *testing.T) {
 		t.Parallel()
