@@ -268,6 +268,43 @@ func TestRuns(t *testing.T) {
 		require.Contains(t, m.Text, "conflicts won by 24SevenOffice")
 		require.Contains(t, m.Text, "taken from the winning side")
 	})
+	t.Run("HRsStateWinsButTheERPsIdentificationIsLeftAndAResolutionOverrides", func(t *testing.T) {
+		t.Parallel()
+		tn := r.NewTenant(t)
+		conn := r.Connect(t, tn)
+		u := synctest.Unique()
+		b := hrUser("bo."+u+"@example.com", "Bo", "Berg")
+		b.Phone = "+4793000002"
+		stored, err := r.HR.Put(tn.ID, hrUser("ada."+u+"@example.com", "Ada", "Ahl"), b)
+		require.NoError(t, err)
+		ada, bo := stored[0], stored[1]
+		acct := r.Sim.Account(tn.Account)
+		id := &erp.InternationalID{ID: "01019012345", CountryCode: "NO", Type: "national"}
+		adaE, err := acct.Put(erp.Employee{Email: ada.Email, Firstname: "Ada", Lastname: "Ahl", Telefon: "+4793000001", City: "Bodø", InternationalID: id})
+		require.NoError(t, err)
+		_, err = acct.Put(erp.Employee{Email: bo.Email, Firstname: "Bo", Lastname: "Berg"})
+		require.NoError(t, err)
+		p := previewFirst(t, r, tn, conn.GetConnectionId())
+		require.EqualValues(t, 4, p.GetTotals().GetMissingValues(), "Ada's phone, address and identification; Bo's phone")
+		// HR's state wins, so what HR lacks is cleared in the ERP; but Bo's
+		// phone goes the ERP's way: it has none, so HR's is cleared.
+		run := applyFirst(t, r, tn, &syncv1.ApplyFirstSyncRequest{ConnectionId: conn.GetConnectionId(), PreviewId: p.GetPreviewId(),
+			MissingValues: syncv1.MissingValues_MISSING_VALUES_WINNER,
+			Resolutions:   []*syncv1.Resolution{{EmployeeId: bo.ID, Field: hrv1.EmployeeField_EMPLOYEE_FIELD_PHONE, Winner: syncv1.SyncSide_SYNC_SIDE_ERP}}})
+		final := r.WaitRun(t, tn, run.GetRunId(), synctest.Finished).GetRun()
+		require.Equal(t, syncv1.SyncRunStatus_SYNC_RUN_STATUS_SUCCEEDED, final.GetStatus())
+		require.True(t, proto.Equal(&syncv1.SyncCounts{UpdatedInErp: 1, UpdatedInHr: 1}, final.GetCounts()), "%v", final.GetCounts())
+		got, _ := acct.Employee(adaE.ID)
+		require.Empty(t, got.Telefon, "cleared: HR has none")
+		require.Empty(t, got.City, "cleared: HR has no address")
+		require.Equal(t, id, got.InternationalID, "left: the ERP cannot unset it")
+		hrBo, _ := r.HR.User(tn.ID, bo.ID)
+		require.Empty(t, hrBo.Phone, "the resolution: the ERP's state (none)")
+		m := mailFor(t, r, run.GetRunId())
+		require.Contains(t, m.Text, "Left as they were (1)")
+		require.Contains(t, m.Text, ada.Email+">: "+domain.NoteIdentificationKept)
+		require.Contains(t, m.Text, "conflicts won by HR (1 per-field exceptions); missing values taken from the winning side")
+	})
 	t.Run("CreatesTakeOverWhatWasAddedByHandSinceThePreview", func(t *testing.T) {
 		t.Parallel()
 		tn := r.NewTenant(t)
