@@ -337,8 +337,8 @@ func (s *Service) Revoke(ctx context.Context, by domain.Actor, tenantID, id stri
 
 // Resend issues a new link (the old one dies) and code, with a fresh
 // lifetime, and delivers them before committing.
-func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id string) (*domain.Invitation, error) {
-	return s.reissue(ctx, by, tenantID, id, func(inv *domain.Invitation) error { return inv.Resend(s.Key, s.now()) })
+func (s *Service) Resend(ctx context.Context, by domain.Actor, tenantID, id string, delivery *domain.CodeDelivery) (*domain.Invitation, error) {
+	return s.reissue(ctx, by, tenantID, id, func(inv *domain.Invitation) error { return inv.Resend(s.Key, s.now(), delivery) })
 }
 
 // IssueCode is the inviter sending a new code, which also unlocks.

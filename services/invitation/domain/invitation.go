@@ -563,9 +563,19 @@ func (inv *Invitation) live(now time.Time) error {
 // Resend gives the invitee a new link (the old one dies), the invitation's
 // lifetime afresh, and a new code when the kind has one; it also unlocks.
 // Only a live (pending or locked) invitation can be resent.
-func (inv *Invitation) Resend(key CodeKey, now time.Time) error {
+//
+// delivery, when not nil, changes how the one-time code goes this time
+// (and after): a person's invitation between SMS and to the inviter (SMS
+// needs the invitation's mobile number); an integration user's or an
+// integrator's invitation has no code, so only "none" is accepted.
+func (inv *Invitation) Resend(key CodeKey, now time.Time, delivery *CodeDelivery) error {
 	if err := inv.live(now); err != nil {
 		return err
+	}
+	if delivery != nil && *delivery != inv.CodeDelivery {
+		if err := inv.changeCodeDelivery(*delivery); err != nil {
+			return err
+		}
 	}
 	lifetime, err := Policy{Lifetime: inv.Lifetime}.lifetime()
 	if err != nil {
@@ -582,6 +592,23 @@ func (inv *Invitation) Resend(key CodeKey, now time.Time) error {
 			return err
 		}
 	}
+	return nil
+}
+
+func (inv *Invitation) changeCodeDelivery(d CodeDelivery) error {
+	if inv.Kind != KindMember {
+		return invalid("code_delivery", "only a person's invitation has a one-time code to send another way")
+	}
+	switch d {
+	case CodeBySMS:
+		if inv.Mobile == "" {
+			return invalid("code_delivery", "the invitation has no mobile number to send the code to by SMS")
+		}
+	case CodeToInviter:
+	default:
+		return invalid("code_delivery", "a person's invitation needs the one-time code by SMS or sent to you")
+	}
+	inv.CodeDelivery = d
 	return nil
 }
 

@@ -421,7 +421,7 @@ func TestAcceptFlow(t *testing.T) {
 		t.Parallel()
 		c := create(t, memberForm(), admin())
 		later := t0.Add(6 * 24 * time.Hour)
-		require.NoError(t, c.inv.Resend(key, later))
+		require.NoError(t, c.inv.Resend(key, later, nil))
 		evs := c.inv.Events()
 		require.Len(t, evs, 2)
 		tok := evs[0].(domain.LinkIssued).Token
@@ -433,17 +433,36 @@ func TestAcceptFlow(t *testing.T) {
 		require.NoError(t, c.inv.VerifyCode(tok, code, key, later))
 	})
 
+	t.Run("ResendAnotherWay", func(t *testing.T) {
+		t.Parallel()
+		toMe, sms, none := domain.CodeToInviter, domain.CodeBySMS, domain.CodeNone
+		c := create(t, memberForm(), admin())
+		require.NoError(t, c.inv.Resend(key, t0, &toMe))
+		require.Equal(t, domain.CodeToInviter, c.inv.CodeDelivery)
+		require.NoError(t, c.inv.Resend(key, t0, &sms), "back to SMS: the invitation has a mobile number")
+		require.Equal(t, domain.CodeBySMS, c.inv.CodeDelivery)
+		require.ErrorIs(t, c.inv.Resend(key, t0, &none), domain.ErrInvalid)
+		noMobile := memberForm()
+		noMobile.Mobile, noMobile.CodeDelivery = "", domain.CodeToInviter
+		m := create(t, noMobile, admin())
+		require.ErrorIs(t, m.inv.Resend(key, t0, &sms), domain.ErrInvalid)
+		require.Equal(t, domain.CodeToInviter, m.inv.CodeDelivery, "unchanged")
+		i := create(t, integrationForm(), admin())
+		require.ErrorIs(t, i.inv.Resend(key, t0, &toMe), domain.ErrInvalid)
+		require.NoError(t, i.inv.Resend(key, t0, &none), "naming what it has changes nothing")
+	})
+
 	t.Run("OnlyLiveInvitationsChange", func(t *testing.T) {
 		t.Parallel()
 		c := create(t, memberForm(), admin())
 		require.NoError(t, c.inv.Accept(domain.Acceptance{Token: c.tok, Code: c.code, Method: domain.LoginBankID, ExternalSubject: "b", NewUserID: "u"}, key, t0))
-		require.ErrorIs(t, c.inv.Resend(key, t0), domain.ErrNotPending)
+		require.ErrorIs(t, c.inv.Resend(key, t0, nil), domain.ErrNotPending)
 		require.ErrorIs(t, c.inv.Revoke(domain.RevokedByAdmin, admin(), "", t0), domain.ErrNotPending)
 		require.ErrorIs(t, c.inv.IssueCode(key, t0), domain.ErrNotPending)
 		e := create(t, memberForm(), admin())
 		require.True(t, e.inv.Expire(e.inv.ExpiresAt))
 		require.False(t, e.inv.Expire(e.inv.ExpiresAt), "expiring twice changes nothing")
-		require.ErrorIs(t, e.inv.Resend(key, e.inv.ExpiresAt), domain.ErrNotPending)
+		require.ErrorIs(t, e.inv.Resend(key, e.inv.ExpiresAt, nil), domain.ErrNotPending)
 	})
 }
 

@@ -185,13 +185,19 @@ func (c *Connect) RevokeInvitation(ctx context.Context, req *connect.Request[inv
 	return connect.NewResponse(&invitationv1.RevokeInvitationResponse{Invitation: InvitationToProto(inv)}), nil
 }
 
-// ResendInvitation issues a new link and code.
+// ResendInvitation issues a new link and code (by another delivery when
+// the request names one).
 func (c *Connect) ResendInvitation(ctx context.Context, req *connect.Request[invitationv1.ResendInvitationRequest]) (*connect.Response[invitationv1.ResendInvitationResponse], error) {
 	by, err := c.actor(ctx, req.Header())
 	if err != nil {
 		return nil, err
 	}
-	inv, err := c.App.Resend(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId())
+	var delivery *domain.CodeDelivery
+	if req.Msg.CodeDelivery != nil {
+		d := domain.CodeDelivery(req.Msg.GetCodeDelivery())
+		delivery = &d
+	}
+	inv, err := c.App.Resend(ctx, by, req.Msg.GetTenantId(), req.Msg.GetInvitationId(), delivery)
 	if err != nil {
 		return nil, c.fail(ctx, err)
 	}

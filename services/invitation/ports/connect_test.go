@@ -73,21 +73,22 @@ func (nobody) SetInitialPassword(context.Context, string, string, string, string
 }
 
 type outbox struct {
-	mu   sync.Mutex
-	tok  domain.Token
-	code domain.Code
+	mu      sync.Mutex
+	tok     domain.Token
+	code    domain.Code
+	codeVia domain.CodeDelivery // how the last code went
 }
 
-func (o *outbox) Invitation(_ context.Context, _ app.Tenant, _ *domain.Invitation, tok domain.Token, code domain.Code) error {
+func (o *outbox) Invitation(_ context.Context, _ app.Tenant, inv *domain.Invitation, tok domain.Token, code domain.Code) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.tok, o.code = tok, code
+	o.tok, o.code, o.codeVia = tok, code, inv.CodeDelivery
 	return nil
 }
-func (o *outbox) Code(_ context.Context, _ app.Tenant, _ *domain.Invitation, code domain.Code) error {
+func (o *outbox) Code(_ context.Context, _ app.Tenant, inv *domain.Invitation, code domain.Code) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.code = code
+	o.code, o.codeVia = code, inv.CodeDelivery
 	return nil
 }
 
@@ -200,6 +201,42 @@ func TestOverHTTP(t *testing.T) {
 		got, err := b.client.GetInvitation(ctx, as("admin-token", &invitationv1.GetInvitationRequest{TenantId: b.tenant, InvitationId: inv.InvitationId}))
 		require.NoError(t, err)
 		require.Equal(t, invitationv1.InvitationStatus_INVITATION_STATUS_ACCEPTED, got.Msg.Invitation.Status)
+	})
+
+	// Seed 001: when the SMS does not arrive, the admin sends the code to
+	// himself instead; the choice sticks for later codes.
+	t.Run("ResendAnotherWay", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		ctx := context.Background()
+		created, err := b.client.CreateInvitation(ctx, as("admin-token", b.form()))
+		require.NoError(t, err)
+		id := created.Msg.GetInvitation().GetInvitationId()
+		require.Equal(t, domain.CodeBySMS, b.sent.codeVia)
+		toMe := invitationv1.CodeDelivery_CODE_DELIVERY_TO_INVITER
+		res, err := b.client.ResendInvitation(ctx, as("admin-token", &invitationv1.ResendInvitationRequest{TenantId: b.tenant, InvitationId: id, CodeDelivery: &toMe}))
+		require.NoError(t, err)
+		require.Equal(t, toMe, res.Msg.GetInvitation().GetCodeDelivery())
+		require.Equal(t, domain.CodeToInviter, b.sent.codeVia, "the new code went to the inviter")
+		_, err = b.client.IssueNewCode(ctx, as("admin-token", &invitationv1.IssueNewCodeRequest{TenantId: b.tenant, InvitationId: id}))
+		require.NoError(t, err)
+		require.Equal(t, domain.CodeToInviter, b.sent.codeVia, "and so do later ones")
+		got, err := b.client.GetInvitation(ctx, as("admin-token", &invitationv1.GetInvitationRequest{TenantId: b.tenant, InvitationId: id}))
+		require.NoError(t, err)
+		require.Equal(t, toMe, got.Msg.GetInvitation().GetCodeDelivery(), "stored")
+		// Without it, the delivery stays.
+		_, err = b.client.ResendInvitation(ctx, as("admin-token", &invitationv1.ResendInvitationRequest{TenantId: b.tenant, InvitationId: id}))
+		require.NoError(t, err)
+		require.Equal(t, domain.CodeToInviter, b.sent.codeVia)
+		// NONE is refused for a person, and nothing changes.
+		none := invitationv1.CodeDelivery_CODE_DELIVERY_NONE
+		tok := b.sent.tok
+		_, err = b.client.ResendInvitation(ctx, as("admin-token", &invitationv1.ResendInvitationRequest{TenantId: b.tenant, InvitationId: id, CodeDelivery: &none}))
+		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+		require.Equal(t, "code_delivery", violationField(t, err))
+		require.Equal(t, tok, b.sent.tok, "no new link was sent")
+		_, err = b.client.OpenInvitation(ctx, as("", &invitationv1.OpenInvitationRequest{Token: string(tok)}))
+		require.NoError(t, err, "the link still works")
 	})
 
 	t.Run("ErrorsNameTheProblem", func(t *testing.T) {

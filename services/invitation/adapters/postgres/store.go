@@ -240,12 +240,12 @@ UPDATE invitations SET status = $3, token_hash = $4, expires_at = $5, code_hash 
   first_name = $20, last_name = $21,
   code_attempts = $8, code_requests = $9, last_code_sent_at = $10, accepted_at = $11, user_id = $12,
   login_method = $13, external_subject = $14, revoked_at = $15, revoke_reason = $16, revoked_by = $17,
-  superseded_by = $19, version = version + 1
+  superseded_by = $19, code_delivery = $22, version = version + 1
 WHERE tenant_id = $1 AND id = $2 AND version = $18`,
 		inv.TenantID, inv.ID, string(inv.Status), inv.TokenHash, inv.ExpiresAt, inv.CodeHash,
 		nullTime(inv.CodeExpiresAt), inv.CodeAttempts, inv.CodeRequests, nullTime(inv.LastCodeSentAt),
 		nullTime(inv.AcceptedAt), inv.UserID, inv.LoginMethod, inv.ExternalSubject, nullTime(inv.RevokedAt),
-		inv.RevokeReason, revokedBy, inv.Version, inv.SupersededBy, inv.FirstName, inv.LastName)
+		inv.RevokeReason, revokedBy, inv.Version, inv.SupersededBy, inv.FirstName, inv.LastName, inv.CodeDelivery)
 	if err != nil {
 		return fmt.Errorf("invitation store: update: %w", err)
 	}
