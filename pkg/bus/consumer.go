@@ -51,19 +51,32 @@ func Typed[T any, PT interface {
 	proto.Message
 }](fn func(ctx context.Context, m *Message, ev PT) error) Handler {
 	return func(ctx context.Context, m *Message) error {
-		ev := PT(new(T))
-		want := TypeOf(ev)
-		if m.Type != "" && m.Type != want {
-			return Permanentf("unexpected event type %q, want %q", m.Type, want)
-		}
-		if err := proto.Unmarshal(m.Data, ev); err != nil {
-			return Permanentf("undecodable %s: %v", want, err)
-		}
-		if err := protovalidate.Validate(ev); err != nil {
-			return Permanentf("invalid %s: %v", want, err)
+		ev, err := decode[T, PT](m)
+		if err != nil {
+			return err
 		}
 		return fn(ctx, m, ev)
 	}
+}
+
+// decode is Typed's check of one message: its type, its payload and the
+// event's rules; a failure is permanent.
+func decode[T any, PT interface {
+	*T
+	proto.Message
+}](m *Message) (PT, error) {
+	ev := PT(new(T))
+	want := TypeOf(ev)
+	if m.Type != "" && m.Type != want {
+		return nil, Permanentf("unexpected event type %q, want %q", m.Type, want)
+	}
+	if err := proto.Unmarshal(m.Data, ev); err != nil {
+		return nil, Permanentf("undecodable %s: %v", want, err)
+	}
+	if err := protovalidate.Validate(ev); err != nil {
+		return nil, Permanentf("invalid %s: %v", want, err)
+	}
+	return ev, nil
 }
 
 // ConsumerConfig describes one durable pull consumer and its handler.
@@ -71,7 +84,13 @@ type ConsumerConfig struct {
 	Stream         string
 	Durable        string
 	FilterSubjects []string
-	Handler        Handler
+	// Handler handles one message at a time. Set it or BatchHandler.
+	Handler Handler
+	// BatchHandler, instead of Handler, is given the messages that have
+	// arrived together (up to MaxBatch) and answers for each one: a
+	// consumer that commits one transaction for many messages. See
+	// BatchHandler for how its answers are acted on.
+	BatchHandler BatchHandler
 
 	// MaxDeliver bounds deliveries before dead-lettering (default 5).
 	MaxDeliver int
@@ -86,11 +105,18 @@ type ConsumerConfig struct {
 	// BatchSize is how many messages the client buffers (default 16; keep it
 	// small for slow handlers so buffered messages do not time out).
 	BatchSize int
+	// MaxBatch bounds the messages given to one BatchHandler call (default
+	// BatchSize). A call takes whatever has arrived, so batches grow with
+	// the load and a lone message is handled at once.
+	MaxBatch int
+	// BatchConcurrency is how many BatchHandler calls run at once (default
+	// 1). While they all run, arriving messages gather into the next batch.
+	BatchConcurrency int
 }
 
 func (c *ConsumerConfig) setDefaults() error {
-	if c.Stream == "" || c.Durable == "" || c.Handler == nil {
-		return errors.New("bus: consumer needs Stream, Durable and Handler")
+	if c.Stream == "" || c.Durable == "" || (c.Handler == nil) == (c.BatchHandler == nil) {
+		return errors.New("bus: consumer needs Stream, Durable and one of Handler or BatchHandler")
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 5
@@ -106,6 +132,12 @@ func (c *ConsumerConfig) setDefaults() error {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = 16
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = c.BatchSize
+	}
+	if c.BatchConcurrency <= 0 {
+		c.BatchConcurrency = 1
 	}
 	return nil
 }
@@ -138,6 +170,7 @@ type Runner struct {
 	closing   bool
 
 	contexts []jetstream.ConsumeContext
+	batchers []*batcher
 	subs     []*nats.Subscription
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -196,7 +229,13 @@ func (r *Runner) Start(ctx context.Context) error {
 			return fmt.Errorf("bus: advisory subscription %s/%s: %w", c.Stream, c.Durable, err)
 		}
 		r.subs = append(r.subs, sub)
-		cc, err := cons.Consume(r.handle(bg, c),
+		var handler jetstream.MessageHandler
+		if c.BatchHandler != nil {
+			handler = r.batches(bg, c)
+		} else {
+			handler = r.handle(bg, c)
+		}
+		cc, err := cons.Consume(handler,
 			jetstream.PullMaxMessages(c.BatchSize),
 			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 				if !errors.Is(err, jetstream.ErrNoHeartbeat) || r.nc.IsConnected() {
@@ -248,6 +287,18 @@ func (r *Runner) stopLocked(ctx context.Context) error {
 			err = fmt.Errorf("bus: drain consumers: %w", ctx.Err())
 		}
 	}
+	// Every buffered message has reached its batcher by now: handle them
+	// and wait for the batches in flight.
+	for _, b := range r.batchers {
+		close(b.quit)
+	}
+	for _, b := range r.batchers {
+		select {
+		case <-b.done:
+		case <-ctx.Done():
+			err = fmt.Errorf("bus: drain consumers: %w", ctx.Err())
+		}
+	}
 	r.closingMu.Lock()
 	r.closing = true
 	r.closingMu.Unlock()
@@ -277,17 +328,7 @@ func (r *Runner) reportPending(ctx context.Context, cons jetstream.Consumer, c *
 func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.MessageHandler {
 	return func(msg jetstream.Msg) {
 		m := toMessage(msg)
-		ctx := otel.GetTextMapPropagator().Extract(bg, HeaderCarrier(msg.Headers()))
-		ctx, span := tracer().Start(ctx, "process "+orDefault(m.Type, m.Subject),
-			trace.WithSpanKind(trace.SpanKindConsumer),
-			trace.WithAttributes(
-				attribute.String("messaging.system", "nats"),
-				attribute.String("messaging.operation.type", "process"),
-				attribute.String("messaging.destination.name", m.Subject),
-				attribute.String("messaging.consumer.group.name", c.Durable),
-				attribute.String("messaging.message.id", m.ID),
-				attribute.Int64("messaging.nats.delivered", int64(m.NumDelivered)),
-			))
+		ctx, span := r.startSpan(bg, c, msg, m)
 		defer span.End()
 
 		if m.NumDelivered > uint64(c.MaxDeliver) {
@@ -297,37 +338,60 @@ func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.Message
 		start := time.Now()
 		err := r.runHandler(ctx, c, msg, m)
 		metricHandlerSeconds.WithLabelValues(c.Stream, c.Durable).Observe(time.Since(start).Seconds())
-		log := r.log.With("stream", c.Stream, "consumer", c.Durable, "subject", m.Subject, "event_id", m.ID, "delivered", m.NumDelivered)
-
-		if err == nil {
-			if aerr := msg.Ack(); aerr != nil {
-				log.WarnContext(ctx, "ack failed; the message will be redelivered", "error", aerr)
-			}
-			metricConsumed.WithLabelValues(c.Stream, c.Durable, "ack").Inc()
-			return
-		}
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-
-		if IsPermanent(err) || m.NumDelivered >= uint64(c.MaxDeliver) {
-			reason := err.Error()
-			if !IsPermanent(err) {
-				reason = fmt.Sprintf("gave up after %d deliveries: %s", m.NumDelivered, reason)
-			}
-			r.park(ctx, c, msg, m, reason)
-			return
-		}
-		delay := c.delay(m.NumDelivered)
-		var ra *RetryAfterError
-		if errors.As(err, &ra) && ra.After > delay {
-			delay = ra.After
-		}
-		if nerr := msg.NakWithDelay(delay); nerr != nil {
-			log.WarnContext(ctx, "nak failed; the message is redelivered after the ack wait", "error", nerr)
-		}
-		log.InfoContext(ctx, "handler failed; will retry", "error", err, "delay", delay)
-		metricConsumed.WithLabelValues(c.Stream, c.Durable, "retry").Inc()
+		r.settle(ctx, c, msg, m, span, err)
 	}
+}
+
+// startSpan starts the consumer span of one message, continuing the trace
+// its headers carry.
+func (r *Runner) startSpan(bg context.Context, c *ConsumerConfig, msg jetstream.Msg, m *Message) (context.Context, trace.Span) {
+	ctx := otel.GetTextMapPropagator().Extract(bg, HeaderCarrier(msg.Headers()))
+	return tracer().Start(ctx, "process "+orDefault(m.Type, m.Subject),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", m.Subject),
+			attribute.String("messaging.consumer.group.name", c.Durable),
+			attribute.String("messaging.message.id", m.ID),
+			attribute.Int64("messaging.nats.delivered", int64(m.NumDelivered)),
+		))
+}
+
+// settle acts on a handler's verdict on one message: nil acks it, a
+// permanent error (or the last delivery's error) parks it in the
+// dead-letter stream, anything else naks it with the back-off delay (or
+// the RetryAfter asked for, when longer).
+func (r *Runner) settle(ctx context.Context, c *ConsumerConfig, msg jetstream.Msg, m *Message, span trace.Span, err error) {
+	if err == nil {
+		if aerr := msg.Ack(); aerr != nil {
+			r.log.WarnContext(ctx, "ack failed; the message will be redelivered", "stream", c.Stream, "consumer", c.Durable, "subject", m.Subject, "event_id", m.ID, "error", aerr)
+		}
+		metricConsumed.WithLabelValues(c.Stream, c.Durable, "ack").Inc()
+		return
+	}
+	log := r.log.With("stream", c.Stream, "consumer", c.Durable, "subject", m.Subject, "event_id", m.ID, "delivered", m.NumDelivered)
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+
+	if IsPermanent(err) || m.NumDelivered >= uint64(c.MaxDeliver) {
+		reason := err.Error()
+		if !IsPermanent(err) {
+			reason = fmt.Sprintf("gave up after %d deliveries: %s", m.NumDelivered, reason)
+		}
+		r.park(ctx, c, msg, m, reason)
+		return
+	}
+	delay := c.delay(m.NumDelivered)
+	var ra *RetryAfterError
+	if errors.As(err, &ra) && ra.After > delay {
+		delay = ra.After
+	}
+	if nerr := msg.NakWithDelay(delay); nerr != nil {
+		log.WarnContext(ctx, "nak failed; the message is redelivered after the ack wait", "error", nerr)
+	}
+	log.InfoContext(ctx, "handler failed; will retry", "error", err, "delay", delay)
+	metricConsumed.WithLabelValues(c.Stream, c.Durable, "retry").Inc()
 }
 
 // park moves m to the dead-letter stream and terminates it. If the

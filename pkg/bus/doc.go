@@ -5,7 +5,11 @@
 // to the event id for broker-side de-duplication, W3C trace context in
 // lowercase headers), publishing, and a durable pull-consumer Runner with
 // explicit acks, back-off, InProgress heart-beats for slow handlers and
-// dead-lettering of messages that cannot or will not be processed.
+// dead-lettering of messages that cannot or will not be processed. A
+// consumer's handler takes one message at a time (Handler, Typed) or the
+// messages that arrived together (BatchHandler, TypedBatch: one transaction
+// for many, with a verdict per message, so one bad message is dead-lettered
+// or retried alone).
 //
 // It is not where effects become idempotent: the broker only de-duplicates
 // within its duplicate window, so consumers record processed event ids with the
