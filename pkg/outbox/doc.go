@@ -1,6 +1,8 @@
 // Package outbox makes "state changed" and "event published" one atomic fact.
 //
-// A use case calls Append inside the same transaction that changes its state;
+// A use case calls Append (or AppendBatch for many events in one statement,
+// or QueueAppendBatch to send them in the round trip of its own pipelined
+// statements) inside the same transaction that changes its state;
 // the Relay later publishes every committed row to JetStream and marks it
 // published. The relay never tracks a high-water mark, so a row whose
 // transaction committed after a row with a larger id is still found, and a
