@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -78,9 +79,11 @@ func (e Event) validate() error {
 }
 
 // ValidSubject checks that s is a literal NATS subject: non-empty tokens, no
-// wildcards, no white space.
+// wildcards, no white space, and nothing the server's file store calls a
+// corrupt subject when it recovers (NUL, invalid UTF-8, U+FFFD).
 func ValidSubject(s string) error {
-	if s == "" || strings.ContainsAny(s, " \t\r\n*>") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
+	if s == "" || strings.ContainsAny(s, subjectUnsafe) || !utf8.ValidString(s) ||
+		strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
 		return fmt.Errorf("%w: bad subject %q", ErrInvalidEvent, s)
 	}
 	return nil
@@ -114,15 +117,20 @@ func (e Event) Msg(ctx context.Context) (*nats.Msg, error) {
 	return &nats.Msg{Subject: e.Subject, Header: h, Data: e.Data}, nil
 }
 
-// Token makes s safe as one NATS subject token: dots, spaces and wildcards
-// become underscores. Tenant and aggregate ids are UUIDs and pass unchanged.
+// subjectUnsafe are the characters no subject token may hold: the
+// separator's neighbours the server refuses (white space it splits on,
+// wildcards) and those its file store calls corrupt (NUL, U+FFFD).
+const subjectUnsafe = " \t\r\n\f*>\x00\uFFFD"
+
+// Token makes s safe as one NATS subject token: dots, white space,
+// wildcards, NUL and bytes that are not UTF-8 become underscores. Tenant
+// and aggregate ids are UUIDs and pass unchanged.
 func Token(s string) string {
 	if s == "" {
 		return "_"
 	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '.', ' ', '\t', '\r', '\n', '*', '>':
+	return strings.Map(func(r rune) rune { // invalid UTF-8 arrives as U+FFFD
+		if r == '.' || strings.ContainsRune(subjectUnsafe, r) {
 			return '_'
 		}
 		return r
