@@ -3,6 +3,7 @@ package syncsvc_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -28,7 +29,14 @@ type benchResult struct {
 	throughput, rawRate float64
 	p50, p99            time.Duration
 	offered             int
-	err                 error
+	// Where the throughput phase's time went: every change published
+	// (acked by JetStream), every change taken in (acked by the consumer),
+	// every employee's last version in the ERP; and the CPU this process
+	// used meanwhile (the embedded NATS server, the stand-in ERP and the
+	// service), and that of the Postgres backends serving its database.
+	published, ingested, applied time.Duration
+	cpu, pgCPU                   time.Duration
+	err                          error
 }
 
 var (
@@ -57,9 +65,67 @@ func BenchmarkHRToERP(b *testing.B) {
 	if !first {
 		return
 	}
-	fmt.Fprintf(os.Stdout, "hr_to_erp detail: erp_writes_in_throughput_phase=%d latency_phase_changes=%d at %d/s offered\n", r.writes, r.offered, 1000)
+	fmt.Fprintf(os.Stdout, "hr_to_erp detail: erp_writes_in_throughput_phase=%d published_ms=%.0f ingested_ms=%.0f applied_ms=%.0f process_cpu_ms=%.0f postgres_cpu_ms=%.0f latency_phase_changes=%d at %d/s offered\n",
+		r.writes, ms(r.published), ms(r.ingested), ms(r.applied), ms(r.cpu), ms(r.pgCPU), r.offered, 1000)
 	fmt.Fprintf(os.Stdout, "hr_to_erp events=%d throughput_eps=%.0f p50_ms=%.1f p99_ms=%.1f nats_publish_eps=%.0f ratio=%.3f\n",
 		r.events, r.throughput, float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000, r.rawRate, r.throughput/r.rawRate)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// ingestedAt polls (every 5 ms, lightly: it is a request to the server)
+// until the consumer has acked
+// every message up to lastSeq of the HR stream, and says when.
+func ingestedAt(ctx context.Context, js jetstream.JetStream, lastSeq uint64, start time.Time) (time.Duration, error) {
+	cons, err := js.Consumer(ctx, bus.StreamHR, "sync-hr-field-changed")
+	if err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if info.AckFloor.Stream >= lastSeq {
+			return time.Since(start), nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("the consumer did not ack up to %d in 2 minutes", lastSeq)
+}
+
+// backendCPU sums the CPU time of the Postgres backends connected to
+// database db (Linux /proc; 0 where it cannot be read). Backends keep
+// their connection for the whole run (the pool holds them), so the
+// difference over a phase is what serving it cost Postgres, apart from its
+// shared WAL writer and checkpointer.
+func backendCPU(db string) time.Duration {
+	dirs, _ := os.ReadDir("/proc")
+	var ticks uint64
+	for _, d := range dirs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		cmd, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
+		if err != nil || !strings.HasPrefix(string(cmd), "postgres: ") || !strings.Contains(string(cmd), " "+db+" ") {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which ends with ')'): utime and stime
+		// are the 14th and 15th of the line.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		k, _ := strconv.ParseUint(f[12], 10, 64)
+		ticks += u + k
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
 }
 
 type sent struct {
@@ -199,19 +265,44 @@ func runHRToERP(b *testing.B) (r benchResult) {
 		want[email(i)] = 1 + perEmployee
 	}
 	done = rec.expect(want)
+	dbName := ""
+	if u, err := url.Parse(s.DBURL); err == nil {
+		dbName = strings.TrimPrefix(u.Path, "/")
+	}
+	cpu0, pg0 := cpuTime(), backendCPU(dbName)
 	start = time.Now()
+	var last jetstream.PubAckFuture
 	for v := 2; v <= 1+perEmployee; v++ {
 		for i := range employees {
-			if _, err := publish(update(i, v)); err != nil {
+			f, err := publish(update(i, v))
+			if err != nil {
 				return benchResult{err: err}
 			}
+			last = f
 		}
+	}
+	var lastSeq uint64
+	select {
+	case ack := <-last.Ok():
+		lastSeq = ack.Sequence
+	case err := <-last.Err():
+		return benchResult{err: err}
+	case <-time.After(time.Minute):
+		return benchResult{err: fmt.Errorf("changes not acknowledged by JetStream")}
+	}
+	<-js.PublishAsyncComplete()
+	r.published = time.Since(start)
+	var err error
+	if r.ingested, err = ingestedAt(ctx, js, lastSeq, start); err != nil {
+		return benchResult{err: err}
 	}
 	if err := wait(done, "throughput"); err != nil {
 		return benchResult{err: err}
 	}
+	r.applied = time.Since(start)
+	r.cpu, r.pgCPU = cpuTime()-cpu0, backendCPU(dbName)-pg0
 	r.events = employees * perEmployee
-	r.throughput = float64(r.events) / time.Since(start).Seconds()
+	r.throughput = float64(r.events) / r.applied.Seconds()
 	rec.mu.Lock()
 	r.writes = rec.writes
 	rec.mu.Unlock()

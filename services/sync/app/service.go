@@ -37,6 +37,16 @@ var (
 // tenant's.
 var ErrUnknownConnection = errors.New("unknown connection")
 
+// ErrInvalidChange is a change the store refused for what it is (a value
+// out of the store's range, a constraint it breaks): retrying it cannot
+// help.
+var ErrInvalidChange = errors.New("the store refused the change")
+
+// ErrStoreRefused is a group of changes the store answered with an error
+// (as opposed to not answering): one of them may be at fault, so each is
+// tried apart.
+var ErrStoreRefused = errors.New("the store refused the changes")
+
 // Service takes in HR changes.
 type Service struct {
 	Store    Store
@@ -46,96 +56,94 @@ type Service struct {
 	Coalesce time.Duration
 	// Due is called after a change was stored (wakes the propagator).
 	Due func(after time.Duration)
-
-	// Changes arriving while a batch commits form the next batch (group
-	// commit): one transaction, one fsync, for all of them.
-	mu       sync.Mutex
-	queue    []applyReq
-	flushing bool
 }
 
-type applyReq struct {
-	c    Change
-	done chan applyRes
-}
-
-type applyRes struct {
-	changed bool
-	err     error
-}
-
-// maxBatch bounds the changes committed together.
-const maxBatch = 256
-
-// FieldChanged merges one HR change. An unknown tenant or connection is
-// returned wrapped in erp.ErrNoConnection or ErrUnknownConnection (the
-// caller dead-letters it); a duplicate or older change is a no-op.
+// FieldChanged merges one HR change (FieldChangedBatch of one).
 func (s *Service) FieldChanged(ctx context.Context, c Change) error {
-	var (
-		conn erp.Connection
-		err  error
-	)
-	if c.ConnectionID != "" {
-		conn, err = s.Resolver.ConnectionByID(ctx, c.TenantID, c.ConnectionID)
-		if errors.Is(err, erp.ErrNoConnection) {
-			return fmt.Errorf("%w: %w", ErrUnknownConnection, err)
+	return s.FieldChangedBatch(ctx, []Change{c})[0]
+}
+
+// FieldChangedBatch merges HR changes that arrived together, in one
+// transaction, and answers for each: nil when it is stored (or was a
+// duplicate, or older than what is stored: no effect); an unknown tenant or
+// connection wrapped in erp.ErrNoConnection or ErrUnknownConnection, and a
+// change the store refuses in ErrInvalidChange (the caller dead-letters
+// those); any other error is worth a retry. A change that fails never
+// fails the others: when the store refuses the group, it is split until the
+// change at fault stands alone.
+func (s *Service) FieldChangedBatch(ctx context.Context, cs []Change) []error {
+	errs := make([]error, len(cs))
+	type connKey struct{ tenant, conn string }
+	conns := map[connKey]resolvedConn{}
+	ok := make([]Change, 0, len(cs))
+	idx := make([]int, 0, len(cs))
+	for i, c := range cs {
+		k := connKey{c.TenantID, c.ConnectionID}
+		r, seen := conns[k]
+		if !seen {
+			r = s.resolve(ctx, c)
+			conns[k] = r
 		}
-	} else {
-		conn, err = s.Resolver.Connection(ctx, c.TenantID)
+		if r.err != nil {
+			errs[i] = r.err
+			continue
+		}
+		c.ConnectionID = r.id
+		ok, idx = append(ok, c), append(idx, i)
 	}
-	if err != nil {
-		return err
+	changed := false
+	for j, err := range s.apply(context.WithoutCancel(ctx), ok, &changed) {
+		errs[idx[j]] = err
 	}
-	c.ConnectionID = conn.ID
-	req := applyReq{c: c, done: make(chan applyRes, 1)}
-	s.mu.Lock()
-	s.queue = append(s.queue, req)
-	lead := !s.flushing
-	s.flushing = true
-	s.mu.Unlock()
-	if lead {
-		s.flush(ctx)
-	}
-	res := <-req.done
-	if res.err != nil {
-		return res.err
-	}
-	if res.changed && s.Due != nil {
+	if changed && s.Due != nil {
 		s.Due(s.Coalesce)
 	}
-	return nil
+	return errs
 }
 
-// flush commits one batch of queued changes; when more are queued by then
-// it hands the next batch to a goroutine, so no caller waits for changes
-// queued after its own.
-func (s *Service) flush(ctx context.Context) {
-	s.mu.Lock()
-	n := min(len(s.queue), maxBatch)
-	batch := s.queue[:n:n]
-	s.queue = s.queue[n:]
-	s.mu.Unlock()
-	if n > 0 {
-		cs := make([]Change, len(batch))
-		for i, r := range batch {
-			cs[i] = r.c
+// resolvedConn is the connection a change goes through, or why it has none.
+type resolvedConn struct {
+	id  string
+	err error
+}
+
+func (s *Service) resolve(ctx context.Context, c Change) (r resolvedConn) {
+	var conn erp.Connection
+	if c.ConnectionID != "" {
+		conn, r.err = s.Resolver.ConnectionByID(ctx, c.TenantID, c.ConnectionID)
+		if errors.Is(r.err, erp.ErrNoConnection) {
+			r.err = fmt.Errorf("%w: %w", ErrUnknownConnection, r.err)
 		}
-		changed, err := s.Store.ApplyChanges(context.WithoutCancel(ctx), cs, s.Coalesce)
-		for i, r := range batch {
-			res := applyRes{err: err}
-			if err == nil {
-				res.changed = changed[i]
-			}
-			r.done <- res
+	} else {
+		conn, r.err = s.Resolver.Connection(ctx, c.TenantID)
+	}
+	r.id = conn.ID
+	return r
+}
+
+// apply stores cs in one transaction; when the store refuses the group it
+// splits it in halves, so a change at fault ends up alone with its error
+// and the others are stored (a handful of transactions, not one each).
+func (s *Service) apply(ctx context.Context, cs []Change, changed *bool) []error {
+	errs := make([]error, len(cs))
+	if len(cs) == 0 {
+		return errs
+	}
+	got, err := s.Store.ApplyChanges(ctx, cs, s.Coalesce)
+	if err == nil {
+		for _, c := range got {
+			*changed = *changed || c
 		}
+		return errs
 	}
-	s.mu.Lock()
-	more := len(s.queue) > 0
-	s.flushing = more
-	s.mu.Unlock()
-	if more {
-		go s.flush(context.WithoutCancel(ctx))
+	if len(cs) > 1 && (errors.Is(err, ErrInvalidChange) || errors.Is(err, ErrStoreRefused)) {
+		h := len(cs) / 2
+		return append(s.apply(ctx, cs[:h], changed), s.apply(ctx, cs[h:], changed)...)
 	}
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
 }
 
 // Propagator brings due employees up to date in their ERP, Concurrency at
@@ -151,8 +159,15 @@ type Propagator struct {
 	Store    Store
 	Resolver erp.Resolver
 	Log      *slog.Logger
-	// Concurrency is the number of employees in flight (default 8).
+	// Concurrency is the number of employees whose ERP calls run at once
+	// (default 8).
 	Concurrency int
+	// Pipeline bounds the employees leased and not yet recorded: queued for
+	// a worker, in a worker, or waiting for their outcome's commit (default
+	// 8 x Concurrency, at least 2 x). Leasing and recording are round trips
+	// that take longer than an ERP call to the stand-in, so a pipeline only
+	// twice the concurrency kept the workers idle most of the time.
+	Pipeline int
 	// Lease bounds one employee's propagation before another replica may
 	// take it over (default 2m; longer than the ERP timeout times the calls).
 	Lease time.Duration
@@ -174,6 +189,12 @@ type Propagator struct {
 func (p *Propagator) defaults() {
 	if p.Concurrency <= 0 {
 		p.Concurrency = 8
+	}
+	if p.Pipeline <= 0 {
+		p.Pipeline = 8 * p.Concurrency
+	}
+	if p.Pipeline < 2*p.Concurrency {
+		p.Pipeline = 2 * p.Concurrency
 	}
 	if p.Lease <= 0 {
 		p.Lease = 2 * time.Minute
@@ -281,15 +302,14 @@ func (p *Propagator) settle(ctx context.Context, done []Outcome, limit int) []Jo
 // (which carries their events), and each groups whatever arrived while its
 // previous transaction ran.
 //
-// Up to Concurrency attempts run at once; up to as many more employees
-// are leased ahead and queued here, so a worker that finishes starts the
-// next one at once instead of waiting for a lease transaction. Leased,
-// queued, running and unrecorded employees together never exceed
-// 2 x Concurrency.
+// Up to Concurrency attempts run at once; more employees are leased ahead
+// and queued here, so a worker that finishes starts the next one at once
+// instead of waiting for a lease transaction. Leased, queued, running and
+// unrecorded employees together never exceed Pipeline.
 func (p *Propagator) loop(ctx context.Context) {
 	defer close(p.done)
 	var (
-		limit    = 2 * p.Concurrency
+		limit    = p.Pipeline
 		results  = make(chan Outcome, p.Concurrency) // never blocks: at most Concurrency run
 		toRecord = make(chan Outcome, limit)         // never blocks: bounded by limit
 		recorded = make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/inbox"
 	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
 	"rollcall.dev/services/sync/app"
 	"rollcall.dev/services/sync/domain"
@@ -22,12 +23,20 @@ func FieldChangedSubject(tenantID, employeeID string) string {
 	return "hr.v1." + tenantID + ".employee." + employeeID + ".changed"
 }
 
-// FieldChanged consumes HR's changes. The handler only merges the change
-// into the employee's HR state (one short transaction, de-duplicated by the
-// inbox) and acks; the ERP is written by the propagator, so an ERP outage
-// never holds up the stream and never dead-letters a change. Undecodable or
-// invalid events, a subject that does not match the payload, and an unknown
-// tenant or connection are dead-lettered with the reason.
+// FieldChanged consumes HR's changes in batches: the changes that arrived
+// together are merged into their employees' HR state in one short
+// transaction (de-duplicated by the inbox) and then acked, each by its own
+// verdict; the ERP is written by the propagator, so an ERP outage never
+// holds up the stream and never dead-letters a change. Undecodable or
+// invalid events, a subject that does not match the payload, an unknown
+// tenant or connection, and a change the store refuses are dead-lettered
+// with the reason, on their own: the rest of their batch is stored.
+//
+// One batch at a time: while it commits, the next gathers (up to 2,048
+// changes), so a burst costs a few transactions, and the changes of one
+// employee commit in the order JetStream delivered them: versions make any
+// order safe, and this one also means a change published earlier is never
+// stored later, so the ERP is not shown an older state after a newer one.
 func FieldChanged(svc *app.Service) bus.ConsumerConfig {
 	return bus.ConsumerConfig{
 		Stream:         bus.StreamHR,
@@ -35,36 +44,50 @@ func FieldChanged(svc *app.Service) bus.ConsumerConfig {
 		FilterSubjects: []string{FieldChangedSubjects},
 		// Only the database can make the handler fail transiently; give a
 		// database outage most of an hour before parking.
-		MaxDeliver:    60,
-		Backoff:       []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, time.Minute},
-		MaxAckPending: 1024,
-		BatchSize:     64,
-		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *hrv1.FieldChanged) error {
-			if want := FieldChangedSubject(ev.GetTenantId(), ev.GetEmployeeId()); m.Subject != want {
-				return bus.Permanentf("subject %q does not match the event's tenant and employee (want %q)", m.Subject, want)
+		MaxDeliver:       60,
+		Backoff:          []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, time.Minute},
+		MaxAckPending:    8192,
+		BatchSize:        2048,
+		MaxBatch:         2048,
+		BatchConcurrency: 1,
+		BatchHandler: bus.TypedBatch(func(ctx context.Context, ms []*bus.Message, evs []*hrv1.FieldChanged) []error {
+			errs := make([]error, len(ms))
+			cs := make([]app.Change, 0, len(ms))
+			idx := make([]int, 0, len(ms))
+			for i, ev := range evs {
+				m := ms[i]
+				if want := FieldChangedSubject(ev.GetTenantId(), ev.GetEmployeeId()); m.Subject != want {
+					errs[i] = bus.Permanentf("subject %q does not match the event's tenant and employee (want %q)", m.Subject, want)
+					continue
+				}
+				if m.ID == "" {
+					errs[i] = bus.Permanent(inbox.ErrNoEventID)
+					continue
+				}
+				c := ChangeFromProto(ev)
+				c.EventID = m.ID
+				cs, idx = append(cs, c), append(idx, i)
 			}
-			c := ChangeFromProto(ev)
-			c.EventID = m.ID
-			err := svc.FieldChanged(ctx, c)
-			if errors.Is(err, erp.ErrNoConnection) || errors.Is(err, app.ErrUnknownConnection) {
-				return bus.Permanent(err)
+			for j, err := range svc.FieldChangedBatch(ctx, cs) {
+				if errors.Is(err, erp.ErrNoConnection) || errors.Is(err, app.ErrUnknownConnection) || errors.Is(err, app.ErrInvalidChange) {
+					err = bus.Permanent(err)
+				}
+				errs[idx[j]] = err
 			}
-			return err
+			return errs
 		}),
 	}
 }
 
-// FieldChangedConsumers is FieldChanged n times over the same durable
-// consumer: the runner handles each subscription's messages one at a time,
-// and n pull subscriptions sharing the durable (as replicas do) let n
-// changes commit at once. Order between them does not matter: versions
-// decide, under a row lock per employee.
-func FieldChangedConsumers(svc *app.Service, n int) []bus.ConsumerConfig {
-	out := make([]bus.ConsumerConfig, max(n, 1))
-	for i := range out {
-		out[i] = FieldChanged(svc)
-	}
-	return out
+// FieldChangedConsumers returns the FieldChanged consumer. Its second
+// argument (SYNC_CONSUMERS: how many pull subscriptions shared the durable
+// consumer when each handled one message at a time) no longer changes
+// anything: one subscription hands over batches of whatever has arrived,
+// and the batches commit one after the other, in the order JetStream
+// delivered them. Replicas still share the durable consumer; versions
+// decide between them, under a row lock per employee.
+func FieldChangedConsumers(svc *app.Service, _ int) []bus.ConsumerConfig {
+	return []bus.ConsumerConfig{FieldChanged(svc)}
 }
 
 // ChangeFromProto translates a (validated) FieldChanged.

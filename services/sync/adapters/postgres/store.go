@@ -9,10 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"buf.build/go/protovalidate"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"rollcall.dev/pkg/inbox"
 	"rollcall.dev/pkg/outbox"
@@ -55,9 +58,55 @@ func New(db DB, source string) *Store {
 }
 
 // ApplyChanges implements app.Store: one transaction for the batch — the
-// inbox claims, the employees' rows locked in key order, the merge in
-// memory, and the writes sent as one pgx batch.
+// inbox claims and the employees' rows locked in key order in the round
+// trip that begins it, the merge in memory, then one statement inserting
+// the new employees and one updating the others. A refusal by Postgres is
+// wrapped in app.ErrStoreRefused, or app.ErrInvalidChange when it can only
+// be the data's fault, so the caller can find the change at fault.
 func (s *Store) ApplyChanges(ctx context.Context, cs []app.Change, delay time.Duration) ([]bool, error) {
+	for _, c := range cs {
+		if c.EventID == "" {
+			return nil, fmt.Errorf("%w: %w", app.ErrInvalidChange, inbox.ErrNoEventID)
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		changed, err := s.applyChanges(ctx, cs, delay)
+		// Two transactions creating the same employee at once: the one
+		// that lost saw no row, and merged into nothing. Run it again; it
+		// now finds the row and locks it.
+		if errors.Is(err, errCreatedMeanwhile) && attempt < 5 {
+			continue
+		}
+		return changed, classify(err)
+	}
+}
+
+// errCreatedMeanwhile: an employee this transaction was creating was
+// created by another transaction first.
+var errCreatedMeanwhile = errors.New("sync store: an employee was created by a concurrent transaction")
+
+// classify marks what Postgres refused: a data exception (class 22) or a
+// broken integrity constraint (class 23) other than a unique violation (a
+// race, not the data) can only be the changes' fault; anything else it
+// answered may be too. Errors without an answer (connection lost,
+// cancelled) stay as they are.
+func classify(err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case err == nil, errors.Is(err, app.ErrInvalidChange), errors.Is(err, app.ErrStoreRefused):
+		return err
+	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || (strings.HasPrefix(pe.Code, "23") && pe.Code != "23505")):
+		return fmt.Errorf("%w: %w", app.ErrInvalidChange, err)
+	case errors.As(err, &pe), errors.Is(err, errCorruptState):
+		return fmt.Errorf("%w: %w", app.ErrStoreRefused, err)
+	}
+	return err
+}
+
+// errCorruptState: an employee's stored state could not be read.
+var errCorruptState = errors.New("sync store: stored state unreadable")
+
+func (s *Store) applyChanges(ctx context.Context, cs []app.Change, delay time.Duration) ([]bool, error) {
 	changed := make([]bool, len(cs))
 	type key struct{ tenant, emp string }
 	type row struct {
@@ -67,13 +116,14 @@ func (s *Store) ApplyChanges(ctx context.Context, cs []app.Change, delay time.Du
 		since   time.Time
 		conn    string
 	}
+	// The event ids in order, once each: two batches claiming the same
+	// (redelivered) ids take their locks in the same order.
 	ids := make([]string, len(cs))
 	for i, c := range cs {
-		if c.EventID == "" {
-			return nil, inbox.ErrNoEventID
-		}
 		ids[i] = c.EventID
 	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	state := map[key]*row{}
 	var tenants, emps []string
 	for _, c := range cs {
@@ -89,7 +139,7 @@ func (s *Store) ApplyChanges(ctx context.Context, cs []app.Change, delay time.Du
 	fresh := make(map[string]bool, len(cs))
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
-	b.Queue(`INSERT INTO rollcall_inbox (consumer, event_id) SELECT $1, x FROM unnest($2::text[]) AS x ON CONFLICT DO NOTHING RETURNING event_id`,
+	b.Queue(`INSERT INTO rollcall_inbox (consumer, event_id) SELECT $1, x FROM unnest($2::text[]) AS x ORDER BY x ON CONFLICT DO NOTHING RETURNING event_id`,
 		InboxConsumer, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
@@ -115,11 +165,11 @@ FOR UPDATE OF e`, tenants, emps).Query(func(rows pgx.Rows) error {
 			}
 			r := state[k]
 			if r == nil { // a key spelled differently from the database's (upper-case UUID)
-				return fmt.Errorf("sync store: employee %s/%s: tenant id not in canonical form", k.tenant, k.emp)
+				return fmt.Errorf("%w: employee %s/%s: tenant id not in canonical form", app.ErrInvalidChange, k.tenant, k.emp)
 			}
 			r.exists = true
 			if err := json.Unmarshal(hr, &r.st); err != nil {
-				return fmt.Errorf("sync store: decode hr state: %w", err)
+				return fmt.Errorf("%w: employee %s/%s: %w", errCorruptState, k.tenant, k.emp, err)
 			}
 		}
 		return rows.Err()
@@ -141,8 +191,7 @@ FOR UPDATE OF e`, tenants, emps).Query(func(rows pgx.Rows) error {
 				}
 			}
 		}
-		secs := delay.Seconds()
-		b := &pgx.Batch{}
+		var ins, upd employeeWrites
 		for k, r := range state {
 			if !r.changed {
 				continue
@@ -151,25 +200,41 @@ FOR UPDATE OF e`, tenants, emps).Query(func(rows pgx.Rows) error {
 			if err != nil {
 				return err
 			}
+			w := &upd
 			if !r.exists {
-				b.Queue(`
-INSERT INTO employees (tenant_id, employee_id, connection_id, hr, hr_version, pending_since, status, due_at)
-VALUES ($1, $2, $3, $4, $5, $6, 'pending', now() + make_interval(secs => $7))`,
-					k.tenant, k.emp, r.conn, hr, int64(r.st.Version), r.since, secs)
-				continue
+				w = &ins
 			}
+			w.add(k.tenant, k.emp, r.conn, string(hr), int64(r.st.Version), r.since)
+		}
+		secs := delay.Seconds()
+		b := &pgx.Batch{}
+		if len(ins.tenants) > 0 {
+			b.Queue(`
+INSERT INTO employees (tenant_id, employee_id, connection_id, hr, hr_version, pending_since, status, due_at)
+SELECT t, e, c, h::jsonb, v, p, 'pending', now() + make_interval(secs => $7)
+FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(t, e, c, h, v, p)
+ON CONFLICT (tenant_id, employee_id) DO NOTHING`,
+				ins.tenants, ins.emps, ins.conns, ins.hrs, ins.versions, ins.since, secs).Exec(func(tag pgconn.CommandTag) error {
+				if tag.RowsAffected() != int64(len(ins.tenants)) {
+					return errCreatedMeanwhile
+				}
+				return nil
+			})
+		}
+		if len(upd.tenants) > 0 {
 			// A pending employee keeps its due time (the burst joins the
 			// write already planned), a retrying one its back-off; a synced,
 			// waiting or dead-lettered one becomes due.
 			b.Queue(`
-UPDATE employees SET
-  hr = $3, hr_version = $4, change_seq = change_seq + 1, updated_at = now(),
-  pending_since = LEAST(COALESCE(pending_since, $5), $5),
-  due_at = CASE WHEN status IN ('pending', 'retrying') THEN due_at ELSE now() + make_interval(secs => $6) END,
-  attempts = CASE WHEN status = 'retrying' THEN attempts ELSE 0 END,
-  status = CASE WHEN status = 'retrying' THEN 'retrying' ELSE 'pending' END
-WHERE tenant_id = $1 AND employee_id = $2`,
-				k.tenant, k.emp, hr, int64(r.st.Version), r.since, secs)
+UPDATE employees e SET
+  hr = x.h::jsonb, hr_version = x.v, change_seq = e.change_seq + 1, updated_at = now(),
+  pending_since = LEAST(COALESCE(e.pending_since, x.p), x.p),
+  due_at = CASE WHEN e.status IN ('pending', 'retrying') THEN e.due_at ELSE now() + make_interval(secs => $6) END,
+  attempts = CASE WHEN e.status = 'retrying' THEN e.attempts ELSE 0 END,
+  status = CASE WHEN e.status = 'retrying' THEN 'retrying' ELSE 'pending' END
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS x(t, e, h, v, p)
+WHERE e.tenant_id = x.t AND e.employee_id = x.e`,
+				upd.tenants, upd.emps, upd.hrs, upd.versions, upd.since, secs)
 		}
 		if b.Len() == 0 {
 			return nil
@@ -183,6 +248,18 @@ WHERE tenant_id = $1 AND employee_id = $2`,
 		return nil, err
 	}
 	return changed, nil
+}
+
+// employeeWrites are the columns of the employees one statement writes.
+type employeeWrites struct {
+	tenants, emps, conns, hrs []string
+	versions                  []int64
+	since                     []time.Time
+}
+
+func (w *employeeWrites) add(tenant, emp, conn, hr string, version int64, since time.Time) {
+	w.tenants, w.emps, w.conns, w.hrs = append(w.tenants, tenant), append(w.emps, emp), append(w.conns, conn), append(w.hrs, hr)
+	w.versions, w.since = append(w.versions, version), append(w.since, since)
 }
 
 // inTxAfter begins a transaction in the same round trip as b's statements
@@ -293,23 +370,27 @@ func (s *Store) Settle(ctx context.Context, done []app.Outcome, limit int, lease
 		}
 		recs = append(recs, r)
 	}
-	if len(recs) > 0 {
-		if err := s.record(ctx, recs); err == nil {
-			for _, r := range recs {
+	for _, group := range byEmployee(recs) {
+		if err := s.record(ctx, group); err == nil {
+			for _, r := range group {
 				events += len(r.events)
 			}
+			continue
+		} else if len(group) == 1 {
+			errs = append(errs, fmt.Errorf("sync store: %s/%s: %w", group[0].o.Job.TenantID, group[0].o.Job.EmployeeID, err))
+			continue
 		} else {
 			// One outcome may spoil the group (e.g. an ERP employee another
 			// HR employee adopted meanwhile: the link is unique). Record
 			// each on its own so the others are kept.
-			errs = append(errs, fmt.Errorf("sync store: recording %d outcomes together: %w", len(recs), err))
-			for _, r := range recs {
-				if err := s.record(ctx, []settled{r}); err != nil {
-					errs = append(errs, fmt.Errorf("sync store: %s/%s: %w", r.o.Job.TenantID, r.o.Job.EmployeeID, err))
-					continue
-				}
-				events += len(r.events)
+			errs = append(errs, fmt.Errorf("sync store: recording %d outcomes together: %w", len(group), err))
+		}
+		for _, r := range group {
+			if err := s.record(ctx, []settled{r}); err != nil {
+				errs = append(errs, fmt.Errorf("sync store: %s/%s: %w", r.o.Job.TenantID, r.o.Job.EmployeeID, err))
+				continue
 			}
+			events += len(r.events)
 		}
 	}
 	if events > 0 {
@@ -322,60 +403,69 @@ func (s *Store) Settle(ctx context.Context, done []app.Outcome, limit int, lease
 	return jobs, errors.Join(errs...)
 }
 
-// settled is an outcome ready to record: its statements and its event.
-type settled struct {
-	o      app.Outcome
-	sql    string
-	args   []any
-	dead   bool
-	events []outbox.Record
+// byEmployee splits recs into groups in which each employee appears once
+// (a group's statements update each row once), keeping their order. The
+// propagator never has two outcomes of one employee unrecorded (its lease
+// is cleared by the recording), so that is one group.
+func byEmployee(recs []settled) [][]settled {
+	var groups [][]settled
+	for len(recs) > 0 {
+		type key struct{ tenant, emp string }
+		seen := make(map[key]bool, len(recs))
+		var group, rest []settled
+		for _, r := range recs {
+			k := key{r.o.Job.TenantID, r.o.Job.EmployeeID}
+			if seen[k] {
+				rest = append(rest, r)
+				continue
+			}
+			seen[k] = true
+			group = append(group, r)
+		}
+		groups, recs = append(groups, group), rest
+	}
+	return groups
 }
 
-// prepare builds what recording o takes, and validates its event, before
+// settled is an outcome ready to record: its encoded values and its event.
+type settled struct {
+	o       app.Outcome
+	prov    string // OutcomeSynced: the provenance, JSON
+	errJSON string // failures: last_error, JSON
+	events  []outbox.Record
+}
+
+// prepare encodes what recording o takes, and validates its event, before
 // any transaction starts.
 func prepare(o app.Outcome) (settled, error) {
 	j := o.Job
 	r := settled{o: o}
 	switch o.Kind {
 	case app.OutcomeSynced:
-		res := o.Result
-		prov, err := json.Marshal(res.Provenance)
+		prov, err := json.Marshal(o.Result.Provenance)
 		if err != nil {
 			return r, err
 		}
-		var erpID *string
-		if res.ERPEmployeeID != "" {
-			erpID = &res.ERPEmployeeID
-		}
-		r.sql, r.args = completeQuery, []any{j.TenantID, j.EmployeeID, j.Seq, erpID, int64(j.HR.Version), res.At, prov, res.IdentificationLeft}
-		if !res.NoEvent {
-			rec, err := syncedRecord(j, res)
+		r.prov = string(prov)
+		if !o.Result.NoEvent {
+			rec, err := syncedRecord(j, o.Result)
 			if err != nil {
 				return r, err
 			}
 			r.events = append(r.events, rec)
 		}
 	case app.OutcomeRetry, app.OutcomeWait, app.OutcomeDeadLetter:
-		f := o.Failure
-		errJSON, err := failureJSON(f)
+		errJSON, err := failureJSON(o.Failure)
 		if err != nil {
 			return r, err
 		}
-		switch o.Kind {
-		case app.OutcomeRetry:
-			r.sql, r.args = retryQuery, []any{j.TenantID, j.EmployeeID, f.Attempt, f.NextAt, errJSON, f.ERPEmployeeID}
-		case app.OutcomeWait:
-			r.sql, r.args = parkQuery, []any{j.TenantID, j.EmployeeID, j.Seq, "waiting", errJSON, f.ERPEmployeeID}
-		default:
-			r.sql, r.args, r.dead = parkQuery, []any{j.TenantID, j.EmployeeID, j.Seq, "failed", errJSON, f.ERPEmployeeID}, true
-		}
-		rec, err := failedRecord(j, f)
+		r.errJSON = string(errJSON)
+		rec, err := failedRecord(j, o.Failure)
 		if err != nil {
 			return r, err
 		}
 		r.events = append(r.events, rec)
 	case app.OutcomeRelease:
-		r.sql, r.args = releaseQuery, []any{j.TenantID, j.EmployeeID}
 	default:
 		return r, fmt.Errorf("unknown outcome kind %d", o.Kind)
 	}
@@ -387,46 +477,74 @@ func prepare(o app.Outcome) (settled, error) {
 	return r, nil
 }
 
-// record writes recs in one transaction and one round trip: a pipelined
-// batch, which Postgres runs as one implicit transaction. The employees'
-// rows are locked first in the order ApplyChanges locks them (so the two
-// never deadlock), then every update, dead letter and event is written.
+// record writes recs (one outcome per employee) in one transaction and one
+// round trip: a pipelined batch, which Postgres runs as one implicit
+// transaction. The employees' rows are locked first in the order
+// ApplyChanges locks them (so the two never deadlock); then one statement
+// per kind of outcome updates its employees, one inserts the dead letters
+// and one appends every event (outbox.QueueAppendBatch): a fixed number of
+// statements however many outcomes there are.
 func (s *Store) record(ctx context.Context, recs []settled) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	tenants, emps := make([]string, len(recs)), make([]string, len(recs))
-	for i, r := range recs {
-		tenants[i], emps[i] = r.o.Job.TenantID, r.o.Job.EmployeeID
+	var (
+		all, released  keys
+		synced         syncedRows
+		retried, parks failedRows
+		dead           deadRows
+		events         []outbox.Record
+	)
+	for _, r := range recs {
+		j := r.o.Job
+		all.add(j)
+		switch r.o.Kind {
+		case app.OutcomeSynced:
+			res := r.o.Result
+			synced.add(j)
+			synced.seqs, synced.erpIDs, synced.versions = append(synced.seqs, j.Seq), append(synced.erpIDs, res.ERPEmployeeID), append(synced.versions, int64(j.HR.Version))
+			synced.ats, synced.provs, synced.left = append(synced.ats, res.At), append(synced.provs, r.prov), append(synced.left, res.IdentificationLeft)
+		case app.OutcomeRetry:
+			f := r.o.Failure
+			retried.add(j, f, r.errJSON, "retrying")
+			retried.attempts, retried.nextAt = append(retried.attempts, int32(f.Attempt)), append(retried.nextAt, f.NextAt)
+		case app.OutcomeWait:
+			parks.add(j, r.o.Failure, r.errJSON, "waiting")
+		case app.OutcomeDeadLetter:
+			f := r.o.Failure
+			parks.add(j, f, r.errJSON, "failed")
+			dead.add(j, f)
+		case app.OutcomeRelease:
+			released.add(j)
+		}
+		events = append(events, r.events...)
 	}
 	b := &pgx.Batch{}
 	b.Queue(`
 SELECT 1 FROM employees e
 JOIN unnest($1::uuid[], $2::text[]) AS k(tenant_id, employee_id) ON e.tenant_id = k.tenant_id AND e.employee_id = k.employee_id
 ORDER BY e.tenant_id, e.employee_id
-FOR UPDATE OF e`, tenants, emps)
-	for _, r := range recs {
-		b.Queue(r.sql, r.args...)
-		if r.dead {
-			j, f := r.o.Job, r.o.Failure
-			var status *int
-			code, msg := "", ""
-			if f.ERP != nil {
-				if f.ERP.Status != 0 {
-					status = &f.ERP.Status
-				}
-				code, msg = f.ERP.Code, f.ERP.Message
-			}
-			b.Queue(`
+FOR UPDATE OF e`, all.tenants, all.emps)
+	if len(synced.tenants) > 0 {
+		b.Queue(completeQuery, synced.tenants, synced.emps, synced.seqs, synced.erpIDs, synced.versions, synced.ats, synced.provs, synced.left)
+	}
+	if len(retried.tenants) > 0 {
+		b.Queue(retryQuery, retried.tenants, retried.emps, retried.attempts, retried.nextAt, retried.errs, retried.erpIDs)
+	}
+	if len(parks.tenants) > 0 {
+		b.Queue(parkQuery, parks.tenants, parks.emps, parks.seqs, parks.statuses, parks.errs, parks.erpIDs)
+	}
+	if len(released.tenants) > 0 {
+		b.Queue(releaseQuery, released.tenants, released.emps)
+	}
+	if len(dead.tenants) > 0 {
+		b.Queue(`
 INSERT INTO sync_dead_letters (tenant_id, employee_id, connection_id, hr_version, reason, erp_status, erp_code, erp_message)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				j.TenantID, j.EmployeeID, j.ConnectionID, int64(j.HR.Version), f.Reason.String()+": "+f.Text, status, code, msg)
-		}
-		for _, rec := range r.events {
-			if err := appendQueued(ctx, b, s.source, rec); err != nil {
-				return err
-			}
-		}
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[])`,
+			dead.tenants, dead.emps, dead.conns, dead.versions, dead.reasons, dead.statuses, dead.codes, dead.messages)
+	}
+	if _, err := outbox.QueueAppendBatch(ctx, b, s.source, events); err != nil {
+		return err
 	}
 	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("sync store: record outcomes: %w", err)
@@ -434,38 +552,99 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 	return nil
 }
 
-// completeQuery records a propagation the ERP now reflects; the employee
-// stays due when a change arrived during the attempt (change_seq moved).
+// keys are employees, as columns.
+type keys struct{ tenants, emps []string }
+
+func (k *keys) add(j app.Job) {
+	k.tenants, k.emps = append(k.tenants, j.TenantID), append(k.emps, j.EmployeeID)
+}
+
+// syncedRows are completeQuery's columns.
+type syncedRows struct {
+	keys
+	seqs, versions []int64
+	erpIDs, provs  []string
+	ats            []time.Time
+	left           []bool
+}
+
+// failedRows are retryQuery's or parkQuery's columns.
+type failedRows struct {
+	keys
+	seqs                   []int64
+	statuses, errs, erpIDs []string
+	attempts               []int32
+	nextAt                 []time.Time
+}
+
+func (r *failedRows) add(j app.Job, f app.Failure, errJSON, status string) {
+	r.keys.add(j)
+	r.seqs, r.statuses, r.errs, r.erpIDs = append(r.seqs, j.Seq), append(r.statuses, status), append(r.errs, errJSON), append(r.erpIDs, f.ERPEmployeeID)
+}
+
+// deadRows are sync_dead_letters' columns.
+type deadRows struct {
+	keys
+	conns, reasons, codes, messages []string
+	versions                        []int64
+	statuses                        []*int32
+}
+
+func (d *deadRows) add(j app.Job, f app.Failure) {
+	d.keys.add(j)
+	var status *int32
+	code, msg := "", ""
+	if f.ERP != nil {
+		if f.ERP.Status != 0 {
+			st := int32(f.ERP.Status)
+			status = &st
+		}
+		code, msg = f.ERP.Code, f.ERP.Message
+	}
+	d.conns, d.reasons, d.codes, d.messages = append(d.conns, j.ConnectionID), append(d.reasons, f.Reason.String()+": "+f.Text), append(d.codes, code), append(d.messages, msg)
+	d.versions, d.statuses = append(d.versions, int64(j.HR.Version)), append(d.statuses, status)
+}
+
+// completeQuery records propagations the ERP now reflects; an employee
+// stays due when a change arrived during its attempt (change_seq moved).
 const completeQuery = `
-UPDATE employees SET
-  erp_employee_id = $4, synced_version = $5, synced_seq = $3, synced_at = $6, provenance = $7,
-  identification_left_at = CASE WHEN $8 THEN $6 ELSE identification_left_at END,
-  status = CASE WHEN change_seq = $3 THEN 'synced' ELSE 'pending' END,
-  due_at = CASE WHEN change_seq = $3 THEN NULL ELSE now() END,
-  pending_since = CASE WHEN change_seq = $3 THEN NULL ELSE pending_since END,
+UPDATE employees e SET
+  erp_employee_id = NULLIF(x.erp, ''), synced_version = x.version, synced_seq = x.seq, synced_at = x.at, provenance = x.prov::jsonb,
+  identification_left_at = CASE WHEN x.id_left THEN x.at ELSE e.identification_left_at END,
+  status = CASE WHEN e.change_seq = x.seq THEN 'synced' ELSE 'pending' END,
+  due_at = CASE WHEN e.change_seq = x.seq THEN NULL ELSE now() END,
+  pending_since = CASE WHEN e.change_seq = x.seq THEN NULL ELSE e.pending_since END,
   lease_until = NULL, attempts = 0, last_error = NULL, updated_at = now()
-WHERE tenant_id = $1 AND employee_id = $2`
+FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::bool[])
+  AS x(tid, eid, seq, erp, version, at, prov, id_left)
+WHERE e.tenant_id = x.tid AND e.employee_id = x.eid`
 
-// retryQuery schedules the next attempt. A failed attempt keeps the link
-// to an ERP employee it created or adopted ($6, "" when none), here and in
-// parkQuery.
+// retryQuery schedules the next attempts. A failed attempt keeps the link
+// to an ERP employee it created or adopted (erp, "" when none), here and
+// in parkQuery.
 const retryQuery = `
-UPDATE employees SET status = 'retrying', attempts = $3, due_at = $4, last_error = $5, lease_until = NULL, updated_at = now(),
-  erp_employee_id = COALESCE(NULLIF($6, ''), erp_employee_id)
-WHERE tenant_id = $1 AND employee_id = $2`
+UPDATE employees e SET status = 'retrying', attempts = x.attempt, due_at = x.next_at, last_error = x.err::jsonb, lease_until = NULL, updated_at = now(),
+  erp_employee_id = COALESCE(NULLIF(x.erp, ''), e.erp_employee_id)
+FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[]) AS x(tid, eid, attempt, next_at, err, erp)
+WHERE e.tenant_id = x.tid AND e.employee_id = x.eid`
 
-// parkQuery parks an employee until HR's next change, unless a change
-// arrived during the attempt (then it is due again at once).
+// parkQuery parks employees (waiting, failed) until HR's next change,
+// unless a change arrived during the attempt (then it is due again at
+// once).
 const parkQuery = `
-UPDATE employees SET
-  status = CASE WHEN change_seq = $3 THEN $4::text ELSE 'pending' END,
-  due_at = CASE WHEN change_seq = $3 THEN NULL ELSE now() END,
-  attempts = 0, last_error = $5, lease_until = NULL, updated_at = now(),
-  erp_employee_id = COALESCE(NULLIF($6, ''), erp_employee_id)
-WHERE tenant_id = $1 AND employee_id = $2`
+UPDATE employees e SET
+  status = CASE WHEN e.change_seq = x.seq THEN x.status ELSE 'pending' END,
+  due_at = CASE WHEN e.change_seq = x.seq THEN NULL ELSE now() END,
+  attempts = 0, last_error = x.err::jsonb, lease_until = NULL, updated_at = now(),
+  erp_employee_id = COALESCE(NULLIF(x.erp, ''), e.erp_employee_id)
+FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS x(tid, eid, seq, status, err, erp)
+WHERE e.tenant_id = x.tid AND e.employee_id = x.eid`
 
-// releaseQuery gives a lease back untouched.
-const releaseQuery = `UPDATE employees SET lease_until = NULL WHERE tenant_id = $1 AND employee_id = $2`
+// releaseQuery gives leases back untouched.
+const releaseQuery = `
+UPDATE employees e SET lease_until = NULL
+FROM unnest($1::uuid[], $2::text[]) AS x(tid, eid)
+WHERE e.tenant_id = x.tid AND e.employee_id = x.eid`
 
 func failureJSON(f app.Failure) ([]byte, error) {
 	v := map[string]any{"reason": f.Reason.String(), "retriable": f.Retriable, "attempt": f.Attempt, "at": f.At, "error": f.Text}

@@ -51,6 +51,11 @@ type Options struct {
 	Consumers int
 	// NoPropagator leaves the propagator stopped (the test drives it).
 	NoPropagator bool
+	// NoConsumer leaves the FieldChanged consumer stopped until
+	// StartConsumer (changes published meanwhile wait in the stream).
+	NoConsumer bool
+	// AckWait of the FieldChanged consumer (default: the consumer's).
+	AckWait time.Duration
 	// OnWrite is passed to the stand-in ERP.
 	OnWrite func(e erp.Employee)
 	// Log (default: discarded).
@@ -84,6 +89,8 @@ type Stack struct {
 	ERPTimeout time.Duration
 	// Log is the stack's logger.
 	Log *slog.Logger
+
+	runner *bus.Runner
 }
 
 // TestKeys is a keyring for tests (version 1).
@@ -161,6 +168,9 @@ func New(t testing.TB, o Options) *Stack {
 	for i := range consumers {
 		consumers[i].Backoff = []time.Duration{50 * time.Millisecond}
 		consumers[i].MaxDeliver = 3
+		if o.AckWait > 0 {
+			consumers[i].AckWait = o.AckWait
+		}
 	}
 	runner, err := bus.NewRunner(s.NATS.Conn, s.NATS.JS, o.Log, consumers...)
 	if err != nil {
@@ -175,8 +185,9 @@ func New(t testing.TB, o Options) *Stack {
 			t.Fatal(err)
 		}
 	}
-	if err := runner.Start(ctx); err != nil {
-		t.Fatal(err)
+	s.runner = runner
+	if !o.NoConsumer {
+		s.StartConsumer(t)
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -186,6 +197,14 @@ func New(t testing.TB, o Options) *Stack {
 		relay.Stop()
 	})
 	return s
+}
+
+// StartConsumer starts the FieldChanged consumer (Options.NoConsumer).
+func (s *Stack) StartConsumer(t testing.TB) {
+	t.Helper()
+	if err := s.runner.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Publish sends ev as HR would, on its employee's subject, with a fresh
