@@ -212,14 +212,8 @@ func validateForm(f NewInvitation) error {
 	case KindMember:
 		// Seed 001: the code goes by SMS, or to the inviter when the
 		// invitee has no SMS.
-		switch f.CodeDelivery {
-		case CodeBySMS:
-			if f.Mobile == "" {
-				return invalid("mobile", "is required when the one-time code goes by SMS")
-			}
-		case CodeToInviter:
-		default:
-			return invalid("code_delivery", "a person's invitation needs the one-time code by SMS or sent to you")
+		if err := personCodeDelivery(f.CodeDelivery, f.Mobile, "mobile"); err != nil {
+			return err
 		}
 	case KindIntegration:
 		// Seed 000: the integration user package and every additional one.
@@ -599,16 +593,30 @@ func (inv *Invitation) changeCodeDelivery(d CodeDelivery) error {
 	if inv.Kind != KindMember {
 		return invalid("code_delivery", "only a person's invitation has a one-time code to send another way")
 	}
+	if err := personCodeDelivery(d, inv.Mobile, "code_delivery"); err != nil {
+		return err
+	}
+	inv.CodeDelivery = d
+	return nil
+}
+
+// personCodeDelivery is seed 001's rule for a person's one-time code: by
+// SMS (to a mobile number), or to the inviter when the invitee has no SMS.
+// A missing number is reported on mobileField (the form's mobile, or the
+// code_delivery asked for when the invitation has none).
+func personCodeDelivery(d CodeDelivery, mobile, mobileField string) error {
 	switch d {
 	case CodeBySMS:
-		if inv.Mobile == "" {
-			return invalid("code_delivery", "the invitation has no mobile number to send the code to by SMS")
+		if mobile == "" && mobileField == "mobile" {
+			return invalid("mobile", "is required when the one-time code goes by SMS")
+		}
+		if mobile == "" {
+			return invalid(mobileField, "the invitation has no mobile number to send the code to by SMS")
 		}
 	case CodeToInviter:
 	default:
 		return invalid("code_delivery", "a person's invitation needs the one-time code by SMS or sent to you")
 	}
-	inv.CodeDelivery = d
 	return nil
 }
 
