@@ -21,7 +21,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"rollcall.dev/pkg/bus"
-	"rollcall.dev/pkg/testkit"
 	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
 	identityv1 "rollcall.dev/proto/gen/rollcall/identity/v1"
 	"rollcall.dev/proto/gen/rollcall/identity/v1/identityv1connect"
@@ -41,18 +40,8 @@ var bootstrapAppManager = regexp.MustCompile(`application manager\s+\S+\s+\S+\n\
 // every log line and every event in every stream for each secret it used.
 func TestSecretsStayOutOfLogsAndEvents(t *testing.T) {
 	t.Parallel()
-	testkit.RequirePostgres(t)
-	prefix := randomPrefix()
-	t.Cleanup(func() { dropDatabases(t, testkit.DatabaseURL(), prefix) })
-	dataDir := filepath.Join(t.TempDir(), ".rollcall")
-	p := startDevIn(t, testkit.DatabaseURL(), prefix, dataDir, "LOG_LEVEL=debug")
-	base := p.waitReady(t)
-	out := p.out()
-	tm, am, mm := bootstrapTenant.FindStringSubmatch(out), bootstrapAdmin.FindStringSubmatch(out), bootstrapAppManager.FindStringSubmatch(out)
-	require.NotNil(t, tm, out)
-	require.NotNil(t, am, out)
-	require.NotNil(t, mm, out)
-	tenant, admin, appManager := tm[1], am[1], mm[1]
+	s := startDevStack(t, "LOG_LEVEL=debug")
+	p, base, dataDir, tenant, admin, appManager := s.p, s.base, s.dataDir, s.tenant, s.admin, s.appManager
 	secrets := map[string]string{"admin bearer token": admin, "application manager bearer token": appManager}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -95,21 +84,8 @@ func TestSecretsStayOutOfLogsAndEvents(t *testing.T) {
 	// An integration user: his password, and a wrong one at sign-in.
 	password, wrongPassword := "leak-test correct horse battery", "leak-test wrong horse battery"
 	secrets["integration user password"], secrets["wrong password"] = password, wrongPassword
-	_, err = inv.CreateInvitation(ctx, bearer(admin, &invitationv1.CreateInvitationRequest{
-		TenantId: tenant, Kind: invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION,
-		Origin:    commonv1.CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION,
-		FirstName: "Hemmelig", LastName: "Integrasjon", Email: "secret.integration@demo.example",
-		CodeDelivery: invitationv1.CodeDelivery_CODE_DELIVERY_NONE,
-		Grants: &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM,
-			AccessPackages: &commonv1.AccessPackages{IntegrationUser: true, AllAdditionalPackages: true}},
-	}))
-	require.NoError(t, err)
-	itok := linkToken.FindStringSubmatch(waitMessage(t, base, "secret.integration@demo.example").Text)
-	require.NotNil(t, itok)
-	secrets["integration invitation link token"] = itok[1]
-	_, err = inv.AcceptInvitation(ctx, connect.NewRequest(&invitationv1.AcceptInvitationRequest{
-		Token: itok[1], LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, Password: &password}))
-	require.NoError(t, err)
+	itok, _ := s.inviteIntegration(ctx, t, inv, "Hemmelig", "secret.integration@demo.example", password)
+	secrets["integration invitation link token"] = itok
 	require.Eventually(t, func() bool {
 		_, err := ids.SignIn(ctx, connect.NewRequest(&identityv1.SignInRequest{CompanyCode: "DEMO", Email: "secret.integration@demo.example", Password: password}))
 		return err == nil

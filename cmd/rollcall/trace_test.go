@@ -9,17 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/stretchr/testify/require"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracev1 "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
 
-	"rollcall.dev/pkg/testkit"
-	commonv1 "rollcall.dev/proto/gen/rollcall/common/v1"
 	identityv1 "rollcall.dev/proto/gen/rollcall/identity/v1"
 	"rollcall.dev/proto/gen/rollcall/identity/v1/identityv1connect"
-	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
 	"rollcall.dev/proto/gen/rollcall/invitation/v1/invitationv1connect"
 )
 
@@ -119,39 +115,16 @@ func (s *otlpSink) descends(child, ancestor *tracev1.Span) bool {
 // across NATS into identity and on to identity's UserCreated.
 func TestOneTracePerFlow(t *testing.T) {
 	t.Parallel()
-	testkit.RequirePostgres(t)
 	sink, endpoint := newOTLPSink(t)
-	prefix := randomPrefix()
-	t.Cleanup(func() { dropDatabases(t, testkit.DatabaseURL(), prefix) })
-	p := startDev(t, testkit.DatabaseURL(), prefix, "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint, "OTEL_BSP_SCHEDULE_DELAY=100")
-	base := p.waitReady(t)
-	out := p.out()
-	tm, am := bootstrapTenant.FindStringSubmatch(out), bootstrapAdmin.FindStringSubmatch(out)
-	require.NotNil(t, tm, out)
-	require.NotNil(t, am, out)
-	tenant, admin := tm[1], am[1]
+	s := startDevStack(t, "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint, "OTEL_BSP_SCHEDULE_DELAY=100")
+	base, tenant, admin := s.base, s.tenant, s.admin
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	inv := invitationv1connect.NewInvitationServiceClient(http.DefaultClient, base)
 	ids := identityv1connect.NewIdentityServiceClient(http.DefaultClient, base)
-
-	_, err := inv.CreateInvitation(ctx, bearer(admin, &invitationv1.CreateInvitationRequest{
-		TenantId: tenant, Kind: invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION,
-		Origin:    commonv1.CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION,
-		FirstName: "Spor", LastName: "Integrasjon", Email: "traced@demo.example",
-		CodeDelivery: invitationv1.CodeDelivery_CODE_DELIVERY_NONE,
-		Grants: &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM,
-			AccessPackages: &commonv1.AccessPackages{IntegrationUser: true, AllAdditionalPackages: true}},
-	}))
-	require.NoError(t, err)
-	tok := linkToken.FindStringSubmatch(waitMessage(t, base, "traced@demo.example").Text)
-	require.NotNil(t, tok)
-	accepted, err := inv.AcceptInvitation(ctx, connect.NewRequest(&invitationv1.AcceptInvitationRequest{
-		Token: tok[1], LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, Password: ptr("correct horse battery staple"),
-	}))
-	require.NoError(t, err)
+	_, userID := s.inviteIntegration(ctx, t, inv, "Spor", "traced@demo.example", "correct horse battery staple")
 	require.Eventually(t, func() bool {
-		_, err := ids.GetUser(ctx, bearer(admin, &identityv1.GetUserRequest{TenantId: tenant, UserId: accepted.Msg.GetUserId()}))
+		_, err := ids.GetUser(ctx, bearer(admin, &identityv1.GetUserRequest{TenantId: tenant, UserId: userID}))
 		return err == nil
 	}, 30*time.Second, 100*time.Millisecond)
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -135,21 +136,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	})
 
 	t.Run("IntegrationUserSetsAPassword", func(t *testing.T) {
-		_, err := inv.CreateInvitation(ctx, bearer(admin, &invitationv1.CreateInvitationRequest{
-			TenantId: tenant, Kind: invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION,
-			Origin:    commonv1.CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION,
-			FirstName: "Lønn", LastName: "Integrasjon", Email: "integration@demo.example",
-			CodeDelivery: invitationv1.CodeDelivery_CODE_DELIVERY_NONE,
-			Grants: &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM,
-				AccessPackages: &commonv1.AccessPackages{IntegrationUser: true, AllAdditionalPackages: true}},
-		}))
-		require.NoError(t, err)
-		tok := linkToken.FindStringSubmatch(waitMessage(t, base, "integration@demo.example").Text)
-		require.NotNil(t, tok)
-		_, err = inv.AcceptInvitation(ctx, connect.NewRequest(&invitationv1.AcceptInvitationRequest{
-			Token: tok[1], LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, Password: ptr("correct horse battery staple"),
-		}))
-		require.NoError(t, err)
+		devStack{base: base, tenant: tenant, admin: admin}.inviteIntegration(ctx, t, inv, "Lønn", "integration@demo.example", "correct horse battery staple")
 		require.Eventually(t, func() bool {
 			_, err := ids.SignIn(ctx, connect.NewRequest(&identityv1.SignInRequest{
 				CompanyCode: "DEMO", Email: "integration@demo.example", Password: "correct horse battery staple",
@@ -173,3 +160,52 @@ func TestReadmeWalkthrough(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// devStack is a running `rollcall dev` and what its bootstrap printed.
+type devStack struct {
+	p                         *devProcess
+	base, dataDir             string
+	tenant, admin, appManager string
+}
+
+// startDevStack starts `rollcall dev` on a fresh set of databases (dropped
+// at the end) and reads the demo tenant and its two administrators' tokens
+// from the banner; env adds to the environment.
+func startDevStack(t *testing.T, env ...string) devStack {
+	t.Helper()
+	testkit.RequirePostgres(t)
+	prefix := randomPrefix()
+	t.Cleanup(func() { dropDatabases(t, testkit.DatabaseURL(), prefix) })
+	dataDir := filepath.Join(t.TempDir(), ".rollcall")
+	p := startDevIn(t, testkit.DatabaseURL(), prefix, dataDir, env...)
+	base := p.waitReady(t)
+	out := p.out()
+	tm, am, mm := bootstrapTenant.FindStringSubmatch(out), bootstrapAdmin.FindStringSubmatch(out), bootstrapAppManager.FindStringSubmatch(out)
+	require.NotNil(t, tm, out)
+	require.NotNil(t, am, out)
+	require.NotNil(t, mm, out)
+	return devStack{p: p, base: base, dataDir: dataDir, tenant: tm[1], admin: am[1], appManager: mm[1]}
+}
+
+// inviteIntegration invites an integration user (seed 000) as the demo
+// tenant's administrator, reads the link from the mail sink and accepts it
+// with password; it returns the link token and the new user's id.
+func (s devStack) inviteIntegration(ctx context.Context, t *testing.T, inv invitationv1connect.InvitationServiceClient, firstName, email, password string) (token, userID string) {
+	t.Helper()
+	_, err := inv.CreateInvitation(ctx, bearer(s.admin, &invitationv1.CreateInvitationRequest{
+		TenantId: s.tenant, Kind: invitationv1.InvitationKind_INVITATION_KIND_INTEGRATION,
+		Origin:    commonv1.CreationOrigin_CREATION_ORIGIN_CLIENT_ADMINISTRATION,
+		FirstName: firstName, LastName: "Integrasjon", Email: email,
+		CodeDelivery: invitationv1.CodeDelivery_CODE_DELIVERY_NONE,
+		Grants: &commonv1.Grants{PermissionLevel: commonv1.PermissionLevel_PERMISSION_LEVEL_CUSTOM,
+			AccessPackages: &commonv1.AccessPackages{IntegrationUser: true, AllAdditionalPackages: true}},
+	}))
+	require.NoError(t, err)
+	tok := linkToken.FindStringSubmatch(waitMessage(t, s.base, email).Text)
+	require.NotNil(t, tok)
+	accepted, err := inv.AcceptInvitation(ctx, connect.NewRequest(&invitationv1.AcceptInvitationRequest{
+		Token: tok[1], LoginMethod: invitationv1.LoginMethod_LOGIN_METHOD_PASSWORD, Password: &password,
+	}))
+	require.NoError(t, err)
+	return tok[1], accepted.Msg.GetUserId()
+}
