@@ -227,6 +227,10 @@ func (s *Service) SetServiceUserStatus(ctx context.Context, a domain.Actor, tena
 // are counted per (tenant, user code), for unknown codes too, and lock the
 // code for a while (*domain.LockedError).
 func (s *Service) IssueServiceToken(ctx context.Context, companyCode, userCode, password string) (IssuedToken, error) {
+	if !storable(companyCode) || !storable(userCode) {
+		domain.HashPassword(password) // same work as a real check
+		return IssuedToken{}, domain.ErrBadCredentials
+	}
 	var t *domain.Tenant
 	err := s.Store.Do(ctx, func(tx Tx) error {
 		var err error

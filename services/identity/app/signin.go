@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"rollcall.dev/services/identity/domain"
 )
@@ -35,6 +36,10 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 		return IssuedToken{}, nil, domain.Invalid("assertion", "provider and assertion go together")
 	case r.Provider == ProviderRollcall:
 		return IssuedToken{}, nil, domain.Invalid("provider", "a Rollcall token is already a session")
+	}
+	if !storable(r.CompanyCode) || !storable(r.Email) {
+		domain.HashPassword(r.Password) // same work as a real check
+		return IssuedToken{}, nil, domain.ErrBadCredentials
 	}
 	var (
 		tenant     *domain.Tenant
@@ -145,6 +150,12 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (IssuedToken, *do
 	})
 	return out, user, err
 }
+
+// storable reports whether Postgres can hold s as text. A login with NUL
+// (or not UTF-8) names nobody; it is refused as bad credentials before it
+// reaches a query, which would fail (an internal error) and could not count
+// the attempt either. Nothing can be guessed through it.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
 
