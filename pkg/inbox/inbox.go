@@ -11,7 +11,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -19,15 +21,20 @@ import (
 	"rollcall.dev/pkg/pgdb"
 )
 
-// ErrNoEventID is returned for a message without an event id: it cannot be
+// ErrNoEventID is returned for a message without a usable event id (none,
+// or one Postgres cannot store: NUL, not UTF-8): it cannot be
 // de-duplicated, so it must not be applied.
 var ErrNoEventID = errors.New("inbox: message has no event id")
+
+func usableID(id string) bool {
+	return id != "" && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
 
 // Claim records eventID for consumer inside tx. It returns false when the
 // event was already processed, in which case the caller must skip the effect
 // (and still commit or roll back; either is harmless).
 func Claim(ctx context.Context, tx pgx.Tx, consumer, eventID string) (bool, error) {
-	if eventID == "" {
+	if !usableID(eventID) {
 		return false, ErrNoEventID
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO rollcall_inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, consumer, eventID)
@@ -41,7 +48,7 @@ func Claim(ctx context.Context, tx pgx.Tx, consumer, eventID string) (bool, erro
 // id. A duplicate returns nil without running effect. An error from effect
 // rolls back both, so the event is retried.
 func Process(ctx context.Context, db pgdb.Beginner, consumer string, m *bus.Message, effect func(tx pgx.Tx) error) error {
-	if m.ID == "" {
+	if !usableID(m.ID) {
 		return bus.Permanent(ErrNoEventID)
 	}
 	return pgdb.InTx(ctx, db, func(tx pgx.Tx) error {

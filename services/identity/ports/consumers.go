@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/inbox"
 	integratorv1 "rollcall.dev/proto/gen/rollcall/integrator/v1"
 	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
 	"rollcall.dev/services/identity/app"
@@ -30,15 +31,16 @@ const (
 	IntegratorAssignedDurable  = "identity-integrator-assigned"
 )
 
-// consumerError maps a use case's error for the runner: ErrSkip and
-// domain rule errors are dead-lettered at once with their reason (a retry
-// cannot help; an operator replays after fixing the cause), anything else is
-// retried with back-off.
+// consumerError maps a use case's error for the runner: ErrSkip, domain
+// rule errors and a message without a usable event id are dead-lettered at
+// once with their reason (a retry cannot help; an operator replays after
+// fixing the cause), anything else is retried with back-off.
 func consumerError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, app.ErrSkip) || errors.Is(err, domain.ErrInvalid) || errors.Is(err, domain.ErrAlreadyExists) {
+	if errors.Is(err, app.ErrSkip) || errors.Is(err, domain.ErrInvalid) || errors.Is(err, domain.ErrAlreadyExists) ||
+		errors.Is(err, inbox.ErrNoEventID) {
 		return bus.Permanent(err)
 	}
 	return err
