@@ -8,6 +8,7 @@ package httpx
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,12 +16,17 @@ import (
 )
 
 // RetryAfter parses a Retry-After header: delay-seconds or an HTTP date;
-// 0 when absent, malformed or in the past.
+// 0 when absent, malformed or in the past. A number of seconds longer than
+// a time.Duration holds (about 292 years) is malformed, not a wrapped-around
+// (negative) delay.
 func RetryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		if int64(n) > int64(math.MaxInt64/time.Second) {
+			return 0
+		}
 		return time.Duration(n) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
