@@ -3,6 +3,8 @@ package domain
 import (
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"rollcall.dev/services/sync/erp"
 )
@@ -90,13 +92,21 @@ func (v *Values) Copy(f Field, from Values) {
 	}
 }
 
-// normPhone drops the spaces, dashes and brackets people type in numbers.
+// normPhone drops the spaces, dashes and brackets people type in numbers:
+// any white space (a copied number often holds no-break spaces or a tab),
+// so a blank left at an end once a bracket or dash is gone counts as little
+// as one inside.
 func normPhone(s string) string {
-	if !strings.ContainsAny(s, " -()") {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c > ' ' && c < utf8.RuneSelf && c != '-' && c != '(' && c != ')'
+	}
+	if plain {
 		return s
 	}
 	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '(' || r == ')' {
+		if unicode.IsSpace(r) || r == '-' || r == '(' || r == ')' {
 			return -1
 		}
 		return r
