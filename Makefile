@@ -27,6 +27,10 @@ dev: ## Run the whole stack in one process (embedded NATS, four services; Postgr
 test: ## Run every test of every module with the race detector (real Postgres and JetStream)
 	go test -race -count=1 -timeout 20m $(TESTFLAGS) rollcall.dev/...
 
+.PHONY: test-chaos
+test-chaos: ## Fault tests (~3-4 min): services killed -9 under load, JetStream killed, Postgres backends ended, the ERP down; prints the counts
+	go test -tags chaos -count=1 -timeout 30m -v -run '^TestChaos' $(TESTFLAGS) rollcall.dev/cmd/rollcall
+
 .PHONY: generate
 generate: ## Regenerate proto/gen and the printed buf/validate/validate.proto
 	bash proto/generate.sh
