@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,25 +67,68 @@ func TypedBatch[T any, PT interface {
 }
 
 // batcher hands the messages a consume context delivers to BatchHandler
-// calls.
+// calls. Messages wait in a queue (bounded by MaxAckPending: the server
+// delivers no more unacknowledged ones) and are kept alive there with
+// InProgress, so a batch that runs long does not make the ones waiting
+// behind it time out and come again.
 type batcher struct {
-	in   chan jetstream.Msg
-	quit chan struct{} // closed by Stop once the consume context is drained
-	done chan struct{} // closed when every batch has been handled
+	mu      sync.Mutex
+	waiting []jetstream.Msg
+	since   []time.Time   // when each waiting message arrived
+	ready   chan struct{} // told when the queue becomes non-empty
+	quit    chan struct{} // closed by Stop once the consume context is drained
+	done    chan struct{} // closed when every batch has been handled
 }
 
 // batches starts the batcher of c and returns the consume callback that
 // feeds it. The caller holds r.mu.
 func (r *Runner) batches(bg context.Context, c *ConsumerConfig) jetstream.MessageHandler {
-	b := &batcher{in: make(chan jetstream.Msg, c.MaxBatch), quit: make(chan struct{}), done: make(chan struct{})}
+	b := &batcher{ready: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	r.batchers = append(r.batchers, b)
 	go r.runBatches(bg, c, b)
+	go b.keepAlive(c.AckWait)
 	return func(msg jetstream.Msg) {
+		b.mu.Lock()
+		b.waiting, b.since = append(b.waiting, msg), append(b.since, time.Now())
+		b.mu.Unlock()
 		select {
-		case b.in <- msg:
-		case <-b.quit:
-			// Stopped without draining (no connection): left unacked, the
-			// message is redelivered.
+		case b.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take removes up to n waiting messages, oldest first.
+func (b *batcher) take(n int) []jetstream.Msg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n = min(n, len(b.waiting))
+	batch := slices.Clone(b.waiting[:n])
+	b.waiting, b.since = slices.Delete(b.waiting, 0, n), slices.Delete(b.since, 0, n)
+	return batch
+}
+
+// keepAlive sends InProgress, every third of the ack wait, for the
+// messages that have waited that long, until the batcher is done.
+func (b *batcher) keepAlive(ackWait time.Duration) {
+	t := time.NewTicker(ackWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.done:
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		var stale []jetstream.Msg
+		for i, at := range b.since {
+			if time.Since(at) >= ackWait/3 {
+				stale = append(stale, b.waiting[i])
+			}
+		}
+		b.mu.Unlock()
+		for _, m := range stale {
+			_ = m.InProgress()
 		}
 	}
 }
@@ -100,25 +144,18 @@ func (r *Runner) runBatches(bg context.Context, c *ConsumerConfig, b *batcher) {
 	slots := make(chan struct{}, c.BatchConcurrency)
 	for {
 		slots <- struct{}{}
-		var first jetstream.Msg
-		select {
-		case first = <-b.in:
-		case <-b.quit:
+		batch := b.take(c.MaxBatch)
+		for len(batch) == 0 {
 			select {
-			case first = <-b.in:
-			default:
-				return
+			case <-b.ready:
+			case <-b.quit:
+				// The consume context is closed: nothing more arrives.
+				if batch = b.take(c.MaxBatch); len(batch) == 0 {
+					return
+				}
+				continue
 			}
-		}
-		batch := []jetstream.Msg{first}
-	gather:
-		for len(batch) < c.MaxBatch {
-			select {
-			case m := <-b.in:
-				batch = append(batch, m)
-			default:
-				break gather
-			}
+			batch = b.take(c.MaxBatch)
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
