@@ -259,6 +259,33 @@ func TestOperatorCLIAgainstTheDevStack(t *testing.T) {
 			}, 30*time.Second, 100*time.Millisecond, "trace %s: the demo's span and the services' spans", id)
 		}
 
+		// Seed 004's trace follows the HR change past NATS: sync's
+		// consumer span continues the demo's publish, the propagation
+		// continues the consumer span, and the ERP's HTTP calls are its
+		// children.
+		m := regexp.MustCompile(`seed 004\s.*?([0-9a-f]{32})`).FindStringSubmatch(r.stdout)
+		require.NotNil(t, m, r.stdout)
+		tid, err := hex.DecodeString(m[1])
+		require.NoError(t, err)
+		consumed := sink.wait(t, "process rollcall.hr.v1.FieldChanged", tid, "sync-hr-field-changed")
+		var prop *tracev1.Span
+		require.Eventually(t, func() bool {
+			for _, sp := range sink.find("propagate employee", tid, "") {
+				if string(sp.GetParentSpanId()) == string(consumed.GetSpanId()) {
+					prop = sp
+				}
+			}
+			return prop != nil
+		}, 30*time.Second, 50*time.Millisecond, "a propagation continuing the FieldChanged consumer span")
+		require.Eventually(t, func() bool {
+			for _, sp := range sink.children(prop) {
+				if sp.GetKind() == tracev1.Span_SPAN_KIND_CLIENT {
+					return true
+				}
+			}
+			return false
+		}, 30*time.Second, 50*time.Millisecond, "the ERP's HTTP calls under the propagation")
+
 		// It runs again against the same stack: its names carry the run.
 		again := rollcall(t, nil, "demo", "--only", "003", "--only", "004")
 		require.Equal(t, 0, again.code, again.String())

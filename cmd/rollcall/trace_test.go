@@ -88,6 +88,19 @@ func (s *otlpSink) wait(t *testing.T, name string, traceID []byte, group ...stri
 	return got[0]
 }
 
+// children returns the spans whose parent is parent.
+func (s *otlpSink) children(parent *tracev1.Span) []*tracev1.Span {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*tracev1.Span
+	for _, sp := range s.spans {
+		if string(sp.GetTraceId()) == string(parent.GetTraceId()) && string(sp.GetParentSpanId()) == string(parent.GetSpanId()) {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
 // descends reports whether span is child descends from ancestor through
 // parent ids of spans the sink holds.
 func (s *otlpSink) descends(child, ancestor *tracev1.Span) bool {

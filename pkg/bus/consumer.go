@@ -32,6 +32,10 @@ type Message struct {
 	Stream       string
 	StreamSeq    uint64
 	NumDelivered uint64
+	// SpanContext is this delivery's consumer span (a child of the
+	// publisher's), for work that continues the message's trace later,
+	// e.g. a batch handler storing it with what the message changed.
+	SpanContext trace.SpanContext
 }
 
 // Handler processes one message. Return nil to ack, an error wrapped with
@@ -344,8 +348,9 @@ func (r *Runner) handle(bg context.Context, c *ConsumerConfig) jetstream.Message
 
 // startSpan starts the consumer span of one message, continuing the trace
 // its headers carry.
-func (r *Runner) startSpan(bg context.Context, c *ConsumerConfig, msg jetstream.Msg, m *Message) (context.Context, trace.Span) {
-	ctx := otel.GetTextMapPropagator().Extract(bg, HeaderCarrier(msg.Headers()))
+func (r *Runner) startSpan(bg context.Context, c *ConsumerConfig, msg jetstream.Msg, m *Message) (ctx context.Context, span trace.Span) {
+	defer func() { m.SpanContext = span.SpanContext() }()
+	ctx = otel.GetTextMapPropagator().Extract(bg, HeaderCarrier(msg.Headers()))
 	return tracer().Start(ctx, "process "+orDefault(m.Type, m.Subject),
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(

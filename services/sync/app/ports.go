@@ -19,6 +19,9 @@ type Change struct {
 	TenantID     string
 	EmployeeID   string
 	ConnectionID string // empty: the tenant's connection
+	// TraceParent is the W3C traceparent of the span that took the change
+	// in; the propagation of the state it is merged into continues it.
+	TraceParent string
 	domain.Change
 }
 
@@ -37,6 +40,8 @@ type Job struct {
 	Provenance    map[erp.Field]domain.Provenance
 	Attempts      int
 	PendingSince  time.Time
+	// TraceParent is the newest merged change's (see Change.TraceParent).
+	TraceParent string
 }
 
 // Action is what a propagation did in the ERP.

@@ -12,10 +12,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"rollcall.dev/services/sync/domain"
 	"rollcall.dev/services/sync/erp"
 )
+
+var tracer = otel.Tracer("rollcall.dev/services/sync")
 
 var (
 	metricPropagation = promauto.NewHistogramVec(prometheus.HistogramOpts{
@@ -453,7 +460,20 @@ func (p *Propagator) Attempt(ctx context.Context, j Job) Outcome {
 		actx, cancel = context.WithDeadline(ctx, j.LeaseUntil.Add(-p.Lease/10))
 		defer cancel()
 	}
+	// The propagation continues the trace of the newest change it carries
+	// (its consumer span), so the ERP's HTTP calls are in that trace.
+	actx, span := tracer.Start(propagation.TraceContext{}.Extract(actx, propagation.MapCarrier{"traceparent": j.TraceParent}),
+		"propagate employee", trace.WithAttributes(
+			attribute.String("rollcall.tenant_id", j.TenantID), attribute.String("rollcall.employee_id", j.EmployeeID),
+			attribute.Int64("rollcall.hr_version", int64(j.HR.Version)), attribute.Int("rollcall.attempt", j.Attempts+1)))
+	defer span.End()
 	res, err := p.propagate(actx, j)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	} else {
+		span.SetAttributes(attribute.String("rollcall.erp_action", actionName(res.Action)))
+	}
 	if err != nil && ctx.Err() != nil {
 		// Shutting down: give the employee back untouched. (An ERP write
 		// that landed is found by the next attempt's read and compare.)

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"rollcall.dev/pkg/bus"
 	"rollcall.dev/pkg/inbox"
 	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
@@ -66,6 +69,7 @@ func FieldChanged(svc *app.Service) bus.ConsumerConfig {
 				}
 				c := ChangeFromProto(ev)
 				c.EventID = m.ID
+				c.TraceParent = traceParent(m.SpanContext)
 				cs, idx = append(cs, c), append(idx, i)
 			}
 			for j, err := range svc.FieldChangedBatch(ctx, cs) {
@@ -77,6 +81,16 @@ func FieldChanged(svc *app.Service) bus.ConsumerConfig {
 			return errs
 		}),
 	}
+}
+
+// traceParent is sc as a W3C traceparent ("" when there is no trace).
+func traceParent(sc trace.SpanContext) string {
+	if !sc.IsValid() {
+		return ""
+	}
+	c := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), c)
+	return c.Get("traceparent")
 }
 
 // FieldChangedConsumers returns the FieldChanged consumer. Its second

@@ -115,6 +115,7 @@ func (s *Store) applyChanges(ctx context.Context, cs []app.Change, delay time.Du
 		changed bool
 		since   time.Time
 		conn    string
+		trace   string
 	}
 	// The event ids in order, once each: two batches claiming the same
 	// (redelivered) ids take their locks in the same order.
@@ -186,6 +187,9 @@ FOR UPDATE OF e`, tenants, emps).Query(func(rows pgx.Rows) error {
 			r := state[key{c.TenantID, c.EmployeeID}]
 			if r.st.Apply(c.Change) {
 				changed[i], r.changed, r.conn = true, true, c.ConnectionID
+				if c.TraceParent != "" {
+					r.trace = c.TraceParent
+				}
 				if r.since.IsZero() || c.ChangedAt.Before(r.since) {
 					r.since = c.ChangedAt
 				}
@@ -204,17 +208,17 @@ FOR UPDATE OF e`, tenants, emps).Query(func(rows pgx.Rows) error {
 			if !r.exists {
 				w = &ins
 			}
-			w.add(k.tenant, k.emp, r.conn, string(hr), int64(r.st.Version), r.since)
+			w.add(k.tenant, k.emp, r.conn, string(hr), int64(r.st.Version), r.since, r.trace)
 		}
 		secs := delay.Seconds()
 		b := &pgx.Batch{}
 		if len(ins.tenants) > 0 {
 			b.Queue(`
-INSERT INTO employees (tenant_id, employee_id, connection_id, hr, hr_version, pending_since, status, due_at)
-SELECT t, e, c, h::jsonb, v, p, 'pending', now() + make_interval(secs => $7)
-FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::timestamptz[]) AS x(t, e, c, h, v, p)
+INSERT INTO employees (tenant_id, employee_id, connection_id, hr, hr_version, pending_since, status, due_at, trace_parent)
+SELECT t, e, c, h::jsonb, v, p, 'pending', now() + make_interval(secs => $7), tp
+FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::timestamptz[], $8::text[]) AS x(t, e, c, h, v, p, tp)
 ON CONFLICT (tenant_id, employee_id) DO NOTHING`,
-				ins.tenants, ins.emps, ins.conns, ins.hrs, ins.versions, ins.since, secs).Exec(func(tag pgconn.CommandTag) error {
+				ins.tenants, ins.emps, ins.conns, ins.hrs, ins.versions, ins.since, secs, ins.traces).Exec(func(tag pgconn.CommandTag) error {
 				if tag.RowsAffected() != int64(len(ins.tenants)) {
 					return errCreatedMeanwhile
 				}
@@ -231,10 +235,11 @@ UPDATE employees e SET
   pending_since = LEAST(COALESCE(e.pending_since, x.p), x.p),
   due_at = CASE WHEN e.status IN ('pending', 'retrying') THEN e.due_at ELSE now() + make_interval(secs => $6) END,
   attempts = CASE WHEN e.status = 'retrying' THEN e.attempts ELSE 0 END,
-  status = CASE WHEN e.status = 'retrying' THEN 'retrying' ELSE 'pending' END
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS x(t, e, h, v, p)
+  status = CASE WHEN e.status = 'retrying' THEN 'retrying' ELSE 'pending' END,
+  trace_parent = CASE WHEN x.tp <> '' THEN x.tp ELSE e.trace_parent END
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[], $7::text[]) AS x(t, e, h, v, p, tp)
 WHERE e.tenant_id = x.t AND e.employee_id = x.e`,
-				upd.tenants, upd.emps, upd.hrs, upd.versions, upd.since, secs)
+				upd.tenants, upd.emps, upd.hrs, upd.versions, upd.since, secs, upd.traces)
 		}
 		if b.Len() == 0 {
 			return nil
@@ -252,14 +257,14 @@ WHERE e.tenant_id = x.t AND e.employee_id = x.e`,
 
 // employeeWrites are the columns of the employees one statement writes.
 type employeeWrites struct {
-	tenants, emps, conns, hrs []string
-	versions                  []int64
-	since                     []time.Time
+	tenants, emps, conns, hrs, traces []string
+	versions                          []int64
+	since                             []time.Time
 }
 
-func (w *employeeWrites) add(tenant, emp, conn, hr string, version int64, since time.Time) {
+func (w *employeeWrites) add(tenant, emp, conn, hr string, version int64, since time.Time, trace string) {
 	w.tenants, w.emps, w.conns, w.hrs = append(w.tenants, tenant), append(w.emps, emp), append(w.conns, conn), append(w.hrs, hr)
-	w.versions, w.since = append(w.versions, version), append(w.since, since)
+	w.versions, w.since, w.traces = append(w.versions, version), append(w.since, since), append(w.traces, trace)
 }
 
 // inTxAfter begins a transaction in the same round trip as b's statements
@@ -295,7 +300,7 @@ func scanJob(r pgx.Row) (app.Job, error) {
 		hr, prov []byte
 		since    *time.Time
 	)
-	if err := r.Scan(&j.TenantID, &j.EmployeeID, &j.ConnectionID, &hr, &j.Seq, &j.ERPEmployeeID, &prov, &j.Attempts, &since); err != nil {
+	if err := r.Scan(&j.TenantID, &j.EmployeeID, &j.ConnectionID, &hr, &j.Seq, &j.ERPEmployeeID, &prov, &j.Attempts, &since, &j.TraceParent); err != nil {
 		return app.Job{}, err
 	}
 	if err := json.Unmarshal(hr, &j.HR); err != nil {
@@ -349,7 +354,7 @@ RETURNING `+claimColumns, limit, lease.Seconds())
 	return jobs, nil
 }
 
-const claimColumns = `e.tenant_id::text, e.employee_id, e.connection_id::text, e.hr, e.change_seq, COALESCE(e.erp_employee_id, ''), e.provenance, e.attempts, e.pending_since`
+const claimColumns = `e.tenant_id::text, e.employee_id, e.connection_id::text, e.hr, e.change_seq, COALESCE(e.erp_employee_id, ''), e.provenance, e.attempts, e.pending_since, e.trace_parent`
 
 // Settle implements app.Store: the outcomes in one transaction (one round
 // trip), then the lease in another. Both commit with the server's

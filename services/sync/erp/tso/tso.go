@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
 	"rollcall.dev/services/sync/erp"
 	"rollcall.dev/services/sync/internal/httpx"
 )
@@ -77,7 +79,9 @@ func New(cfg Config) (*Client, error) {
 		// new connection for most calls.
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
-		hc = &http.Client{Timeout: cfg.Timeout, Transport: tr}
+		// Each call is a client span in the caller's trace, and carries
+		// traceparent (the ERP may join the trace).
+		hc = &http.Client{Timeout: cfg.Timeout, Transport: otelhttp.NewTransport(tr)}
 	}
 	if cfg.ListPageSize <= 0 || cfg.ListPageSize > 1000 {
 		cfg.ListPageSize = 1000
