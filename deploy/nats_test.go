@@ -49,7 +49,7 @@ func natsUses() map[string]natsUse {
 		"sync": {
 			// Its outbox, and FieldChanged for deliveries of its HR webhook.
 			publishes: []string{syncpg.Subject("*", "*", "*"), syncports.FieldChangedSubject("*", "*")},
-			consumers: syncports.FieldChangedConsumers(nil, 1),
+			consumers: syncports.FieldChangedConsumers(nil),
 		},
 		// The upstream HR system publishes FieldChanged only.
 		"hr": {publishes: []string{syncports.FieldChangedSubject("*", "*")}},

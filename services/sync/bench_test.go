@@ -198,7 +198,7 @@ func (a *applied) sent(email string, v int, at time.Time) {
 func runHRToERP(b *testing.B) (r benchResult) {
 	ctx := context.Background()
 	rec := &applied{}
-	s := synctest.New(b, synctest.Options{Coalesce: 10 * time.Millisecond, Concurrency: 16, Consumers: 64, ERPTimeout: 5 * time.Second, OnWrite: rec.onWrite})
+	s := synctest.New(b, synctest.Options{Coalesce: 10 * time.Millisecond, Concurrency: 16, ERPTimeout: 5 * time.Second, OnWrite: rec.onWrite})
 	js := s.NATS.JS
 	tn := uuid.NewString()
 	const employees = 500

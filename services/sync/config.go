@@ -56,10 +56,6 @@ type Config struct {
 	Coalesce time.Duration `env:"SYNC_COALESCE_WINDOW, default=10ms"`
 	// Concurrency is how many employees are written to the ERP at once.
 	Concurrency int `env:"SYNC_CONCURRENCY, default=16"`
-	// Consumers is how many FieldChanged messages are taken in at once (pull
-	// subscriptions on the one durable consumer); changes arriving together
-	// commit in one transaction.
-	Consumers int `env:"SYNC_CONSUMERS, default=64"`
 	// RetryBase and RetryMax shape the exponential back-off of ERP retries.
 	RetryBase time.Duration `env:"SYNC_RETRY_BASE, default=1s"`
 	RetryMax  time.Duration `env:"SYNC_RETRY_MAX, default=5m"`
@@ -158,9 +154,6 @@ func (c Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("SYNC_CONCURRENCY: want 1 to 256, got %d", c.Concurrency))
-	}
-	if c.Consumers < 1 || c.Consumers > 256 {
-		errs = append(errs, fmt.Errorf("SYNC_CONSUMERS: want 1 to 256, got %d", c.Consumers))
 	}
 	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
 		errs = append(errs, errors.New("SYNC_RETRY_BASE, SYNC_RETRY_MAX: want 0 < base <= max"))
@@ -289,7 +282,7 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 	return Config{
 		ERPBaseURL: env.BaseURL + "/dev/erp", ERPConnectionID: "5c0e0d1e-0000-4000-8000-000000000001",
 		ERPTenants: "*", ERPTimeout: 10 * time.Second, WebhookSecret: webhook, WebhookTolerance: 5 * time.Minute,
-		Coalesce: 10 * time.Millisecond, Concurrency: 16, Consumers: 64, RetryBase: time.Second, RetryMax: time.Minute,
+		Coalesce: 10 * time.Millisecond, Concurrency: 16, RetryBase: time.Second, RetryMax: time.Minute,
 		DevERPSim: true, DevERPKey: erpKey,
 		IdentityURL: env.BaseURL, ServiceToken: env.ServiceToken, CallTimeout: 5 * time.Second,
 		ConnectionKeys: "1:" + base64.StdEncoding.EncodeToString(raw[:32]),

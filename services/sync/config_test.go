@@ -15,7 +15,7 @@ func validConfig() Config {
 	return Config{
 		ERPBaseURL: "https://api.24sevenoffice.com", ERPAPIKey: "key-1234", ERPConnectionID: "5c0e0d1e-0000-4000-8000-000000000001",
 		ERPTenants: "*", ERPTimeout: 10 * time.Second, WebhookTolerance: 5 * time.Minute, Coalesce: 10 * time.Millisecond,
-		Concurrency: 16, Consumers: 64, RetryBase: time.Second, RetryMax: 5 * time.Minute,
+		Concurrency: 16, RetryBase: time.Second, RetryMax: 5 * time.Minute,
 	}
 }
 
@@ -64,7 +64,6 @@ func TestConfigNamesTheVariable(t *testing.T) {
 		"SYNC_WEBHOOK_SECRET":    func(c *Config) { c.WebhookSecret = "short" },
 		"SYNC_COALESCE_WINDOW":   func(c *Config) { c.Coalesce = time.Hour },
 		"SYNC_CONCURRENCY":       func(c *Config) { c.Concurrency = 0 },
-		"SYNC_CONSUMERS":         func(c *Config) { c.Consumers = 1000 },
 		"SYNC_RETRY_BASE":        func(c *Config) { c.RetryMax = time.Millisecond },
 	} {
 		c := validConfig()

@@ -240,7 +240,7 @@ func TestEveryStoreCommitIsSynchronous(t *testing.T) {
 // still pending in JetStream, and a crash then would redeliver it.
 func TestTheHRChangeIsAckedOnlyAfterItsCommit(t *testing.T) {
 	t.Parallel()
-	s, w := watched(t, synctest.Options{Consumers: 1})
+	s, w := watched(t, synctest.Options{})
 	ctx := context.Background()
 	tn, email := tenant(), "ack."+synctest.Unique()+"@example.com"
 	hold := make(chan struct{})

@@ -160,7 +160,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	comp := &platform.Component{Handlers: handlers, ServiceNames: []string{syncv1connect.SyncServiceName}}
 	consume := cfg.ERPBaseURL != ""
 	if consume {
-		comp.Consumers = ports.FieldChangedConsumers(svc, cfg.Consumers)
+		comp.Consumers = ports.FieldChangedConsumers(svc)
 	}
 	comp.Start = func(ctx context.Context) error {
 		if n, err := store.Reseal(ctx); err != nil {

@@ -52,7 +52,7 @@ func TestRealtimeCrashHelperProcess(t *testing.T) {
 	prop := &app.Propagator{Store: store, Resolver: resolver, Log: log, Concurrency: 8, Lease: 2 * time.Second,
 		Poll: 20 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
 	svc := &app.Service{Store: store, Resolver: resolver, Coalesce: 5 * time.Millisecond, Due: prop.KickAfter}
-	consumers := ports.FieldChangedConsumers(svc, 1)
+	consumers := ports.FieldChangedConsumers(svc)
 	for i := range consumers {
 		consumers[i].Backoff = []time.Duration{50 * time.Millisecond}
 		consumers[i].AckWait = time.Second // what the killed process had taken comes back soon

@@ -93,14 +93,12 @@ func traceParent(sc trace.SpanContext) string {
 	return c.Get("traceparent")
 }
 
-// FieldChangedConsumers returns the FieldChanged consumer. Its second
-// argument (SYNC_CONSUMERS: how many pull subscriptions shared the durable
-// consumer when each handled one message at a time) no longer changes
-// anything: one subscription hands over batches of whatever has arrived,
-// and the batches commit one after the other, in the order JetStream
-// delivered them. Replicas still share the durable consumer; versions
-// decide between them, under a row lock per employee.
-func FieldChangedConsumers(svc *app.Service, _ int) []bus.ConsumerConfig {
+// FieldChangedConsumers returns the FieldChanged consumer: one subscription
+// hands over batches of whatever has arrived, and the batches commit one
+// after the other, in the order JetStream delivered them. Replicas share
+// the durable consumer; versions decide between them, under a row lock per
+// employee.
+func FieldChangedConsumers(svc *app.Service) []bus.ConsumerConfig {
 	return []bus.ConsumerConfig{FieldChanged(svc)}
 }
 

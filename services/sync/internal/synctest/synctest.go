@@ -46,9 +46,6 @@ type Options struct {
 	ERPTimeout time.Duration
 	// Concurrency of the propagator (default 4).
 	Concurrency int
-	// Consumers is the number of parallel FieldChanged subscriptions
-	// (default 4).
-	Consumers int
 	// NoPropagator leaves the propagator stopped (the test drives it).
 	NoPropagator bool
 	// NoConsumer leaves the FieldChanged consumer stopped until
@@ -120,9 +117,6 @@ func New(t testing.TB, o Options) *Stack {
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
 	}
-	if o.Consumers <= 0 {
-		o.Consumers = 4
-	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -164,7 +158,7 @@ func New(t testing.TB, o Options) *Stack {
 		Poll: 50 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
 	}
 	s.Service = &app.Service{Store: s.Store, Resolver: resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter}
-	consumers := ports.FieldChangedConsumers(s.Service, o.Consumers)
+	consumers := ports.FieldChangedConsumers(s.Service)
 	for i := range consumers {
 		consumers[i].Backoff = []time.Duration{50 * time.Millisecond}
 		consumers[i].MaxDeliver = 3
