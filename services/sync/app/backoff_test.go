@@ -32,6 +32,7 @@ func TestBackoff(t *testing.T) {
 	for range 50 {
 		require.GreaterOrEqual(t, p.backoff(1, 3*time.Second), 3*time.Second, "never before Retry-After")
 	}
+	require.Equal(t, MaxRetryAfter, p.backoff(1, 100*365*24*time.Hour), "an absurd Retry-After is bounded")
 
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	p.Now = func() time.Time { return now }

@@ -552,6 +552,11 @@ func (p *Propagator) failure(j Job, err error) Failure {
 
 // backoff is exponential with jitter (between half and all of the step),
 // never below the ERP's Retry-After.
+// MaxRetryAfter bounds how long one Retry-After holds an employee back: an
+// ERP asking for longer (a daily quota, or a broken header) is asked again
+// after this, and answers again.
+const MaxRetryAfter = time.Hour
+
 func (p *Propagator) backoff(attempt int, retryAfter time.Duration) time.Duration {
 	d := p.BackoffBase
 	for i := 1; i < attempt && d < p.BackoffMax; i++ {
@@ -559,7 +564,7 @@ func (p *Propagator) backoff(attempt int, retryAfter time.Duration) time.Duratio
 	}
 	d = min(d, p.BackoffMax)
 	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) //nolint:gosec // jitter, not security
-	return max(d, retryAfter)
+	return max(d, min(retryAfter, MaxRetryAfter))
 }
 
 func truncate(s string, n int) string {
