@@ -459,7 +459,7 @@ func (x *Executor) call(ctx context.Context, fn func(ctx context.Context) error)
 		if !limited && !errors.Is(err, erp.ErrUnavailable) && !errors.Is(err, hr.ErrUnavailable) {
 			return err
 		}
-		wait := max(erp.RetryAfter(err), hr.RetryAfter(err))
+		wait := min(max(erp.RetryAfter(err), hr.RetryAfter(err)), MaxRetryAfter)
 		if limited {
 			wait = max(wait, x.BackoffBase)
 		} else {
