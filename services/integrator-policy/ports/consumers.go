@@ -2,8 +2,10 @@ package ports
 
 import (
 	"context"
+	"errors"
 
 	"rollcall.dev/pkg/bus"
+	"rollcall.dev/pkg/inbox"
 	invitationv1 "rollcall.dev/proto/gen/rollcall/invitation/v1"
 	"rollcall.dev/services/integrator-policy/app"
 	"rollcall.dev/services/integrator-policy/domain"
@@ -42,10 +44,10 @@ func UserInvited(svc *app.Service) bus.ConsumerConfig {
 			if err != nil {
 				return bus.Permanent(err)
 			}
-			return svc.Invited(ctx, app.Dedupe{Consumer: UserInvitedConsumer, EventID: m.ID}, domain.Invitation{
+			return noEventID(svc.Invited(ctx, app.Dedupe{Consumer: UserInvitedConsumer, EventID: m.ID}, domain.Invitation{
 				TenantID: ev.GetTenantId(), InvitationID: ev.GetInvitationId(), PartnerID: ev.GetPartnerId(),
 				Email: email, InvitedAt: ev.GetOccurredAt().AsTime().UTC(),
-			})
+			}))
 		}),
 	}
 }
@@ -75,8 +77,17 @@ func InviteAccepted(svc *app.Service) bus.ConsumerConfig {
 			// An acceptance whose invitation is not known yet fails and is
 			// retried with the consumer's back-off; from the delivery after
 			// UnknownInvitationRetries on, the acceptance time stands in.
-			return svc.Accepted(ctx, app.Dedupe{Consumer: InviteAcceptedConsumer, EventID: m.ID}, acc,
-				m.NumDelivered > UnknownInvitationRetries)
+			return noEventID(svc.Accepted(ctx, app.Dedupe{Consumer: InviteAcceptedConsumer, EventID: m.ID}, acc,
+				m.NumDelivered > UnknownInvitationRetries))
 		}),
 	}
+}
+
+// noEventID dead-letters an event that cannot be de-duplicated (no usable
+// event id): applying it could apply it twice, and retrying cannot help.
+func noEventID(err error) error {
+	if errors.Is(err, inbox.ErrNoEventID) {
+		return bus.Permanent(err)
+	}
+	return err
 }

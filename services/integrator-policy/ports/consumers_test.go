@@ -176,3 +176,32 @@ func TestConsumersEndToEnd(t *testing.T) {
 	require.Len(t, dls, 1, "the malformed invitation, with its reason")
 	require.Contains(t, dls[0].Reason, "partner_id")
 }
+
+// An integrator event without a usable event id cannot be de-duplicated:
+// it is dead-lettered with the reason, never applied.
+func TestAnEventWithoutAnIDIsNotApplied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testkit.NewDB(t, migrations.FS)
+	svc := &app.Service{Store: postgres.New(pool, "/rollcall/integrator-policy"), Log: slog.New(slog.DiscardHandler)}
+	seedTestPartner(t, svc)
+	tenant, inv := uuid.NewString(), uuid.NewString()
+	t0 := time.Now().UTC().Add(-time.Hour)
+	for _, id := range []string{"", "nul\x00id"} {
+		for _, c := range []struct {
+			cfg bus.ConsumerConfig
+			ev  proto.Message
+		}{
+			{ports.UserInvited(svc), userInvited(tenant, inv, "ola@integra.example", t0)},
+			{ports.InviteAccepted(svc), inviteAccepted(tenant, inv, uuid.NewString(), "ola@integra.example", t0.Add(time.Minute))},
+		} {
+			data, err := proto.Marshal(c.ev)
+			require.NoError(t, err)
+			err = c.cfg.Handler(ctx, &bus.Message{ID: id, Type: bus.TypeOf(c.ev), Data: data, NumDelivered: 100})
+			require.True(t, bus.IsPermanent(err), "%q: %v", id, err)
+		}
+	}
+	tn, err := svc.Integrators(ctx, nil, tenant)
+	require.NoError(t, err)
+	require.Empty(t, tn.Integrators, "nothing applied")
+}

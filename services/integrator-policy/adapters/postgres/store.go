@@ -52,7 +52,9 @@ func (s *Store) Update(ctx context.Context, tenantID string, l app.Load, fn func
 		events int
 	)
 	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		if d.EventID != "" {
+		if d.Consumer != "" {
+			// An event: claimed once (an id Postgres cannot keep, or none,
+			// is inbox.ErrNoEventID: it cannot be de-duplicated).
 			first, err := inbox.Claim(ctx, tx, d.Consumer, d.EventID)
 			if err != nil || !first {
 				return err
