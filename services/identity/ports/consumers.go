@@ -118,6 +118,9 @@ func IntegratorReplaced(svc *app.Service) bus.ConsumerConfig {
 		Durable:        IntegratorReplacedDurable,
 		FilterSubjects: []string{IntegratorReplacedSubjects},
 		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorReplaced) error {
+			if err := subjectNames(m, ev.GetTenantId(), ev.GetPreviousIntegrator().GetUserId(), "replaced"); err != nil {
+				return err
+			}
 			return consumerError(svc.IntegratorGone(ctx, IntegratorReplacedDurable, m.ID, ev.GetTenantId(),
 				ev.GetPreviousIntegrator().GetUserId(), domain.ReasonIntegratorReplaced, ""))
 		}),
@@ -133,6 +136,9 @@ func IntegratorAssigned(svc *app.Service) bus.ConsumerConfig {
 		Durable:        IntegratorAssignedDurable,
 		FilterSubjects: []string{IntegratorAssignedSubjects},
 		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorAssigned) error {
+			if err := subjectNames(m, ev.GetTenantId(), ev.GetIntegrator().GetUserId(), "assigned"); err != nil {
+				return err
+			}
 			return consumerError(svc.IntegratorAssigned(ctx, IntegratorAssignedDurable, m.ID, ev.GetTenantId(),
 				ev.GetIntegrator().GetUserId(), ev.GetInvitationId()))
 		}),
@@ -146,8 +152,27 @@ func IntegratorDismissed(svc *app.Service) bus.ConsumerConfig {
 		Durable:        IntegratorDismissedDurable,
 		FilterSubjects: []string{IntegratorDismissedSubjects},
 		Handler: bus.Typed(func(ctx context.Context, m *bus.Message, ev *integratorv1.IntegratorDismissed) error {
+			if err := subjectNames(m, ev.GetTenantId(), ev.GetIntegrator().GetUserId(), "dismissed"); err != nil {
+				return err
+			}
 			return consumerError(svc.IntegratorGone(ctx, IntegratorDismissedDurable, m.ID, ev.GetTenantId(),
 				ev.GetIntegrator().GetUserId(), domain.ReasonIntegratorDismissed, ev.GetDismissedByUserId()))
 		}),
 	}
+}
+
+// subjectNames dead-letters an integrator event whose subject
+// (integrator.v1.<tenant>.integrator.<user>.<verb>) names another tenant or
+// user than its payload: integrator-policy never publishes one, and the
+// NATS permissions that let a publisher write a tenant's subjects must not
+// let it change another tenant's integrators. (A message handed to a
+// handler without a subject, as tests do, is not checked.)
+func subjectNames(m *bus.Message, tenantID, userID, verb string) error {
+	if m.Subject == "" {
+		return nil
+	}
+	if want := "integrator.v1." + tenantID + ".integrator." + userID + "." + verb; m.Subject != want {
+		return bus.Permanentf("subject %q does not match the event's tenant and integrator (want %q)", m.Subject, want)
+	}
+	return nil
 }

@@ -404,6 +404,16 @@ func TestIntegratorsLeave(t *testing.T) {
 	err = deliver(t, ports.IntegratorDismissed(e.svc), uuid.NewString(), otherTenant)
 	require.True(t, bus.IsPermanent(err), "%v", err)
 
+	// A subject naming another tenant than the payload: dead-lettered,
+	// nothing changes.
+	wrong := proto.CloneOf(dismissed)
+	wrong.Integrator.UserId = old.GetUserId()
+	data, err := proto.Marshal(wrong)
+	require.NoError(t, err)
+	err = ports.IntegratorEvents(e.svc).Handler(ctx, &bus.Message{ID: uuid.NewString(), Type: bus.TypeOf(wrong), Data: data,
+		Subject: "integrator.v1." + uuid.NewString() + ".integrator." + old.GetUserId() + ".dismissed"})
+	require.True(t, bus.IsPermanent(err), "%v", err)
+
 	// Not known yet (his acceptance has not reached identity): the ending
 	// is kept, and his acceptance and assignment arriving after it never
 	// open his access.
