@@ -224,6 +224,8 @@ func TestOperatorCLIAgainstTheDevStack(t *testing.T) {
 		}, 30*time.Second, 100*time.Millisecond, "the replayed acceptance creates the user")
 		require.Equal(t, "No dead letters.\n", ok(t, "dlq"))
 		require.Equal(t, "rollcall: no dead letter #"+seq+" (replayed already, or never parked: rollcall dlq list)\n", fails(t, "dlq", "replay", seq))
+		require.Contains(t, fails(t, "dlq", "discard", seq), "add --yes", "discarding asks to be sure")
+		require.Equal(t, "rollcall: no dead letter #"+seq+" (replayed already, or never parked: rollcall dlq list)\n", fails(t, "dlq", "discard", "--yes", seq))
 	})
 
 	t.Run("Demo", func(t *testing.T) {

@@ -25,6 +25,7 @@ type dlqCmd struct {
 	List    dlqListCmd    `cmd:"" default:"withargs" help:"List the dead letters, oldest first."`
 	Inspect dlqInspectCmd `cmd:"" help:"Show one dead letter: why it was parked, its headers and its payload decoded."`
 	Replay  dlqReplayCmd  `cmd:"" help:"Publish dead letters again to their original subjects (same event id, so inboxes still de-duplicate) and remove them."`
+	Discard dlqDiscardCmd `cmd:"" help:"Remove dead letters for good without publishing them (a message nothing will ever apply); needs --yes."`
 }
 
 // natsFlags find the NATS server: --nats, else the one `rollcall dev`
@@ -302,6 +303,50 @@ func (c *dlqReplayCmd) Run(ctx context.Context) error {
 		if !c.JSON {
 			fmt.Fprintf(w, "Replayed #%d: %s %s to %s; its consumers get it again (what they did already, they skip).\n",
 				seq, d.EventType, d.EventID, d.OriginalSubject)
+		}
+	}
+	if c.JSON {
+		return writeJSONDoc(w, out)
+	}
+	return nil
+}
+
+type dlqDiscardCmd struct {
+	natsFlags `embed:""`
+	Seqs      []uint64 `arg:"" name:"seq" help:"The dead letters' DEADLETTER sequences (rollcall dlq list)."`
+	Yes       bool     `name:"yes" help:"Really remove them: a discarded message is gone (inspect it first)."`
+}
+
+func (c *dlqDiscardCmd) Run(ctx context.Context) error {
+	if !c.Yes {
+		return errors.New("discarding removes the messages for good; read them first (rollcall dlq inspect N), then add --yes")
+	}
+	nc, js, err := c.connect("rollcall dlq")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	type discarded struct {
+		Seq     uint64 `json:"seq"`
+		Type    string `json:"eventType"`
+		EventID string `json:"eventId"`
+		Reason  string `json:"reason"`
+	}
+	out := struct {
+		Discarded []discarded `json:"discarded"`
+	}{Discarded: []discarded{}}
+	w := c.w()
+	for _, seq := range c.Seqs {
+		d, err := bus.Discard(ctx, js, seq)
+		if err != nil {
+			if c.JSON {
+				_ = writeJSONDoc(w, out)
+			}
+			return deadLetterError(seq, err)
+		}
+		out.Discarded = append(out.Discarded, discarded{Seq: seq, Type: d.EventType, EventID: d.EventID, Reason: d.Reason})
+		if !c.JSON {
+			fmt.Fprintf(w, "Discarded #%d: %s %s (parked because: %s).\n", seq, d.EventType, d.EventID, d.Reason)
 		}
 	}
 	if c.JSON {

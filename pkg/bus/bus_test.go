@@ -345,6 +345,26 @@ func TestRunner(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, left, "a replayed dead letter leaves the dead-letter stream")
 		require.ErrorIs(t, bus.Replay(context.Background(), n.JS, dl.Seq), bus.ErrDeadLetterNotFound)
+
+		// Discarding: gone without being published again.
+		healthy.Store(false)
+		ev2 := newEvent(t, "sync.v1.t1.r.y")
+		_, err = bus.NewPublisher(n.JS).Publish(context.Background(), ev2)
+		require.NoError(t, err)
+		dl2 := deadLetters(t, n, 1)[0]
+		healthy.Store(true)
+		got, err := bus.Discard(context.Background(), n.JS, dl2.Seq)
+		require.NoError(t, err)
+		require.Equal(t, ev2.ID, got.EventID)
+		left, err = bus.ListDeadLetters(context.Background(), n.JS, 0, 10)
+		require.NoError(t, err)
+		require.Empty(t, left)
+		_, err = bus.Discard(context.Background(), n.JS, dl2.Seq)
+		require.ErrorIs(t, err, bus.ErrDeadLetterNotFound)
+		time.Sleep(200 * time.Millisecond)
+		ok.mu.Lock()
+		require.Len(t, ok.msgs, 1, "the discarded event never reached the consumer")
+		ok.mu.Unlock()
 	})
 
 	t.Run("ParkingThatFailsIsRetriedOnTheExtraDelivery", func(t *testing.T) {

@@ -223,3 +223,25 @@ func Replay(ctx context.Context, js jetstream.JetStream, seq uint64) error {
 	}
 	return nil
 }
+
+// Discard removes a dead letter for good without publishing it: for a
+// message that can never be applied (a test event, a payload no version of
+// the consumer will accept) once an operator has read it. It returns
+// ErrDeadLetterNotFound when there is no such dead letter.
+func Discard(ctx context.Context, js jetstream.JetStream, seq uint64) (DeadLetter, error) {
+	d, err := GetDeadLetter(ctx, js, seq)
+	if err != nil {
+		return DeadLetter{}, err
+	}
+	s, err := js.Stream(ctx, StreamDeadLetter)
+	if err != nil {
+		return DeadLetter{}, fmt.Errorf("bus: dead-letter stream: %w", err)
+	}
+	if err := s.DeleteMsg(ctx, seq); err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return DeadLetter{}, fmt.Errorf("%w: seq %d", ErrDeadLetterNotFound, seq)
+		}
+		return DeadLetter{}, fmt.Errorf("bus: discard dead letter %d: %w", seq, err)
+	}
+	return d, nil
+}
