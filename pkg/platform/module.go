@@ -38,7 +38,9 @@ type Deps struct {
 	// Relay publishes the module's outbox; Kick it after committing events.
 	Relay *outbox.Relay
 	// HandlerOptions go to every generated NewXxxServiceHandler: tracing
-	// (trusting the caller's trace) and protovalidate request validation.
+	// (trusting the caller's trace), protovalidate request validation, and
+	// an ERROR log line with the cause of every INTERNAL or UNKNOWN answer
+	// (the cause an error mapping wraps under "internal error").
 	HandlerOptions []connect.HandlerOption
 }
 

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 
@@ -197,7 +199,7 @@ func Run(ctx context.Context, opts Options, units ...Unit) (err error) {
 		s.relay = outbox.NewRelay(pool, publisher, ulog, outbox.RelayConfig{Service: name, PollInterval: opts.RelayInterval})
 		comp, err := u.Module.Build(ctx, Deps{
 			Name: name, Source: "/rollcall/" + name, Pool: pool, NC: nc, JS: js, Log: ulog,
-			Relay: s.relay, HandlerOptions: handlerOpts,
+			Relay: s.relay, HandlerOptions: append(slices.Clone(handlerOpts), connect.WithInterceptors(logInternalErrors(ulog))),
 		})
 		if err != nil {
 			return fmt.Errorf("platform: build %s: %w", name, err)

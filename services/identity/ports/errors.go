@@ -85,7 +85,7 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	if code == connect.CodeInternal {
-		return connect.NewError(code, errors.New("internal error"))
+		return connect.NewError(code, internalError{err})
 	}
 	out := connect.NewError(code, err)
 	var fe *domain.FieldError
@@ -114,3 +114,12 @@ func lockedError(l *domain.LockedError) error {
 	out.Meta().Set("Retry-After", strconv.FormatInt(secs, 10))
 	return out
 }
+
+// internalError is the answer "internal error": the caller never reads its
+// cause (it may name tables, hosts or values), but the platform's
+// interceptor logs it, so a failure such as a lost database connection is
+// in the service's log.
+type internalError struct{ cause error }
+
+func (e internalError) Error() string { return "internal error" }
+func (e internalError) Unwrap() error { return e.cause }

@@ -63,7 +63,7 @@ func toConnect(err error) error {
 		code = connect.CodeInvalidArgument // a field error with no kind is bad input
 	}
 	if code == connect.CodeInternal {
-		return connect.NewError(code, errors.New("internal error"))
+		return connect.NewError(code, internalError{err})
 	}
 	out := connect.NewError(code, err)
 	field := fieldOf(err)
@@ -95,3 +95,12 @@ func reasonOf(err error) string {
 	}
 	return fmt.Sprint(err)
 }
+
+// internalError is the answer "internal error": the caller never reads its
+// cause (it may name tables, hosts or values), but the platform's
+// interceptor logs it, so a failure such as a lost database connection is
+// in the service's log.
+type internalError struct{ cause error }
+
+func (e internalError) Error() string { return "internal error" }
+func (e internalError) Unwrap() error { return e.cause }
