@@ -1255,7 +1255,9 @@ func (x *AcceptInvitationResponse) GetUserId() string {
 type LoginAssertion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The provider that issued it, e.g. "bankid", "telia"; "rollcall" for an
-	// existing Rollcall profile's session.
+	// existing Rollcall profile, whose assertion is a join assertion from
+	// identity's IssueJoinAssertion (short-lived, single use, for this
+	// invitation), never his bearer token.
 	Provider string `protobuf:"bytes,1,opt,name=provider,proto3" json:"provider,omitempty"`
 	// The provider's opaque assertion (a signed token), verified by the
 	// provider adapter; never logged.
