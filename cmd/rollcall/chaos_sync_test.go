@@ -1029,12 +1029,9 @@ func changeName(c *hrChange) string {
 // with the new email, and the first stays behind with the old values. The
 // sync service adopts a lost create only by the email it is about to send.
 //
-// It fails until the real-time path remembers the create it attempted, so
-// make test-chaos skips it unless CHAOS_KNOWN_BUGS is set.
+// Fixed: the propagator notes each email it creates with before the call
+// (employees.create_attempts) and looks those up before creating again.
 func TestChaosLostCreateAnswerThenEmailChange(t *testing.T) {
-	if os.Getenv("CHAOS_KNOWN_BUGS") == "" {
-		t.Skip("known bug in services/sync's real-time path (a lost create answer and an email change make a second ERP employee); CHAOS_KNOWN_BUGS=1 runs it")
-	}
 	logDir := chaosLogDir(t)
 	bins := buildServices(t, "sync")
 	n := newChaosNATS(t, logDir)

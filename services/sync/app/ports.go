@@ -42,6 +42,10 @@ type Job struct {
 	PendingSince  time.Time
 	// TraceParent is the newest merged change's (see Change.TraceParent).
 	TraceParent string
+	// CreateAttempts are the emails earlier attempts tried to create the
+	// employee in the ERP with, while it is linked to none: a create whose
+	// answer was lost may have landed under one of them.
+	CreateAttempts []string
 }
 
 // Action is what a propagation did in the ERP.
@@ -184,4 +188,8 @@ type Store interface {
 	Settle(ctx context.Context, done []Outcome, limit int, lease time.Duration) ([]Job, error)
 	// LinkedTo names the HR employee linked to an ERP employee.
 	LinkedTo(ctx context.Context, connectionID, erpEmployeeID string) (tenantID, employeeID string, found bool, err error)
+	// NoteCreateAttempt durably records, before the call, that the
+	// employee is about to be created in the ERP with email (see
+	// Job.CreateAttempts).
+	NoteCreateAttempt(ctx context.Context, tenantID, employeeID, email string) error
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -505,6 +506,34 @@ func (p *Propagator) Attempt(ctx context.Context, j Job) Outcome {
 	}
 }
 
+// earlierCreate finds the ERP employee an earlier attempt created under
+// another email than current (j.CreateAttempts) and never heard back
+// about, if it exists and no other HR employee is linked to it. (The
+// current email needs no look-up: creating with it answers 409 and the
+// employee is adopted there.)
+func (p *Propagator) earlierCreate(ctx context.Context, c erp.Connector, connectionID string, j Job, current string) (*erp.Employee, error) {
+	for _, email := range j.CreateAttempts {
+		if strings.EqualFold(email, current) {
+			continue
+		}
+		found, err := c.FindByEmail(ctx, email)
+		if errors.Is(err, erp.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		tenant, emp, linked, err := p.Store.LinkedTo(ctx, connectionID, found.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !linked || (tenant == j.TenantID && emp == j.EmployeeID) {
+			return &found, nil
+		}
+	}
+	return nil, nil
+}
+
 func actionName(a Action) string {
 	switch a {
 	case ActionCreated:
@@ -608,31 +637,44 @@ func (p *Propagator) propagate(ctx context.Context, j Job) (Result, error) {
 		if !j.HR.Known() {
 			return Result{}, errNotLinked
 		}
-		created, cerr := c.Create(ctx, create)
-		switch {
-		case cerr == nil:
-			have, res.ERPEmployeeID, res.Action = created, created.ID, ActionCreated
-		case errors.Is(cerr, erp.ErrConflict):
-			// The email is taken. It is ours to adopt when the ERP employee
-			// is linked to no other HR employee (a create whose answer was
-			// lost, or an ERP employee made by hand before the connection).
-			found, ferr := c.FindByEmail(ctx, create.Email)
-			if ferr != nil {
-				if errors.Is(ferr, erp.ErrNotFound) {
+		// An earlier create whose answer was lost may have landed under
+		// the email HR had then: adopt it rather than make a second one.
+		found, err := p.earlierCreate(ctx, c, conn.ID, j, create.Email)
+		if err != nil {
+			return Result{}, err
+		}
+		if found != nil {
+			have, res.ERPEmployeeID = *found, found.ID
+		} else {
+			if err := p.Store.NoteCreateAttempt(ctx, j.TenantID, j.EmployeeID, create.Email); err != nil {
+				return Result{}, err
+			}
+			created, cerr := c.Create(ctx, create)
+			switch {
+			case cerr == nil:
+				have, res.ERPEmployeeID, res.Action = created, created.ID, ActionCreated
+			case errors.Is(cerr, erp.ErrConflict):
+				// The email is taken. It is ours to adopt when the ERP employee
+				// is linked to no other HR employee (a create whose answer was
+				// lost, or an ERP employee made by hand before the connection).
+				found, ferr := c.FindByEmail(ctx, create.Email)
+				if ferr != nil {
+					if errors.Is(ferr, erp.ErrNotFound) {
+						return Result{}, cerr
+					}
+					return Result{}, ferr
+				}
+				tenant, emp, linked, lerr := p.Store.LinkedTo(ctx, conn.ID, found.ID)
+				if lerr != nil {
+					return Result{}, lerr
+				}
+				if linked && (tenant != j.TenantID || emp != j.EmployeeID) {
 					return Result{}, cerr
 				}
-				return Result{}, ferr
-			}
-			tenant, emp, linked, lerr := p.Store.LinkedTo(ctx, conn.ID, found.ID)
-			if lerr != nil {
-				return Result{}, lerr
-			}
-			if linked && (tenant != j.TenantID || emp != j.EmployeeID) {
+				have, res.ERPEmployeeID = found, found.ID
+			default:
 				return Result{}, cerr
 			}
-			have, res.ERPEmployeeID = found, found.ID
-		default:
-			return Result{}, cerr
 		}
 	}
 	// From here on a failure still reports the ERP employee created or

@@ -300,7 +300,7 @@ func scanJob(r pgx.Row) (app.Job, error) {
 		hr, prov []byte
 		since    *time.Time
 	)
-	if err := r.Scan(&j.TenantID, &j.EmployeeID, &j.ConnectionID, &hr, &j.Seq, &j.ERPEmployeeID, &prov, &j.Attempts, &since, &j.TraceParent); err != nil {
+	if err := r.Scan(&j.TenantID, &j.EmployeeID, &j.ConnectionID, &hr, &j.Seq, &j.ERPEmployeeID, &prov, &j.Attempts, &since, &j.TraceParent, &j.CreateAttempts); err != nil {
 		return app.Job{}, err
 	}
 	if err := json.Unmarshal(hr, &j.HR); err != nil {
@@ -354,7 +354,7 @@ RETURNING `+claimColumns, limit, lease.Seconds())
 	return jobs, nil
 }
 
-const claimColumns = `e.tenant_id::text, e.employee_id, e.connection_id::text, e.hr, e.change_seq, COALESCE(e.erp_employee_id, ''), e.provenance, e.attempts, e.pending_since, e.trace_parent`
+const claimColumns = `e.tenant_id::text, e.employee_id, e.connection_id::text, e.hr, e.change_seq, COALESCE(e.erp_employee_id, ''), e.provenance, e.attempts, e.pending_since, e.trace_parent, e.create_attempts`
 
 // Settle implements app.Store: the outcomes in one transaction (one round
 // trip), then the lease in another. Both commit with the server's
@@ -619,7 +619,8 @@ UPDATE employees e SET
   status = CASE WHEN e.change_seq = x.seq THEN 'synced' ELSE 'pending' END,
   due_at = CASE WHEN e.change_seq = x.seq THEN NULL ELSE now() END,
   pending_since = CASE WHEN e.change_seq = x.seq THEN NULL ELSE e.pending_since END,
-  lease_until = NULL, attempts = 0, last_error = NULL, updated_at = now()
+  lease_until = NULL, attempts = 0, last_error = NULL, updated_at = now(),
+  create_attempts = CASE WHEN x.erp <> '' THEN '{}' ELSE e.create_attempts END
 FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[], $7::text[], $8::bool[])
   AS x(tid, eid, seq, erp, version, at, prov, id_left)
 WHERE e.tenant_id = x.tid AND e.employee_id = x.eid`
@@ -657,6 +658,17 @@ func failureJSON(f app.Failure) ([]byte, error) {
 		v["erp_status"], v["erp_code"], v["erp_message"] = f.ERP.Status, f.ERP.Code, f.ERP.Message
 	}
 	return json.Marshal(v)
+}
+
+// NoteCreateAttempt implements app.Store: its own, durable commit, before
+// the ERP is called.
+func (s *Store) NoteCreateAttempt(ctx context.Context, tenantID, employeeID, email string) error {
+	_, err := s.db.Exec(ctx, `UPDATE employees SET create_attempts = array_append(create_attempts, $3)
+WHERE tenant_id = $1 AND employee_id = $2 AND NOT ($3 = ANY(create_attempts))`, tenantID, employeeID, email)
+	if err != nil {
+		return fmt.Errorf("sync store: note create attempt: %w", err)
+	}
+	return nil
 }
 
 // LinkedTo implements app.Store.
