@@ -45,8 +45,9 @@ check-generate: generate ## Fail if regenerating changes anything under proto/
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## go vet, buf lint and golangci-lint over every module
 	go vet rollcall.dev/...
+	go vet -tags chaos rollcall.dev/cmd/rollcall
 	bash proto/lint.sh
-	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml ./...); done
+	@for m in $(MODULES); do echo "golangci-lint $$m"; (cd $$m && $(GOLANGCI_LINT) run --build-tags chaos --config $(CURDIR)/.golangci.yml ./...); done
 
 $(GOLANGCI_LINT):
 	@mkdir -p $(BIN)
