@@ -802,8 +802,6 @@ func TestChaosHRToERP(t *testing.T) {
 	employees := chaosInt(t, "CHAOS_EMPLOYEES", 300)
 	erpDown := chaosDuration(t, "CHAOS_ERP_DOWN", 30*time.Second)
 	converge := chaosDuration(t, "CHAOS_CONVERGE_TIMEOUT", 5*time.Minute)
-	// Losing the answers of creates too reproduces the known bug of
-	// TestChaosLostCreateAnswerThenEmailChange (a second ERP employee).
 	// Creates lose their answers too (CHAOS_LOSE_CREATE_ANSWERS=0: only
 	// updates), the case TestChaosLostCreateAnswerThenEmailChange pins.
 	loseCreates := os.Getenv("CHAOS_LOSE_CREATE_ANSWERS") != "0"
