@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 
 	"rollcall.dev/pkg/bus"
 	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
@@ -70,6 +71,12 @@ func BenchmarkHRToERP(b *testing.B) {
 // line to be the hr_to_erp line).
 func TestMain(m *testing.M) {
 	code := m.Run()
+	// Every shutdown path the tests take (the propagator, consumers, runs,
+	// servers) must end what it started.
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintf(os.Stderr, "goroutines left running after the tests: %v\n", err)
+		code = 1
+	}
 	if r := benchRes; benchRan && r.err == nil {
 		fmt.Fprintf(os.Stdout, "hr_to_erp detail: erp_writes_in_throughput_phase=%d published_ms=%.0f ingested_ms=%.0f applied_ms=%.0f process_cpu_ms=%.0f postgres_cpu_ms=%.0f latency_phase_changes=%d at %d/s offered\n",
 			r.writes, ms(r.published), ms(r.ingested), ms(r.applied), ms(r.cpu), ms(r.pgCPU), r.offered, 1000)
