@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"rollcall.dev/pkg/pgdb"
@@ -109,4 +110,33 @@ func TestRedactURL(t *testing.T) {
 	got := pgdb.RedactURL("postgres://app:s3cret@db.internal:5433/rollcall?sslmode=require")
 	require.NotContains(t, got, "s3cret")
 	require.Contains(t, got, "db.internal:5433/rollcall")
+}
+
+// A pooled connection whose backend the server ended (a restart, an
+// operator's pg_terminate_backend) fails on its next use; InTx begins again
+// on another connection instead of failing the caller's request.
+func TestInTxSurvivesATerminatedConnection(t *testing.T) {
+	t.Parallel()
+	_, url := testkit.NewDBWithURL(t, nil)
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(url)
+	require.NoError(t, err)
+	cfg.MinConns, cfg.MaxConns = 1, 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	var pid int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&pid))
+	admin, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = admin.Close(ctx) })
+	var ended bool
+	require.NoError(t, admin.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ended))
+	require.True(t, ended)
+
+	var now int
+	require.NoError(t, pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&now)
+	}))
+	require.NotEqual(t, pid, now, "a new connection")
 }

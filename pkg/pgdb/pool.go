@@ -117,8 +117,16 @@ func InTx(ctx context.Context, db Beginner, fn func(tx pgx.Tx) error) error {
 }
 
 // InTxWith is InTx with explicit transaction options.
+//
+// A pooled connection whose backend the server ended (a restart, an
+// operator's pg_terminate_backend) fails on its next use, at BEGIN. BEGIN
+// has no effect, so it is tried again, up to beginAttempts times (the pool
+// drops each dead connection it meets), before the caller sees an error.
 func InTxWith(ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(tx pgx.Tx) error) (err error) {
 	tx, err := db.BeginTx(ctx, opts)
+	for i := 1; err != nil && i < beginAttempts && ctx.Err() == nil; i++ {
+		tx, err = db.BeginTx(ctx, opts)
+	}
 	if err != nil {
 		return fmt.Errorf("pgdb: begin: %w", err)
 	}
@@ -139,6 +147,9 @@ func InTxWith(ctx context.Context, db Beginner, opts pgx.TxOptions, fn func(tx p
 	}
 	return nil
 }
+
+// beginAttempts bounds how often InTx begins a transaction (see InTxWith).
+const beginAttempts = 3
 
 // IsUniqueViolation reports whether err is a unique_violation (23505),
 // optionally on the named constraint.
