@@ -190,14 +190,8 @@ func (c *Client) roundTrip(ctx context.Context, op, method, path, token string, 
 }
 
 func classify(op string, resp *http.Response, data []byte) error {
-	var p struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(data, &p) != nil || (p.Code == "" && p.Message == "") {
-		p.Message = strings.TrimSpace(string(data))
-	}
-	e := &erp.Error{Op: op, Status: resp.StatusCode, Code: httpx.Truncate(p.Code, 100), Message: httpx.Truncate(p.Message, 1000)}
+	code, msg := httpx.ReadProblem(data)
+	e := &erp.Error{Op: op, Status: resp.StatusCode, Code: code, Message: msg}
 	switch s := resp.StatusCode; {
 	case s == http.StatusNotFound:
 		e.Kind = erp.ErrNotFound

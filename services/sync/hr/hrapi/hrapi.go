@@ -271,14 +271,8 @@ func (c *Client) call(ctx context.Context, op, method, path string, in any, idem
 		}
 		return nil
 	}
-	var p struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(data, &p) != nil || (p.Code == "" && p.Message == "") {
-		p.Message = strings.TrimSpace(string(data))
-	}
-	e := &hr.Error{Op: op, Status: resp.StatusCode, Code: httpx.Truncate(p.Code, 100), Message: httpx.Truncate(p.Message, 1000)}
+	code, msg := httpx.ReadProblem(data)
+	e := &hr.Error{Op: op, Status: resp.StatusCode, Code: code, Message: msg}
 	switch s := resp.StatusCode; {
 	case s == http.StatusNotFound:
 		e.Kind = hr.ErrNotFound

@@ -76,6 +76,17 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// ReadProblem reads an error answer's code and message (a Problem body;
+// otherwise the whole body, trimmed, is the message), cut to lengths fit
+// for logs and reports.
+func ReadProblem(data []byte) (code, message string) {
+	var p Problem
+	if json.Unmarshal(data, &p) != nil || (p.Code == "" && p.Message == "") {
+		p.Code, p.Message = "", strings.TrimSpace(string(data))
+	}
+	return Truncate(p.Code, 100), Truncate(p.Message, 1000)
+}
+
 // NewProblem is a problem answer.
 func NewProblem(status int, code, message string) *Problem {
 	return &Problem{Status: status, Code: code, Message: message}
