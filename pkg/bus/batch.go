@@ -222,22 +222,11 @@ func (r *Runner) handleBatch(bg context.Context, c *ConsumerConfig, msgs []jetst
 // runBatchHandler calls the batch handler, keeping every message alive with
 // InProgress while it runs and turning a panic into an error for each.
 func (r *Runner) runBatchHandler(ctx context.Context, c *ConsumerConfig, items []batchItem) (errs []error) {
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(c.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, it := range items {
-					_ = it.msg.InProgress()
-				}
-			}
-		}
-	}()
+	msgs := make([]jetstream.Msg, len(items))
+	for i, it := range items {
+		msgs[i] = it.msg
+	}
+	defer keepAlive(c.AckWait/3, msgs...)()
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.ErrorContext(ctx, "batch handler panicked", "panic", p, "stack", string(debug.Stack()))

@@ -425,20 +425,7 @@ func (r *Runner) park(ctx context.Context, c *ConsumerConfig, msg jetstream.Msg,
 // runHandler calls the handler, keeping the message alive with InProgress
 // while it runs and turning a panic into an error.
 func (r *Runner) runHandler(ctx context.Context, c *ConsumerConfig, msg jetstream.Msg, m *Message) (err error) {
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		t := time.NewTicker(c.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
+	defer keepAlive(c.AckWait/3, msg)()
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.ErrorContext(ctx, "handler panicked", "panic", p, "stack", string(debug.Stack()))
@@ -446,6 +433,28 @@ func (r *Runner) runHandler(ctx context.Context, c *ConsumerConfig, msg jetstrea
 		}
 	}()
 	return c.Handler(ctx, m)
+}
+
+// keepAlive sends InProgress for msgs every interval until the returned
+// stop is called, so the server does not redeliver them while a handler
+// works on them.
+func keepAlive(every time.Duration, msgs ...jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func toMessage(msg jetstream.Msg) *Message {
