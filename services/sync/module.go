@@ -43,7 +43,7 @@ import (
 const Name = "sync"
 
 // ERPSystem labels the 24SevenOffice connector in metrics and spans.
-const ERPSystem = "24sevenoffice"
+const ERPSystem = tso.System
 
 // Module returns the sync service for the platform runtime.
 func Module(cfg Config) platform.Module { return module{cfg: cfg} }
@@ -55,19 +55,7 @@ func (module) Name() string { return Name }
 func (module) Migrations() fs.FS { return migrations.FS }
 
 // Dialer makes 24SevenOffice connectors (instrumented) for API keys.
-type Dialer struct {
-	BaseURL string
-	Timeout time.Duration
-}
-
-// Dial implements app.ERPDialer.
-func (d Dialer) Dial(apiKey string) (erp.Connector, error) {
-	c, err := tso.New(tso.Config{BaseURL: d.BaseURL, APIKey: apiKey, Timeout: d.Timeout})
-	if err != nil {
-		return nil, err
-	}
-	return erp.Instrument(c, ERPSystem), nil
-}
+type Dialer = tso.Dialer
 
 func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, error) {
 	cfg := m.cfg

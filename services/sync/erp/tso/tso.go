@@ -345,3 +345,22 @@ func (c *Client) List(ctx context.Context) ([]erp.Employee, error) {
 	}
 	return out, nil
 }
+
+// System labels the 24SevenOffice connector in metrics and spans.
+const System = "24sevenoffice"
+
+// Dialer makes 24SevenOffice connectors (instrumented) for API keys: the
+// app.ERPDialer of the service, and of the tests against the stand-in.
+type Dialer struct {
+	BaseURL string
+	Timeout time.Duration
+}
+
+// Dial implements app.ERPDialer.
+func (d Dialer) Dial(apiKey string) (erp.Connector, error) {
+	c, err := New(Config{BaseURL: d.BaseURL, APIKey: apiKey, Timeout: d.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	return erp.Instrument(c, System), nil
+}

@@ -93,20 +93,8 @@ type Stack struct {
 // TestKeys is a keyring for tests (version 1).
 const TestKeys = "1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
-// Dialer makes 24SevenOffice connectors to a stand-in.
-type Dialer struct {
-	BaseURL string
-	Timeout time.Duration
-}
-
-// Dial implements app.ERPDialer.
-func (d Dialer) Dial(apiKey string) (erp.Connector, error) {
-	c, err := tso.New(tso.Config{BaseURL: d.BaseURL, APIKey: apiKey, Timeout: d.Timeout})
-	if err != nil {
-		return nil, err
-	}
-	return erp.Instrument(c, "24sevenoffice"), nil
-}
+// Dialer makes 24SevenOffice connectors to a stand-in: the service's own.
+type Dialer = tso.Dialer
 
 // New starts a stack; everything stops when the test ends.
 func New(t testing.TB, o Options) *Stack {
