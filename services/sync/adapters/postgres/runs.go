@@ -463,8 +463,11 @@ FOR UPDATE`, run.TenantID, emps).Query(func(rows pgx.Rows) error {
 			return app.ErrLeaseLost
 		}
 		w := &pgx.Batch{}
-		var d app.Counts
-		done := 0
+		var (
+			d      app.Counts
+			done   = 0
+			events []outbox.Record
+		)
 		for _, o := range outcomes {
 			raw, err := json.Marshal(o)
 			if err != nil {
@@ -485,9 +488,7 @@ FOR UPDATE`, run.TenantID, emps).Query(func(rows pgx.Rows) error {
 				if err := validEvent(rec); err != nil {
 					return err
 				}
-				if err := appendQueued(ctx, w, s.source, rec); err != nil {
-					return err
-				}
+				events = append(events, rec)
 				continue
 			}
 			switch o.Action {
@@ -515,10 +516,11 @@ FOR UPDATE`, run.TenantID, emps).Query(func(rows pgx.Rows) error {
 				if err := validEvent(rec); err != nil {
 					return err
 				}
-				if err := appendQueued(ctx, w, s.source, rec); err != nil {
-					return err
-				}
+				events = append(events, rec)
 			}
+		}
+		if _, err := outbox.QueueAppendBatch(ctx, w, s.source, events); err != nil {
+			return err
 		}
 		w.Queue(`
 UPDATE sync_runs SET done = done + $2, created_in_erp = created_in_erp + $3, created_in_hr = created_in_hr + $4,
