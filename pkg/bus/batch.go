@@ -98,14 +98,15 @@ func (r *Runner) batches(bg context.Context, c *ConsumerConfig) jetstream.Messag
 	}
 }
 
-// take removes up to n waiting messages, oldest first.
-func (b *batcher) take(n int) []jetstream.Msg {
+// take removes up to n waiting messages, oldest first, and says how many
+// are left waiting.
+func (b *batcher) take(n int) ([]jetstream.Msg, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n = min(n, len(b.waiting))
 	batch := slices.Clone(b.waiting[:n])
 	b.waiting, b.since = slices.Delete(b.waiting, 0, n), slices.Delete(b.since, 0, n)
-	return batch
+	return batch, len(b.waiting)
 }
 
 // keepAlive sends InProgress, every third of the ack wait, for the
@@ -144,22 +145,22 @@ func (r *Runner) runBatches(bg context.Context, c *ConsumerConfig, b *batcher) {
 	slots := make(chan struct{}, c.BatchConcurrency)
 	for {
 		slots <- struct{}{}
-		batch := b.take(c.MaxBatch)
+		batch, queued := b.take(c.MaxBatch)
 		for len(batch) == 0 {
 			select {
 			case <-b.ready:
 			case <-b.quit:
 				// The consume context is closed: nothing more arrives.
-				if batch = b.take(c.MaxBatch); len(batch) == 0 {
+				if batch, queued = b.take(c.MaxBatch); len(batch) == 0 {
 					return
 				}
 				continue
 			}
-			batch = b.take(c.MaxBatch)
+			batch, queued = b.take(c.MaxBatch)
 		}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			r.handleBatch(bg, c, batch)
+			r.handleBatch(bg, c, batch, queued)
 		})
 	}
 }
@@ -172,12 +173,13 @@ type batchItem struct {
 }
 
 // handleBatch runs the batch handler on msgs and settles each message by
-// its own answer.
-func (r *Runner) handleBatch(bg context.Context, c *ConsumerConfig, msgs []jetstream.Msg) {
+// its own answer; queued messages were left waiting for later batches.
+func (r *Runner) handleBatch(bg context.Context, c *ConsumerConfig, msgs []jetstream.Msg, queued int) {
 	items := make([]batchItem, 0, len(msgs))
 	links := make([]trace.Link, 0, len(msgs))
 	for _, msg := range msgs {
 		m := toMessage(msg)
+		m.Queued = queued
 		ctx, span := r.startSpan(bg, c, msg, m)
 		if m.NumDelivered > uint64(c.MaxDeliver) {
 			r.park(ctx, c, msg, m, fmt.Sprintf("not acknowledged after %d deliveries (handler timed out, its process stopped, or parking failed)", c.MaxDeliver))

@@ -32,6 +32,13 @@ type Message struct {
 	Stream       string
 	StreamSeq    uint64
 	NumDelivered uint64
+	// NumPending is how many messages of the stream were still waiting
+	// to be delivered to this consumer when this one was.
+	NumPending uint64
+	// Queued (batch handlers) is how many messages delivered to this
+	// process were waiting for a later batch when this one was taken; with
+	// NumPending, the consumer's backlog behind the batch.
+	Queued int
 	// SpanContext is this delivery's consumer span (a child of the
 	// publisher's), for work that continues the message's trace later,
 	// e.g. a batch handler storing it with what the message changed.
@@ -475,6 +482,7 @@ func toMessage(msg jetstream.Msg) *Message {
 		m.Stream = md.Stream
 		m.StreamSeq = md.Sequence.Stream
 		m.NumDelivered = md.NumDelivered
+		m.NumPending = md.NumPending
 	}
 	if m.ID == "" {
 		m.ID = HeaderCarrier(h).Get(HeaderMsgID)

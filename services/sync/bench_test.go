@@ -2,9 +2,11 @@ package syncsvc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
@@ -37,7 +40,13 @@ type benchResult struct {
 	// service), and that of the Postgres backends serving its database.
 	published, ingested, applied time.Duration
 	cpu, pgCPU                   time.Duration
-	err                          error
+	// The floor, measured after the scenario in the same run: the
+	// messaging alone (the same events published to a scratch stream
+	// flat out while a pull consumer acks each, nothing else) and the ERP
+	// calls alone (as many reads and writes as the throughput phase made,
+	// at the propagator's concurrency, with the service's connector).
+	floorMsg, floorERP time.Duration
+	err                error
 }
 
 var (
@@ -80,10 +89,31 @@ func TestMain(m *testing.M) {
 	if r := benchRes; benchRan && r.err == nil {
 		fmt.Fprintf(os.Stdout, "hr_to_erp detail: erp_writes_in_throughput_phase=%d published_ms=%.0f ingested_ms=%.0f applied_ms=%.0f process_cpu_ms=%.0f postgres_cpu_ms=%.0f latency_phase_changes=%d at %d/s offered\n",
 			r.writes, ms(r.published), ms(r.ingested), ms(r.applied), ms(r.cpu), ms(r.pgCPU), r.offered, 1000)
+		floor := float64(r.events) / (r.floorMsg + r.floorERP).Seconds()
+		fmt.Fprintf(os.Stdout, "hr_to_erp floor: messaging_ms=%.0f (%.0f events/s published and taken in by a bare consumer) erp_ms=%.0f (%d reads and writes) together_eps=%.0f ratio=%.3f\n",
+			ms(r.floorMsg), float64(r.events)/r.floorMsg.Seconds(), ms(r.floorERP), r.writes, floor, floor/r.rawRate)
 		fmt.Fprintf(os.Stdout, "hr_to_erp events=%d throughput_eps=%.0f p50_ms=%.1f p99_ms=%.1f nats_publish_eps=%.0f ratio=%.3f\n",
 			r.events, r.throughput, float64(r.p50.Microseconds())/1000, float64(r.p99.Microseconds())/1000, r.rawRate, r.throughput/r.rawRate)
 	}
 	os.Exit(code)
+}
+
+// profileIf starts a CPU profile of the throughput phase into path (the
+// whole process: embedded NATS server, stand-in ERP and service) when path
+// is set (HR_TO_ERP_CPUPROFILE); the returned func stops it.
+func profileIf(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -92,7 +122,13 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // until the consumer has acked
 // every message up to lastSeq of the HR stream, and says when.
 func ingestedAt(ctx context.Context, js jetstream.JetStream, lastSeq uint64, start time.Time) (time.Duration, error) {
-	cons, err := js.Consumer(ctx, bus.StreamHR, "sync-hr-field-changed")
+	return ackedAt(ctx, js, bus.StreamHR, "sync-hr-field-changed", lastSeq, start)
+}
+
+// ackedAt polls until consumer durable of stream has acked every message up
+// to lastSeq, and says when (since start).
+func ackedAt(ctx context.Context, js jetstream.JetStream, stream, durable string, lastSeq uint64, start time.Time) (time.Duration, error) {
+	cons, err := js.Consumer(ctx, stream, durable)
 	if err != nil {
 		return 0, err
 	}
@@ -107,7 +143,7 @@ func ingestedAt(ctx context.Context, js jetstream.JetStream, lastSeq uint64, sta
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("the consumer did not ack up to %d in 2 minutes", lastSeq)
+	return 0, fmt.Errorf("consumer %s did not ack up to %d in 2 minutes", durable, lastSeq)
 }
 
 // backendCPU sums the CPU time of the Postgres backends connected to
@@ -205,10 +241,19 @@ func (a *applied) sent(email string, v int, at time.Time) {
 func runHRToERP(b *testing.B) (r benchResult) {
 	ctx := context.Background()
 	rec := &applied{}
-	s := synctest.New(b, synctest.Options{Coalesce: 10 * time.Millisecond, Concurrency: 16, ERPTimeout: 5 * time.Second, OnWrite: rec.onWrite})
+	// The service's defaults (SYNC_COALESCE_WINDOW, SYNC_CONCURRENCY,
+	// SYNC_BURST_HOLD; HR_TO_ERP_BURST_HOLD overrides the hold).
+	hold := time.Second
+	if d, err := time.ParseDuration(os.Getenv("HR_TO_ERP_BURST_HOLD")); err == nil {
+		hold = d
+	}
+	s := synctest.New(b, synctest.Options{Coalesce: 10 * time.Millisecond, Concurrency: 16, BurstHold: hold, ERPTimeout: 5 * time.Second, OnWrite: rec.onWrite})
 	js := s.NATS.JS
 	tn := uuid.NewString()
-	const employees = 500
+	employees := 500
+	if n, err := strconv.Atoi(os.Getenv("HR_TO_ERP_EMPLOYEES")); err == nil && n > 0 {
+		employees = n
+	}
 	email := func(i int) string { return fmt.Sprintf("bench%04d@example.com", i) }
 	id := func(i int) string { return fmt.Sprintf("b%04d", i) }
 	publish := func(ev *hrv1.FieldChanged) (jetstream.PubAckFuture, error) {
@@ -220,7 +265,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 		if err != nil {
 			return nil, err
 		}
-		return js.PublishMsgAsync(msg)
+		return js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 	}
 	wait := func(done chan struct{}, what string) error {
 		select {
@@ -245,7 +290,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	const rawN = 50000
 	start := time.Now()
 	for range rawN {
-		if _, err := js.PublishAsync("benchraw.x", payload); err != nil {
+		if _, err := js.PublishAsync("benchraw.x", payload, jetstream.WithStallWait(stallWait)); err != nil {
 			return benchResult{err: err}
 		}
 	}
@@ -284,6 +329,10 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	if u, err := url.Parse(s.DBURL); err == nil {
 		dbName = strings.TrimPrefix(u.Path, "/")
 	}
+	stopProfile, err := profileIf(os.Getenv("HR_TO_ERP_CPUPROFILE"))
+	if err != nil {
+		return benchResult{err: err}
+	}
 	cpu0, pg0 := cpuTime(), backendCPU(dbName)
 	start = time.Now()
 	var last jetstream.PubAckFuture
@@ -307,7 +356,6 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	}
 	<-js.PublishAsyncComplete()
 	r.published = time.Since(start)
-	var err error
 	if r.ingested, err = ingestedAt(ctx, js, lastSeq, start); err != nil {
 		return benchResult{err: err}
 	}
@@ -316,6 +364,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	}
 	r.applied = time.Since(start)
 	r.cpu, r.pgCPU = cpuTime()-cpu0, backendCPU(dbName)-pg0
+	stopProfile()
 	r.events = employees * perEmployee
 	r.throughput = float64(r.events) / r.applied.Seconds()
 	rec.mu.Lock()
@@ -359,5 +408,143 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	r.p50 = lat[len(lat)/2]
 	r.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	r.offered = total
+
+	// The floor: what the throughput phase cannot do without, each part
+	// measured alone on the same machine and server.
+	floorEvents := make([]*hrv1.FieldChanged, 0, r.events)
+	for v := 2; v <= 1+perEmployee; v++ {
+		for i := range employees {
+			floorEvents = append(floorEvents, update(i, base+total/employees+v))
+		}
+	}
+	var ferr error
+	if r.floorMsg, ferr = messagingFloor(ctx, js, tn, floorEvents); ferr != nil {
+		return benchResult{err: ferr}
+	}
+	if r.floorERP, ferr = erpFloor(ctx, s.SimURL, s.Sim.Employees(), r.writes, 16); ferr != nil {
+		return benchResult{err: ferr}
+	}
 	return r
+}
+
+// stallWait bounds how long an async publish waits for room among the
+// unacknowledged ones (the default, 200 ms, fails a flat-out publisher on
+// a loaded machine).
+const stallWait = 30 * time.Second
+
+// messagingFloor publishes evs (as the HR publisher does: the same events,
+// headers and sizes) to a scratch stream flat out while a pull consumer
+// takes them in batches of up to 2,048 and acks each batch with one ack
+// (AckAll: the cheapest durable consumption JetStream offers; the
+// FieldChanged consumer acks each message, as its verdicts differ), doing
+// nothing else; it says how long until the server saw the last ack.
+func messagingFloor(ctx context.Context, js jetstream.JetStream, tn string, evs []*hrv1.FieldChanged) (time.Duration, error) {
+	const stream, durable = "BENCHFLOOR", "floor"
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{"benchfloor.>"}, Storage: jetstream.FileStorage}); err != nil {
+		return 0, err
+	}
+	defer func() { _ = js.DeleteStream(context.WithoutCancel(ctx), stream) }()
+	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable: durable, AckPolicy: jetstream.AckAllPolicy, MaxAckPending: 8192, DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return 0, err
+	}
+	msgs := make([]*nats.Msg, len(evs))
+	for i, ev := range evs {
+		e, err := bus.NewEvent("/bench/hr", ports.FieldChangedSubject(tn, ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
+		if err != nil {
+			return 0, err
+		}
+		if msgs[i], err = e.Msg(ctx); err != nil {
+			return 0, err
+		}
+		msgs[i].Subject = "benchfloor." + strings.TrimPrefix(msgs[i].Subject, "hr.v1.")
+	}
+	consumed := make(chan error, 1)
+	go func() {
+		n := 0
+		for n < len(msgs) {
+			batch, err := cons.FetchNoWait(2048)
+			if err != nil {
+				consumed <- err
+				return
+			}
+			var last jetstream.Msg
+			for m := range batch.Messages() {
+				last = m
+				n++
+			}
+			if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+				consumed <- err
+				return
+			}
+			if last == nil {
+				time.Sleep(time.Millisecond) // nothing yet: the publisher is ahead of nobody
+				continue
+			}
+			if err := last.Ack(); err != nil {
+				consumed <- err
+				return
+			}
+		}
+		consumed <- nil
+	}()
+	start := time.Now()
+	for _, m := range msgs {
+		if _, err := js.PublishMsgAsync(m, jetstream.WithStallWait(stallWait)); err != nil {
+			return 0, err
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		return 0, fmt.Errorf("floor publishes not acknowledged")
+	}
+	if err := <-consumed; err != nil {
+		return 0, err
+	}
+	return ackedAt(ctx, js, stream, durable, uint64(len(msgs)), start)
+}
+
+// erpFloor makes n reads and n writes (one field each, as most of the
+// throughput phase's writes are) of the stand-in's employees with the
+// service's connector, concurrency at a time, and says how long they took.
+func erpFloor(ctx context.Context, baseURL string, emps []erp.Employee, n, concurrency int) (time.Duration, error) {
+	if len(emps) == 0 {
+		return 0, fmt.Errorf("no ERP employees")
+	}
+	c, err := synctest.Dialer{BaseURL: baseURL, Timeout: 5 * time.Second}.Dial("test-key")
+	if err != nil {
+		return 0, err
+	}
+	work := make(chan erp.Employee)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	start := time.Now()
+	for range concurrency {
+		wg.Go(func() {
+			for e := range work {
+				got, err := c.Get(ctx, e.ID)
+				if err == nil {
+					got.Lastname += "."
+					_, err = c.Update(ctx, e.ID, got, []erp.Field{erp.FieldLastname})
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = errors.Join(firstErr, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- emps[i%len(emps)]
+	}
+	close(work)
+	wg.Wait()
+	return time.Since(start), firstErr
 }

@@ -54,6 +54,11 @@ type Config struct {
 	// Coalesce is how long a change waits for more changes of the same
 	// employee before the ERP write.
 	Coalesce time.Duration `env:"SYNC_COALESCE_WINDOW, default=10ms"`
+	// BurstHold: while HR's changes arrive in a burst (256 or more waiting
+	// behind a batch), an employee is written only once it has been due
+	// for this long, or when the burst is over, so the rest of its burst
+	// joins the write (0: off).
+	BurstHold time.Duration `env:"SYNC_BURST_HOLD, default=1s"`
 	// Concurrency is how many employees are written to the ERP at once.
 	Concurrency int `env:"SYNC_CONCURRENCY, default=16"`
 	// RetryBase and RetryMax shape the exponential back-off of ERP retries.
@@ -151,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.Coalesce < 0 || c.Coalesce > time.Minute {
 		errs = append(errs, errors.New("SYNC_COALESCE_WINDOW: want 0 to 1m"))
+	}
+	if c.BurstHold < 0 || c.BurstHold > time.Minute {
+		errs = append(errs, errors.New("SYNC_BURST_HOLD: want 0 to 1m"))
 	}
 	if c.Concurrency < 1 || c.Concurrency > 256 {
 		errs = append(errs, fmt.Errorf("SYNC_CONCURRENCY: want 1 to 256, got %d", c.Concurrency))
@@ -282,7 +290,7 @@ func DevConfig(env platform.DevEnv) (Config, error) {
 	return Config{
 		ERPBaseURL: env.BaseURL + "/dev/erp", ERPConnectionID: "5c0e0d1e-0000-4000-8000-000000000001",
 		ERPTenants: "*", ERPTimeout: 10 * time.Second, WebhookSecret: webhook, WebhookTolerance: 5 * time.Minute,
-		Coalesce: 10 * time.Millisecond, Concurrency: 16, RetryBase: time.Second, RetryMax: time.Minute,
+		Coalesce: 10 * time.Millisecond, BurstHold: time.Second, Concurrency: 16, RetryBase: time.Second, RetryMax: time.Minute,
 		DevERPSim: true, DevERPKey: erpKey,
 		IdentityURL: env.BaseURL, ServiceToken: env.ServiceToken, CallTimeout: 5 * time.Second,
 		ConnectionKeys: "1:" + base64.StdEncoding.EncodeToString(raw[:32]),

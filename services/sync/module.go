@@ -80,7 +80,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 	}
 	resolver := static
 	prop := &app.Propagator{
-		Store: store, Log: d.Log, Concurrency: cfg.Concurrency,
+		Store: store, Log: d.Log, Concurrency: cfg.Concurrency, BurstHold: cfg.BurstHold,
 		Lease: 4*cfg.ERPTimeout + 30*time.Second, BackoffBase: cfg.RetryBase, BackoffMax: cfg.RetryMax,
 	}
 	handler := ports.NewConnect()
@@ -119,7 +119,7 @@ func (m module) Build(_ context.Context, d platform.Deps) (*platform.Component, 
 		handler = &ports.Connect{Syncs: syncs, Auth: ident, Log: d.Log}
 	}
 	prop.Resolver = resolver
-	svc := &app.Service{Store: store, Resolver: resolver, Coalesce: cfg.Coalesce, Due: prop.KickAfter}
+	svc := &app.Service{Store: store, Resolver: resolver, Coalesce: cfg.Coalesce, Due: prop.KickAfter, Burst: prop.Burst}
 
 	path, h := syncv1connect.NewSyncServiceHandler(handler, d.HandlerOptions...)
 	handlers := []server.Handler{{Path: path, Handler: h}}

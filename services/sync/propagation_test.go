@@ -507,7 +507,7 @@ func TestOneBadOutcomeDoesNotHoldBackTheOthers(t *testing.T) {
 	_, err = s.Store.Settle(ctx, []app.Outcome{
 		{Kind: app.OutcomeSynced, Job: bad, Result: app.Result{ERPEmployeeID: a.ERPEmployeeID, Action: app.ActionUpdated, At: now}},
 		{Kind: app.OutcomeRetry, Job: good, Failure: app.Failure{Reason: app.ReasonUnavailable, Retriable: true, Attempt: 1, At: now, NextAt: now.Add(time.Hour), Text: "unavailable"}},
-	}, 0, time.Minute)
+	}, 0, time.Minute, 0)
 	require.ErrorContains(t, err, "emp-b")
 	c := employee(t, s, tn, "emp-c", func(postgres.Employee) bool { return true })
 	require.Equal(t, "retrying", c.Status, "the good outcome is recorded")

@@ -185,7 +185,9 @@ type Store interface {
 	// attempt on its own, so one bad outcome never holds back the others;
 	// the error then names those that could not be recorded (their leases
 	// expire and they are redone). Jobs leased are returned even then.
-	Settle(ctx context.Context, done []Outcome, limit int, lease time.Duration) ([]Job, error)
+	// hold > 0 leases only employees that have been due for at least
+	// hold (Propagator.BurstHold).
+	Settle(ctx context.Context, done []Outcome, limit int, lease, hold time.Duration) ([]Job, error)
 	// LinkedTo names the HR employee linked to an ERP employee.
 	LinkedTo(ctx context.Context, connectionID, erpEmployeeID string) (tenantID, employeeID string, found bool, err error)
 	// NoteCreateAttempt durably records, before the call, that the

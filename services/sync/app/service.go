@@ -64,6 +64,45 @@ type Service struct {
 	Coalesce time.Duration
 	// Due is called after a change was stored (wakes the propagator).
 	Due func(after time.Duration)
+	// Burst, when set, is told when HR's changes arrive in a burst and
+	// when it is over (Propagator.Burst).
+	Burst func(lasts time.Duration)
+}
+
+// BurstBacklog is how many changes in one batch, or waiting behind it,
+// make a burst.
+const BurstBacklog = 256
+
+// burstBatch bounds how long one batch of a burst holds the propagator back
+// (a batch takes well under a second; the next batch renews it).
+const burstBatch = time.Second
+
+// BatchStarting is told the size of the batch the consumer is taking in
+// and how many changes were waiting behind it (in the stream and delivered
+// to this process: bus.Message NumPending + Queued of its last message).
+// A burst is a batch or backlog of at least BurstBacklog: the propagator
+// holds back while it lasts. It says whether more changes are waiting
+// behind this batch than make a burst; pass that to BatchDone.
+func (s *Service) BatchStarting(size int, behind uint64) (more bool) {
+	more = behind >= BurstBacklog
+	if (more || size >= BurstBacklog) && s.Burst != nil {
+		s.Burst(burstBatch)
+	}
+	return more
+}
+
+// BatchDone is told the batch is stored: the burst goes on when many
+// changes were waiting behind it (the next batch begins at once and
+// renews it), and is over otherwise.
+func (s *Service) BatchDone(more bool) {
+	if s.Burst == nil {
+		return
+	}
+	if more {
+		s.Burst(burstBatch)
+		return
+	}
+	s.Burst(0)
 }
 
 // FieldChanged merges one HR change (FieldChangedBatch of one).
@@ -184,14 +223,20 @@ type Propagator struct {
 	// BackoffBase and BackoffMax shape retries: base * 2^(attempt-1),
 	// capped, with jitter, and never sooner than the ERP's Retry-After.
 	BackoffBase, BackoffMax time.Duration
+	// BurstHold: while HR's changes arrive faster than they are taken in
+	// (SetBurst), an employee is leased only once it has been due for
+	// this long, so more of its burst joins the one ERP write (0: off).
+	// When the burst is over, what was held back is leased at once.
+	BurstHold time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
 
-	wake    chan struct{}
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	done    chan struct{}
-	stopped bool
+	burstUntil atomic.Int64 // unix nanoseconds; the burst is over after it
+	wake       chan struct{}
+	mu         sync.Mutex
+	cancel     context.CancelFunc
+	done       chan struct{}
+	stopped    bool
 }
 
 func (p *Propagator) defaults() {
@@ -227,6 +272,32 @@ func (p *Propagator) defaults() {
 		p.wake = make(chan struct{}, 1)
 	}
 	p.mu.Unlock()
+}
+
+// Burst says that HR's changes are arriving in a burst, faster than the
+// consumer takes them in (so more changes of the employees due now are
+// still on their way), for at least lasts from now; lasts <= 0 ends it
+// and wakes the propagator.
+func (p *Propagator) Burst(lasts time.Duration) {
+	if lasts > 0 {
+		p.burstUntil.Store(time.Now().Add(lasts).UnixNano())
+		return
+	}
+	if p.burstUntil.Swap(0) != 0 {
+		p.Kick()
+	}
+}
+
+// hold is how long an employee must have been due before it is leased now,
+// and for how much longer the burst lasts.
+func (p *Propagator) hold() (hold, left time.Duration) {
+	if p.BurstHold <= 0 {
+		return 0, 0
+	}
+	if left = time.Until(time.Unix(0, p.burstUntil.Load())); left > 0 {
+		return p.BurstHold, left
+	}
+	return 0, 0
 }
 
 // Kick wakes the propagator now.
@@ -297,7 +368,8 @@ const maxRecord = 256
 func (p *Propagator) settle(ctx context.Context, done []Outcome, limit int) []Job {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	jobs, err := p.Store.Settle(sctx, done, limit, p.Lease)
+	hold, _ := p.hold()
+	jobs, err := p.Store.Settle(sctx, done, limit, p.Lease, hold)
 	if err != nil {
 		p.Log.ErrorContext(ctx, "recording propagations or leasing employees failed; unrecorded ones are redone when their lease expires (ERP writes compare first)", "error", err, "outcomes", len(done))
 	}
@@ -379,7 +451,13 @@ func (p *Propagator) loop(ctx context.Context) {
 				continue
 			}
 		}
-		timer.Reset(p.Poll)
+		wait := p.Poll
+		if h, left := p.hold(); h > 0 {
+			// Held-back employees become due for leasing as time passes,
+			// and all of them when the burst is over.
+			wait = min(wait, max(min(h/4, left), time.Millisecond))
+		}
+		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -427,7 +505,7 @@ func (p *Propagator) RunOnce(ctx context.Context) (int, error) {
 	n := 0
 	var done []Outcome
 	for {
-		jobs, err := p.Store.Settle(ctx, done, p.Concurrency, p.Lease)
+		jobs, err := p.Store.Settle(ctx, done, p.Concurrency, p.Lease, 0)
 		if err != nil {
 			return n, err
 		}

@@ -318,13 +318,13 @@ func scanJob(r pgx.Row) (app.Job, error) {
 // Claim leases up to limit due employees for lease (Settle with nothing to
 // record).
 func (s *Store) Claim(ctx context.Context, limit int, lease time.Duration) ([]app.Job, error) {
-	return s.Settle(ctx, nil, limit, lease)
+	return s.Settle(ctx, nil, limit, lease, 0)
 }
 
 // claim leases due employees in one statement, so one round trip and its
 // own (durable) commit. Rows are locked with SKIP LOCKED, so replicas never
 // take the same employee, and leased until lease runs out.
-func (s *Store) claim(ctx context.Context, limit int, lease time.Duration) ([]app.Job, error) {
+func (s *Store) claim(ctx context.Context, limit int, lease, hold time.Duration) ([]app.Job, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -333,14 +333,14 @@ func (s *Store) claim(ctx context.Context, limit int, lease time.Duration) ([]ap
 UPDATE employees e SET lease_until = now() + make_interval(secs => $2)
 FROM (
   SELECT tenant_id, employee_id FROM employees
-  WHERE status IN ('pending', 'retrying') AND due_at <= now() AND (lease_until IS NULL OR lease_until < now())
+  WHERE status IN ('pending', 'retrying') AND due_at <= now() - make_interval(secs => $3) AND (lease_until IS NULL OR lease_until < now())
     AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = employees.connection_id AND c.status <> 'active')
   ORDER BY due_at
   LIMIT $1
   FOR UPDATE SKIP LOCKED
 ) due
 WHERE e.tenant_id = due.tenant_id AND e.employee_id = due.employee_id
-RETURNING `+claimColumns, limit, lease.Seconds())
+RETURNING `+claimColumns, limit, lease.Seconds(), hold.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("sync store: claim: %w", err)
 	}
@@ -360,7 +360,7 @@ const claimColumns = `e.tenant_id::text, e.employee_id, e.connection_id::text, e
 // trip), then the lease in another. Both commit with the server's
 // synchronous_commit (on): nothing here may be relaxed, see the README's
 // "Durability".
-func (s *Store) Settle(ctx context.Context, done []app.Outcome, limit int, lease time.Duration) ([]app.Job, error) {
+func (s *Store) Settle(ctx context.Context, done []app.Outcome, limit int, lease, hold time.Duration) ([]app.Job, error) {
 	var (
 		recs   = make([]settled, 0, len(done))
 		errs   []error
@@ -401,7 +401,7 @@ func (s *Store) Settle(ctx context.Context, done []app.Outcome, limit int, lease
 	if events > 0 {
 		s.Published()
 	}
-	jobs, err := s.claim(ctx, limit, lease)
+	jobs, err := s.claim(ctx, limit, lease, hold)
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -46,6 +46,8 @@ type Options struct {
 	ERPTimeout time.Duration
 	// Concurrency of the propagator (default 4).
 	Concurrency int
+	// BurstHold of the propagator (default 0: off).
+	BurstHold time.Duration
 	// NoPropagator leaves the propagator stopped (the test drives it).
 	NoPropagator bool
 	// NoConsumer leaves the FieldChanged consumer stopped until
@@ -144,8 +146,9 @@ func New(t testing.TB, o Options) *Stack {
 	s.Prop = &app.Propagator{
 		Store: s.Store, Resolver: resolver, Log: o.Log, Concurrency: o.Concurrency, Lease: 10 * time.Second,
 		Poll: 50 * time.Millisecond, BackoffBase: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
+		BurstHold: o.BurstHold,
 	}
-	s.Service = &app.Service{Store: s.Store, Resolver: resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter}
+	s.Service = &app.Service{Store: s.Store, Resolver: resolver, Coalesce: o.Coalesce, Due: s.Prop.KickAfter, Burst: s.Prop.Burst}
 	consumers := ports.FieldChangedConsumers(s.Service)
 	for i := range consumers {
 		consumers[i].Backoff = []time.Duration{50 * time.Millisecond}
