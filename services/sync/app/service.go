@@ -224,7 +224,7 @@ type Propagator struct {
 	// capped, with jitter, and never sooner than the ERP's Retry-After.
 	BackoffBase, BackoffMax time.Duration
 	// BurstHold: while HR's changes arrive faster than they are taken in
-	// (SetBurst), an employee is leased only once it has been due for
+	// (Burst), an employee is leased only once it has been due for
 	// this long, so more of its burst joins the one ERP write (0: off).
 	// When the burst is over, what was held back is leased at once.
 	BurstHold time.Duration

@@ -40,6 +40,11 @@ func FieldChangedSubject(tenantID, employeeID string) string {
 // employee commit in the order JetStream delivered them: versions make any
 // order safe, and this one also means a change published earlier is never
 // stored later, so the ERP is not shown an older state after a newer one.
+//
+// Each batch tells the service how many changes wait behind it (in the
+// stream and in this process): while that is a burst the propagator holds
+// employees back, so a burst becomes one ERP write per employee
+// (app.Service.BatchStarting, SYNC_BURST_HOLD).
 func FieldChanged(svc *app.Service) bus.ConsumerConfig {
 	return bus.ConsumerConfig{
 		Stream:  bus.StreamHR,
