@@ -17,6 +17,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"rollcall.dev/pkg/bus"
@@ -46,7 +50,10 @@ type benchResult struct {
 	// calls alone (as many reads and writes as the throughput phase made,
 	// at the propagator's concurrency, with the service's connector).
 	floorMsg, floorERP time.Duration
-	err                error
+	// stages (HR_TO_ERP_STAGES): the latency phase's samples split by
+	// the service's spans, when recorded.
+	stages string
+	err    error
 }
 
 var (
@@ -89,6 +96,9 @@ func TestMain(m *testing.M) {
 	if r := benchRes; benchRan && r.err == nil {
 		fmt.Fprintf(os.Stdout, "hr_to_erp detail: erp_writes_in_throughput_phase=%d published_ms=%.0f ingested_ms=%.0f applied_ms=%.0f process_cpu_ms=%.0f postgres_cpu_ms=%.0f latency_phase_changes=%d at %d/s offered\n",
 			r.writes, ms(r.published), ms(r.ingested), ms(r.applied), ms(r.cpu), ms(r.pgCPU), r.offered, 1000)
+		if r.stages != "" {
+			fmt.Fprintf(os.Stdout, "hr_to_erp stages: %s\n", r.stages)
+		}
 		floor := float64(r.events) / (r.floorMsg + r.floorERP).Seconds()
 		fmt.Fprintf(os.Stdout, "hr_to_erp floor: messaging_ms=%.0f (%.0f events/s published and taken in by a bare consumer) erp_ms=%.0f (%d reads and writes) together_eps=%.0f ratio=%.3f\n",
 			ms(r.floorMsg), float64(r.events)/r.floorMsg.Seconds(), ms(r.floorERP), r.writes, floor, floor/r.rawRate)
@@ -184,8 +194,17 @@ type sent struct {
 	at time.Time
 }
 
+// sample is one change of the latency phase: published at, and in the
+// ERP at (the write that reflects it).
+type sample struct {
+	email       string
+	v           int
+	at, written time.Time
+}
+
 type applied struct {
 	mu      sync.Mutex
+	samples []sample
 	want    map[string]int    // email -> version to wait for
 	sentAt  map[string][]sent // email -> changes published, oldest first
 	lat     []time.Duration
@@ -208,6 +227,7 @@ func (a *applied) onWrite(e erp.Employee) {
 	q := a.sentAt[e.Email]
 	for len(q) > 0 && q[0].v <= v {
 		a.lat = append(a.lat, now.Sub(q[0].at))
+		a.samples = append(a.samples, sample{e.Email, q[0].v, q[0].at, now})
 		q = q[1:]
 	}
 	a.sentAt[e.Email] = q
@@ -226,7 +246,7 @@ func (a *applied) onWrite(e erp.Employee) {
 func (a *applied) expect(want map[string]int) chan struct{} {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.want, a.pending, a.lat, a.sentAt, a.writes = want, len(want), nil, map[string][]sent{}, 0
+	a.want, a.pending, a.lat, a.sentAt, a.writes, a.samples = want, len(want), nil, map[string][]sent{}, 0, nil
 	done := make(chan struct{})
 	a.done = done
 	return done
@@ -256,10 +276,15 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	}
 	email := func(i int) string { return fmt.Sprintf("bench%04d@example.com", i) }
 	id := func(i int) string { return fmt.Sprintf("b%04d", i) }
+	var eventIDs sync.Map // event id -> "email v" (latency phase, HR_TO_ERP_STAGES)
+	recordIDs := false
 	publish := func(ev *hrv1.FieldChanged) (jetstream.PubAckFuture, error) {
 		e, err := bus.NewEvent("/bench/hr", ports.FieldChangedSubject(tn, ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
 		if err != nil {
 			return nil, err
+		}
+		if recordIDs {
+			eventIDs.Store(e.ID, stageKey(ev.GetEmployeeId(), ev.GetHrVersion()))
 		}
 		msg, err := e.Msg(ctx)
 		if err != nil {
@@ -381,6 +406,17 @@ func runHRToERP(b *testing.B) (r benchResult) {
 		want[email(n%employees)] = base + n/employees
 	}
 	done = rec.expect(want)
+	var spans *tracetest.SpanRecorder
+	if os.Getenv("HR_TO_ERP_STAGES") != "" {
+		// Only the consumer and propagation spans are recorded (the others
+		// are not sampled), yet recording costs something: the figures of
+		// a run with stages are not the benchmark's.
+		spans = tracetest.NewSpanRecorder()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(stageSampler{}), sdktrace.WithSpanProcessor(spans))
+		otel.SetTracerProvider(tp)
+		defer func() { _ = tp.Shutdown(context.Background()) }()
+		recordIDs = true
+	}
 	tick := time.NewTicker(time.Second / 100)
 	for n := 0; n < total; {
 		<-tick.C
@@ -400,7 +436,11 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	}
 	rec.mu.Lock()
 	lat := slices.Clone(rec.lat)
+	samples := slices.Clone(rec.samples)
 	rec.mu.Unlock()
+	if spans != nil {
+		r.stages = stages(spans.Ended(), &eventIDs, samples, id)
+	}
 	if len(lat) == 0 {
 		return benchResult{err: fmt.Errorf("no latency samples")}
 	}
@@ -425,6 +465,84 @@ func runHRToERP(b *testing.B) (r benchResult) {
 		return benchResult{err: ferr}
 	}
 	return r
+}
+
+// stageSampler samples the spans stages reads: the consumer's ("process
+// …") and the propagator's ("propagate employee").
+type stageSampler struct{}
+
+func (stageSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	d := sdktrace.Drop
+	if strings.HasPrefix(p.Name, "process ") || p.Name == "propagate employee" {
+		d = sdktrace.RecordAndSample
+	}
+	return sdktrace.SamplingResult{Decision: d, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+}
+
+func (stageSampler) Description() string { return "hr_to_erp stages" }
+
+// stageKey names one change of one employee.
+func stageKey(employeeID string, version uint64) string {
+	return employeeID + " " + strconv.FormatUint(version, 10)
+}
+
+// stages splits the latency of each sample by the service's spans: publish
+// to the start of its consumer span (waiting for a batch), the consumer span
+// (the batch's transaction and the ack), its end to the start of the
+// "propagate employee" attempt that wrote it (the coalesce window, the lease,
+// the wait for a worker), and that start to the ERP write; p50/p90/p99 of
+// each, in ms.
+func stages(ended []sdktrace.ReadOnlySpan, ids *sync.Map, samples []sample, id func(int) string) string {
+	consumed := map[string]sdktrace.ReadOnlySpan{}   // "employee v" -> consumer span
+	attempts := map[string][]sdktrace.ReadOnlySpan{} // employee -> propagate spans
+	for _, s := range ended {
+		for _, kv := range s.Attributes() {
+			switch {
+			case kv.Key == "messaging.message.id":
+				if k, ok := ids.Load(kv.Value.AsString()); ok {
+					consumed[k.(string)] = s
+				}
+			case kv.Key == "rollcall.employee_id" && s.Name() == "propagate employee":
+				attempts[kv.Value.AsString()] = append(attempts[kv.Value.AsString()], s)
+			}
+		}
+	}
+	var toBatch, batch, toAttempt, toWrite []time.Duration
+	for _, sm := range samples {
+		var n int
+		if _, err := fmt.Sscanf(sm.email, "bench%04d@example.com", &n); err != nil {
+			continue
+		}
+		emp := id(n)
+		c, ok := consumed[stageKey(emp, uint64(sm.v))]
+		if !ok {
+			continue
+		}
+		var a sdktrace.ReadOnlySpan
+		for _, s := range attempts[emp] {
+			if !s.StartTime().After(sm.written) && !s.EndTime().Before(sm.written) {
+				a = s
+				break
+			}
+		}
+		if a == nil {
+			continue
+		}
+		toBatch = append(toBatch, c.StartTime().Sub(sm.at))
+		batch = append(batch, c.EndTime().Sub(c.StartTime()))
+		toAttempt = append(toAttempt, a.StartTime().Sub(c.EndTime()))
+		toWrite = append(toWrite, sm.written.Sub(a.StartTime()))
+	}
+	q := func(name string, ds []time.Duration) string {
+		if len(ds) == 0 {
+			return name + "=none"
+		}
+		slices.Sort(ds)
+		at := func(p int) float64 { return ms(ds[min(len(ds)-1, len(ds)*p/100)]) }
+		return fmt.Sprintf("%s=%.1f/%.1f/%.1f", name, at(50), at(90), at(99))
+	}
+	return fmt.Sprintf("samples=%d of %d (p50/p90/p99 ms) %s %s %s %s", len(toBatch), len(samples),
+		q("to_batch", toBatch), q("batch", batch), q("to_attempt", toAttempt), q("attempt_to_write", toWrite))
 }
 
 // stallWait bounds how long an async publish waits for room among the
