@@ -35,28 +35,27 @@ import (
 	"rollcall.dev/pkg/testkit"
 )
 
-// chaosDuration reads a duration from the environment (CHAOS_LOAD=90s),
-// so a longer or shorter run needs no edit.
-func chaosDuration(t *testing.T, name string, def time.Duration) time.Duration {
+// chaosEnv reads a setting from the environment (CHAOS_LOAD=90s), so a
+// longer or shorter run needs no edit; def when it is unset.
+func chaosEnv[T any](t *testing.T, name string, def T, parse func(string) (T, error)) T {
 	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
+	x, err := parse(v)
 	require.NoError(t, err, "%s", name)
-	return d
+	return x
+}
+
+func chaosDuration(t *testing.T, name string, def time.Duration) time.Duration {
+	t.Helper()
+	return chaosEnv(t, name, def, time.ParseDuration)
 }
 
 func chaosInt(t *testing.T, name string, def int) int {
 	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	require.NoError(t, err, "%s", name)
-	return n
+	return chaosEnv(t, name, def, strconv.Atoi)
 }
 
 // chaosLogDir keeps the processes' logs. It is removed when the test

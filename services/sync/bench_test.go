@@ -27,7 +27,6 @@ import (
 	hrv1 "rollcall.dev/proto/gen/rollcall/hr/v1"
 	"rollcall.dev/services/sync/erp"
 	"rollcall.dev/services/sync/internal/synctest"
-	"rollcall.dev/services/sync/ports"
 )
 
 // benchResult is measured once per process: -benchtime 3x calls the
@@ -128,15 +127,9 @@ func profileIf(path string) (func(), error) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// ingestedAt polls (every 5 ms, lightly: it is a request to the server)
-// until the consumer has acked
-// every message up to lastSeq of the HR stream, and says when.
-func ingestedAt(ctx context.Context, js jetstream.JetStream, lastSeq uint64, start time.Time) (time.Duration, error) {
-	return ackedAt(ctx, js, bus.StreamHR, "sync-hr-field-changed", lastSeq, start)
-}
-
-// ackedAt polls until consumer durable of stream has acked every message up
-// to lastSeq, and says when (since start).
+// ackedAt polls (every 5 ms, lightly: it is a request to the server) until
+// consumer durable of stream has acked every message up to lastSeq, and
+// says when (since start).
 func ackedAt(ctx context.Context, js jetstream.JetStream, stream, durable string, lastSeq uint64, start time.Time) (time.Duration, error) {
 	cons, err := js.Consumer(ctx, stream, durable)
 	if err != nil {
@@ -190,16 +183,16 @@ func backendCPU(db string) time.Duration {
 }
 
 type sent struct {
-	v  int
-	at time.Time
+	emp string // HR employee id
+	v   int
+	at  time.Time
 }
 
 // sample is one change of the latency phase: published at, and in the
 // ERP at (the write that reflects it).
 type sample struct {
-	email       string
-	v           int
-	at, written time.Time
+	sent
+	written time.Time
 }
 
 type applied struct {
@@ -227,7 +220,7 @@ func (a *applied) onWrite(e erp.Employee) {
 	q := a.sentAt[e.Email]
 	for len(q) > 0 && q[0].v <= v {
 		a.lat = append(a.lat, now.Sub(q[0].at))
-		a.samples = append(a.samples, sample{e.Email, q[0].v, q[0].at, now})
+		a.samples = append(a.samples, sample{q[0], now})
 		q = q[1:]
 	}
 	a.sentAt[e.Email] = q
@@ -252,9 +245,9 @@ func (a *applied) expect(want map[string]int) chan struct{} {
 	return done
 }
 
-func (a *applied) sent(email string, v int, at time.Time) {
+func (a *applied) sent(email, emp string, v int, at time.Time) {
 	a.mu.Lock()
-	a.sentAt[email] = append(a.sentAt[email], sent{v, at})
+	a.sentAt[email] = append(a.sentAt[email], sent{emp, v, at})
 	a.mu.Unlock()
 }
 
@@ -279,16 +272,12 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	var eventIDs sync.Map // event id -> "email v" (latency phase, HR_TO_ERP_STAGES)
 	recordIDs := false
 	publish := func(ev *hrv1.FieldChanged) (jetstream.PubAckFuture, error) {
-		e, err := bus.NewEvent("/bench/hr", ports.FieldChangedSubject(tn, ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
+		msg, eventID, err := hrMsg(ctx, ev)
 		if err != nil {
 			return nil, err
 		}
 		if recordIDs {
-			eventIDs.Store(e.ID, stageKey(ev.GetEmployeeId(), ev.GetHrVersion()))
-		}
-		msg, err := e.Msg(ctx)
-		if err != nil {
-			return nil, err
+			eventIDs.Store(eventID, stageKey(ev.GetEmployeeId(), ev.GetHrVersion()))
 		}
 		return js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 	}
@@ -381,7 +370,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	}
 	<-js.PublishAsyncComplete()
 	r.published = time.Since(start)
-	if r.ingested, err = ingestedAt(ctx, js, lastSeq, start); err != nil {
+	if r.ingested, err = ackedAt(ctx, js, bus.StreamHR, "sync-hr-field-changed", lastSeq, start); err != nil {
 		return benchResult{err: err}
 	}
 	if err := wait(done, "throughput"); err != nil {
@@ -422,7 +411,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 		<-tick.C
 		for k := 0; k < rate/100 && n < total; k++ {
 			i, v := n%employees, base+n/employees
-			rec.sent(email(i), v, time.Now())
+			rec.sent(email(i), id(i), v, time.Now())
 			if _, err := publish(update(i, v)); err != nil {
 				tick.Stop()
 				return benchResult{err: err}
@@ -439,7 +428,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 	samples := slices.Clone(rec.samples)
 	rec.mu.Unlock()
 	if spans != nil {
-		r.stages = stages(spans.Ended(), &eventIDs, samples, id)
+		r.stages = stages(spans.Ended(), &eventIDs, samples)
 	}
 	if len(lat) == 0 {
 		return benchResult{err: fmt.Errorf("no latency samples")}
@@ -458,7 +447,7 @@ func runHRToERP(b *testing.B) (r benchResult) {
 		}
 	}
 	var ferr error
-	if r.floorMsg, ferr = messagingFloor(ctx, js, tn, floorEvents); ferr != nil {
+	if r.floorMsg, ferr = messagingFloor(ctx, js, floorEvents); ferr != nil {
 		return benchResult{err: ferr}
 	}
 	if r.floorERP, ferr = erpFloor(ctx, s.SimURL, s.Sim.Employees(), r.writes, 16); ferr != nil {
@@ -481,6 +470,16 @@ func (stageSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Samplin
 
 func (stageSampler) Description() string { return "hr_to_erp stages" }
 
+// hrMsg is ev as HR publishes it (synctest.Event), and its event id.
+func hrMsg(ctx context.Context, ev *hrv1.FieldChanged) (*nats.Msg, string, error) {
+	e, err := synctest.Event(ev)
+	if err != nil {
+		return nil, "", err
+	}
+	msg, err := e.Msg(ctx)
+	return msg, e.ID, err
+}
+
 // stageKey names one change of one employee.
 func stageKey(employeeID string, version uint64) string {
 	return employeeID + " " + strconv.FormatUint(version, 10)
@@ -492,7 +491,7 @@ func stageKey(employeeID string, version uint64) string {
 // "propagate employee" attempt that wrote it (the coalesce window, the lease,
 // the wait for a worker), and that start to the ERP write; p50/p90/p99 of
 // each, in ms.
-func stages(ended []sdktrace.ReadOnlySpan, ids *sync.Map, samples []sample, id func(int) string) string {
+func stages(ended []sdktrace.ReadOnlySpan, ids *sync.Map, samples []sample) string {
 	consumed := map[string]sdktrace.ReadOnlySpan{}   // "employee v" -> consumer span
 	attempts := map[string][]sdktrace.ReadOnlySpan{} // employee -> propagate spans
 	for _, s := range ended {
@@ -509,17 +508,12 @@ func stages(ended []sdktrace.ReadOnlySpan, ids *sync.Map, samples []sample, id f
 	}
 	var toBatch, batch, toAttempt, toWrite []time.Duration
 	for _, sm := range samples {
-		var n int
-		if _, err := fmt.Sscanf(sm.email, "bench%04d@example.com", &n); err != nil {
-			continue
-		}
-		emp := id(n)
-		c, ok := consumed[stageKey(emp, uint64(sm.v))]
+		c, ok := consumed[stageKey(sm.emp, uint64(sm.v))]
 		if !ok {
 			continue
 		}
 		var a sdktrace.ReadOnlySpan
-		for _, s := range attempts[emp] {
+		for _, s := range attempts[sm.emp] {
 			if !s.StartTime().After(sm.written) && !s.EndTime().Before(sm.written) {
 				a = s
 				break
@@ -556,7 +550,7 @@ const stallWait = 30 * time.Second
 // (AckAll: the cheapest durable consumption JetStream offers; the
 // FieldChanged consumer acks each message, as its verdicts differ), doing
 // nothing else; it says how long until the server saw the last ack.
-func messagingFloor(ctx context.Context, js jetstream.JetStream, tn string, evs []*hrv1.FieldChanged) (time.Duration, error) {
+func messagingFloor(ctx context.Context, js jetstream.JetStream, evs []*hrv1.FieldChanged) (time.Duration, error) {
 	const stream, durable = "BENCHFLOOR", "floor"
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{"benchfloor.>"}, Storage: jetstream.FileStorage}); err != nil {
 		return 0, err
@@ -570,11 +564,8 @@ func messagingFloor(ctx context.Context, js jetstream.JetStream, tn string, evs 
 	}
 	msgs := make([]*nats.Msg, len(evs))
 	for i, ev := range evs {
-		e, err := bus.NewEvent("/bench/hr", ports.FieldChangedSubject(tn, ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
-		if err != nil {
-			return 0, err
-		}
-		if msgs[i], err = e.Msg(ctx); err != nil {
+		var err error
+		if msgs[i], _, err = hrMsg(ctx, ev); err != nil {
 			return 0, err
 		}
 		msgs[i].Subject = "benchfloor." + strings.TrimPrefix(msgs[i].Subject, "hr.v1.")

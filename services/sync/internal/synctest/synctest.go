@@ -199,10 +199,16 @@ func (s *Stack) Publish(t testing.TB, ev *hrv1.FieldChanged) string {
 	return s.PublishWithID(t, ev, "")
 }
 
+// Event is ev as HR sends it: a CloudEvent on its employee's subject with a
+// fresh event id.
+func Event(ev *hrv1.FieldChanged) (bus.Event, error) {
+	return bus.NewEvent("/test/hr", ports.FieldChangedSubject(ev.GetTenantId(), ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
+}
+
 // PublishWithID publishes ev with a given event id ("" for a fresh one).
 func (s *Stack) PublishWithID(t testing.TB, ev *hrv1.FieldChanged, id string) string {
 	t.Helper()
-	e, err := bus.NewEvent("/test/hr", ports.FieldChangedSubject(ev.GetTenantId(), ev.GetEmployeeId()), "employee/"+ev.GetEmployeeId(), ev)
+	e, err := Event(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
