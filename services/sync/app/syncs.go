@@ -60,7 +60,9 @@ func (s *Syncs) kick() {
 	}
 }
 
-func wantStatus(kind RunKind) ConnStatus {
+// WantStatus is the connection status a run of kind starts from: a first
+// synchronisation from a pending connection, the others from an active one.
+func WantStatus(kind RunKind) ConnStatus {
 	if kind == KindFirstSync {
 		return ConnPending
 	}
@@ -84,7 +86,7 @@ func (s *Syncs) Preview(ctx context.Context, by Actor, tenantID, connectionID st
 	if err != nil {
 		return Preview{}, err
 	}
-	if conn.Status != wantStatus(kind) {
+	if conn.Status != WantStatus(kind) {
 		return Preview{}, stateError(kind, conn)
 	}
 	ec, err := s.ERP.Dial(key)
@@ -203,7 +205,7 @@ func (s *Syncs) Apply(ctx context.Context, by Actor, tenantID, connectionID stri
 	if err != nil {
 		return Run{}, err
 	}
-	if conn.Status != wantStatus(kind) {
+	if conn.Status != WantStatus(kind) {
 		return Run{}, stateError(kind, conn)
 	}
 	p, err := s.Runs.Preview(ctx, tenantID, in.PreviewID)

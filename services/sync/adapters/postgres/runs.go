@@ -212,6 +212,22 @@ func (s *Store) CreateRun(ctx context.Context, r app.Run, seqs []int) error {
 		return err
 	}
 	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// The connection's status again, under its row lock: the caller
+		// read it before this transaction, and a first synchronisation
+		// finishing meanwhile activates the connection (FinishRun, which
+		// takes the same lock) and leaves no unfinished run to stop a
+		// second one.
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM connections WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, r.ConnectionID, r.TenantID).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return app.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("sync store: create run: %w", err)
+		}
+		if want := app.WantStatus(r.Kind); app.ConnStatus(status) != want {
+			return fmt.Errorf("%w: the connection is %s now (a %s starts from %s)", app.ErrWrongState, status, r.Kind, want)
+		}
 		// Checked first so the answer does not depend on which unique
 		// index Postgres happens to try first.
 		var used bool
@@ -221,7 +237,7 @@ func (s *Store) CreateRun(ctx context.Context, r app.Run, seqs []int) error {
 		if used {
 			return app.ErrPreviewUsed
 		}
-		_, err := tx.Exec(ctx, `
+		_, err = tx.Exec(ctx, `
 INSERT INTO sync_runs (id, tenant_id, connection_id, preview_id, kind, status, decisions, recipients, started_by, started_at,
   total, unchanged, skipped, affected, threshold_total, threshold_percent, report_language)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
@@ -669,6 +685,11 @@ func runFailedRecord(run app.Run, o app.ItemOutcome) (outbox.Record, error) {
 func (s *Store) FinishRun(ctx context.Context, run app.Run, owner string, outcome app.RunStatus, errText string) (app.Run, error) {
 	var out app.Run
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		// The connection's row lock first, as CreateRun takes it, so the
+		// two never wait on each other the other way round.
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM connections WHERE id = $1 FOR UPDATE`, run.ConnectionID); err != nil {
+			return fmt.Errorf("sync store: finish run: %w", err)
+		}
 		var err error
 		out, err = scanRun(tx.QueryRow(ctx, `
 UPDATE sync_runs SET status = 'reporting', error = $4, completed_at = now(), updated_at = now(),
